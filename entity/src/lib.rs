@@ -1,0 +1,13 @@
+//! sea-orm entities of the ЦУР gateway: one module per table, plus the enums stored as text.
+pub mod assignment;
+pub mod audit_record;
+pub mod complaint;
+pub mod department;
+pub mod enums;
+pub mod municipality;
+pub mod response;
+pub mod sla_policy;
+pub mod staff;
+pub mod status_event;
+
+pub use enums::{Category, ComplaintStatus, Priority, Source};

@@ -1,0 +1,21 @@
+//! Schema migrations of the ЦУР gateway; the same migrations run on Postgres and SQLite.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_directory;
+mod m20261129_000002_create_complaints;
+mod m20261129_000003_create_history;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_directory::Migration),
+            Box::new(m20261129_000002_create_complaints::Migration),
+            Box::new(m20261129_000003_create_history::Migration),
+        ]
+    }
+}

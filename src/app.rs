@@ -1,0 +1,95 @@
+//! Builds the application — database, schema, router — and runs it until a shutdown signal.
+use crate::{Config, Result, graphql, http, seed, store::Db};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// What every HTTP handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The GraphQL schema.
+    pub schema: graphql::AppSchema,
+    /// Developer mode (GraphiQL).
+    pub dev: bool,
+    /// Largest page size.
+    pub max_page_size: u32,
+}
+
+/// A built, bound, not yet running gateway.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the database (migrating and seeding the embedded one on first start) and
+    /// binds the listener, so `port()` is known before `run_until_stopped`.
+    pub async fn build(config: &Config) -> Result<Self> {
+        let db = Db::connect(config).await?;
+        if config.database_url.is_none() {
+            db.migrate().await?;
+            if seed::is_empty(&db).await? {
+                tracing::info!(complaints = config.demo_complaints, "seeding the demo region");
+                seed::run(&db, &seed::SeedOptions::demo(config.demo_complaints)).await?;
+            }
+        }
+        Self::with_db(config, db).await
+    }
+
+    /// Builds on an existing database connection (tests use this after their own set-up).
+    pub async fn with_db(config: &Config, db: Db) -> Result<Self> {
+        let state = AppState {
+            schema: graphql::build_schema(db.clone()),
+            db,
+            dev: config.dev_mode(),
+            max_page_size: config.max_page_size,
+        };
+        let router = http::router(state.clone(), config.request_timeout(), config.max_body_bytes);
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            crate::Error::Internal(format!("cannot listen on {}: {e}", config.listen))
+        })?;
+        Ok(Application { listener, router, state })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Shared state (tests read the statement counter from it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, backend = self.state.db.backend_name(), dev = self.state.dev, "cur-gateway listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| crate::Error::Internal(format!("server error: {e}")))?;
+        tracing::info!(%addr, "cur-gateway stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

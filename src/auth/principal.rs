@@ -1,0 +1,57 @@
+//! The authenticated caller, built from token claims.
+
+/// A role of the roles matrix (JWT claim `role`; `public` means no token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The governor's office: everything, never personal data.
+    Governor,
+    /// The center's operators: everything, including authors.
+    Operator,
+    /// A regional department (claim `department_id`).
+    Ministry,
+    /// A municipal administration (claim `municipality_id`).
+    Municipality,
+    /// A source system that may only ingest.
+    Integration,
+    /// No token.
+    Public,
+}
+
+impl Role {
+    /// The claim value of this role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Governor => "governor",
+            Role::Operator => "operator",
+            Role::Ministry => "ministry",
+            Role::Municipality => "municipality",
+            Role::Integration => "integration",
+            Role::Public => "public",
+        }
+    }
+}
+
+/// The caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Subject (user or service account id).
+    pub sub: String,
+    /// Role from the matrix.
+    pub role: Role,
+    /// Department of a ministry principal.
+    pub department_id: Option<i32>,
+    /// Municipality of a municipality principal.
+    pub municipality_id: Option<i32>,
+}
+
+impl Principal {
+    /// The center operator every request acts as until token authentication lands (issue 3).
+    pub fn default_operator() -> Self {
+        Principal {
+            sub: "anonymous-operator".into(),
+            role: Role::Operator,
+            department_id: None,
+            municipality_id: None,
+        }
+    }
+}

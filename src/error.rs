@@ -1,0 +1,82 @@
+//! The one error type of the gateway; each variant has a stable `extensions.code`.
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+/// Result with the gateway's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure a client can see, by kind.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or its arguments are out of range (`BAD_USER_INPUT`).
+    #[error("{0}")]
+    BadUserInput(String),
+    /// The object does not exist or lies outside the caller's scope (`NOT_FOUND`).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller may not do or see this (`FORBIDDEN`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No valid credentials (`UNAUTHENTICATED`).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The expected version is stale (`CONFLICT`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The lifecycle does not allow this transition (`INVALID_TRANSITION`).
+    #[error("{0}")]
+    InvalidTransition(String),
+    /// A database failure; the cause is logged, never shown to the client (`INTERNAL`).
+    #[error("internal error")]
+    Database(#[from] DbErr),
+    /// Any other internal failure; logged, never shown (`INTERNAL`).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable SCREAMING_CASE code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadUserInput(_) => "BAD_USER_INPUT",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::Conflict(_) => "CONFLICT",
+            Error::InvalidTransition(_) => "INVALID_TRANSITION",
+            Error::Database(_) | Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Shorthand for [`Error::BadUserInput`].
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        Error::BadUserInput(msg.into())
+    }
+}
+
+// async-graphql converts any Display into an error without a code, so resolvers go through
+// `extend()` (usually via `GqlResult::gql`) to keep the code.
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        let err = self;
+        match err {
+            Error::Database(cause) => tracing::error!(error = %cause, "database error"),
+            Error::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            _ => {}
+        }
+        let code = err.code();
+        async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// Turns the gateway's results into GraphQL results that carry `extensions.code`.
+pub trait GqlResult<T> {
+    /// Converts the error with its code.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResult<T> for Result<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}

@@ -1,0 +1,449 @@
+//! Complaints: the type, its nested history, the Relay connection and the root fields.
+use super::directory::{Department, Municipality, Staff, department_by_id, staff_by_id};
+use super::enums::{
+    Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
+};
+use super::{ctx_db, load_error, loaders, parse_id, request};
+use crate::error::GqlResult;
+use crate::store::{
+    self,
+    complaints::ComplaintFilter as StoreFilter,
+    pagination::{Order, OrderField, Page, PageRequest},
+};
+use crate::{auth::RowScope, domain::sla};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{assignment, complaint, response, status_event};
+
+/// A citizen's complaint or suggestion.
+pub struct Complaint(pub complaint::Model);
+
+#[Object]
+impl Complaint {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Human-readable unique number.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// Channel it came through.
+    async fn source(&self) -> Source {
+        self.0.source.into()
+    }
+    /// Identifier in the source system.
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+    /// Topic.
+    async fn category(&self) -> Category {
+        self.0.category.into()
+    }
+    /// Municipality it concerns.
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        super::directory::municipality_by_id(ctx, Some(self.0.municipality_id)).await
+    }
+    /// The citizen's text.
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// Address, when given.
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    /// Latitude, when given.
+    async fn lat(&self) -> Option<f64> {
+        self.0.lat
+    }
+    /// Longitude, when given.
+    async fn lon(&self) -> Option<f64> {
+        self.0.lon
+    }
+    /// When it was received (UTC).
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.received_at
+    }
+    /// Current lifecycle state.
+    async fn status(&self) -> ComplaintStatus {
+        self.0.status.into()
+    }
+    /// Urgency.
+    async fn priority(&self) -> Priority {
+        self.0.priority.into()
+    }
+    /// Department currently responsible.
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        department_by_id(ctx, self.0.department_id).await
+    }
+    /// Staff member currently responsible.
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        staff_by_id(ctx, self.0.assignee_id).await
+    }
+    /// Deadline of the first public response.
+    async fn first_response_due_at(&self) -> DateTime<Utc> {
+        self.0.first_response_due_at
+    }
+    /// Deadline of the resolution.
+    async fn resolution_due_at(&self) -> DateTime<Utc> {
+        self.0.resolution_due_at
+    }
+    /// When the first public response was given.
+    async fn first_response_at(&self) -> Option<DateTime<Utc>> {
+        self.0.first_response_at
+    }
+    /// When it was resolved.
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+    /// Open and past a deadline now.
+    async fn is_overdue(&self, ctx: &Context<'_>) -> bool {
+        let c = &self.0;
+        sla::is_overdue(
+            c.status.is_open(),
+            c.first_response_at,
+            c.first_response_due_at,
+            c.resolution_due_at,
+            request(ctx).now,
+        )
+    }
+    /// Shown on the public portal.
+    async fn is_public(&self) -> bool {
+        self.0.is_public
+    }
+    /// Optimistic-lock version; pass it back as `expectedVersion` when changing the complaint.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The citizen (personal data).
+    async fn author(&self) -> Option<Author> {
+        let c = &self.0;
+        let any = c.author_name.is_some()
+            || c.author_phone.is_some()
+            || c.author_email.is_some()
+            || c.author_profile_url.is_some();
+        any.then(|| Author {
+            name: c.author_name.clone(),
+            phone: c.author_phone.clone(),
+            email: c.author_email.clone(),
+            profile_url: c.author_profile_url.clone(),
+        })
+    }
+    /// Every routing of this complaint, oldest first.
+    async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
+        let rows = loaders(ctx).assignments.load_one(self.0.id).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Assignment).collect())
+    }
+    /// Every status transition, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusEvent>> {
+        let rows = loaders(ctx).status_events.load_one(self.0.id).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(StatusEvent).collect())
+    }
+    /// Answers and internal notes, oldest first.
+    async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<Response>> {
+        let rows = loaders(ctx).responses.load_one(self.0.id).await.map_err(load_error)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Response).collect())
+    }
+    /// Number of answers and notes.
+    async fn response_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let n = loaders(ctx).response_count.load_one(self.0.id).await.map_err(load_error)?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+/// The citizen who wrote a complaint (personal data).
+#[derive(SimpleObject)]
+pub struct Author {
+    /// Name.
+    pub name: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Link to the social-network profile.
+    pub profile_url: Option<String>,
+}
+
+/// One routing of a complaint to a department.
+pub struct Assignment(pub assignment::Model);
+
+#[Object]
+impl Assignment {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Department it was routed to.
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        department_by_id(ctx, Some(self.0.department_id)).await
+    }
+    /// Staff member it was given to.
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        staff_by_id(ctx, self.0.staff_id).await
+    }
+    /// Who routed it.
+    async fn assigned_by(&self) -> &str {
+        &self.0.assigned_by
+    }
+    /// When.
+    async fn assigned_at(&self) -> DateTime<Utc> {
+        self.0.assigned_at
+    }
+    /// Why.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+}
+
+/// One lifecycle transition.
+pub struct StatusEvent(pub status_event::Model);
+
+#[Object]
+impl StatusEvent {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// State before (none for registration).
+    async fn from(&self) -> Option<ComplaintStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    /// State after.
+    async fn to(&self) -> ComplaintStatus {
+        self.0.to_status.into()
+    }
+    /// Who made the transition.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// Comment.
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+/// An answer to the citizen or an internal note.
+pub struct Response(pub response::Model);
+
+#[Object]
+impl Response {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Text.
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    /// Sent to the citizen (true) or an internal note (false).
+    async fn is_public(&self) -> bool {
+        self.0.is_public
+    }
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// Department that wrote it.
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        department_by_id(ctx, self.0.department_id).await
+    }
+    /// Staff member who wrote it.
+    async fn staff(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        staff_by_id(ctx, self.0.staff_id).await
+    }
+}
+
+/// Filters of a complaint list; all given ones must hold.
+#[derive(InputObject, Default)]
+#[graphql(name = "ComplaintFilter")]
+pub struct ComplaintFilterInput {
+    /// In this municipality.
+    pub municipality_id: Option<ID>,
+    /// Currently assigned to this department.
+    pub department_id: Option<ID>,
+    /// Of this category.
+    pub category: Option<Category>,
+    /// In one of these states.
+    pub status: Option<Vec<ComplaintStatus>>,
+    /// From this source.
+    pub source: Option<Source>,
+    /// Received at or after (inclusive).
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before (exclusive).
+    pub received_to: Option<DateTime<Utc>>,
+    /// Overdue now (true) or not (false).
+    pub overdue: Option<bool>,
+    /// Case-insensitive substring of the number, text or address.
+    pub search: Option<String>,
+}
+
+impl ComplaintFilterInput {
+    fn into_store(self) -> crate::Result<StoreFilter> {
+        Ok(StoreFilter {
+            municipality_id: self
+                .municipality_id
+                .map(|id| parse_id(&id, "municipalityId"))
+                .transpose()?,
+            department_id: self
+                .department_id
+                .map(|id| parse_id(&id, "departmentId"))
+                .transpose()?,
+            category: self.category.map(Into::into),
+            status: self.status.map(|s| s.into_iter().map(Into::into).collect()),
+            source: self.source.map(Into::into),
+            received_from: self.received_from,
+            received_to: self.received_to,
+            overdue: self.overdue,
+            search: self.search,
+        })
+    }
+}
+
+/// Order of a complaint list; ties are broken by id in the same direction.
+#[derive(InputObject)]
+pub struct ComplaintOrder {
+    /// Column.
+    #[graphql(default_with = "ComplaintOrderField::ReceivedAt")]
+    pub field: ComplaintOrderField,
+    /// Direction.
+    #[graphql(default_with = "OrderDirection::Desc")]
+    pub direction: OrderDirection,
+}
+
+impl From<ComplaintOrder> for Order {
+    fn from(o: ComplaintOrder) -> Self {
+        Order {
+            field: match o.field {
+                ComplaintOrderField::ReceivedAt => OrderField::ReceivedAt,
+                ComplaintOrderField::ResolutionDueAt => OrderField::ResolutionDueAt,
+                ComplaintOrderField::Number => OrderField::Id,
+            },
+            ascending: o.direction == OrderDirection::Asc,
+        }
+    }
+}
+
+/// Relay page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// More rows follow this page.
+    pub has_next_page: bool,
+    /// Rows precede this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first row.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last row.
+    pub end_cursor: Option<String>,
+}
+
+/// One row of a complaint connection.
+pub struct ComplaintEdge {
+    cursor: String,
+    node: complaint::Model,
+}
+
+#[Object]
+impl ComplaintEdge {
+    /// Opaque position of this row.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    /// The complaint.
+    async fn node(&self) -> Complaint {
+        Complaint(self.node.clone())
+    }
+}
+
+/// A page of complaints (Relay connection).
+pub struct ComplaintConnection {
+    page: Page<complaint::Model>,
+    order: Order,
+    scope: RowScope,
+    filter: StoreFilter,
+}
+
+#[Object]
+impl ComplaintConnection {
+    /// Rows with cursors.
+    async fn edges(&self) -> Vec<ComplaintEdge> {
+        self.page
+            .rows
+            .iter()
+            .map(|row| ComplaintEdge {
+                cursor: store::complaints::cursor_of(row, self.order).encode(self.order),
+                node: row.clone(),
+            })
+            .collect()
+    }
+    /// Rows without cursors.
+    async fn nodes(&self) -> Vec<Complaint> {
+        self.page.rows.iter().cloned().map(Complaint).collect()
+    }
+    /// Where this page lies.
+    async fn page_info(&self) -> PageInfo {
+        let cursor = |row: &complaint::Model| {
+            store::complaints::cursor_of(row, self.order).encode(self.order)
+        };
+        PageInfo {
+            has_next_page: self.page.has_next_page,
+            has_previous_page: self.page.has_previous_page,
+            start_cursor: self.page.rows.first().map(cursor),
+            end_cursor: self.page.rows.last().map(cursor),
+        }
+    }
+    /// All matching complaints in the caller's scope (counted only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let now = request(ctx).now;
+        store::complaints::count(ctx_db(ctx).read(), self.scope, &self.filter, now).await.gql()
+    }
+}
+
+/// Root fields of complaints.
+#[derive(Default)]
+pub struct ComplaintQuery;
+
+#[Object]
+impl ComplaintQuery {
+    /// One complaint in the caller's scope; NOT_FOUND otherwise.
+    async fn complaint(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Complaint>> {
+        let id = parse_id::<i64>(&id, "id").gql()?;
+        let scope = RowScope::of(&request(ctx).principal);
+        let row = store::complaints::get(ctx_db(ctx).read(), scope, id).await.gql()?;
+        Ok(Some(Complaint(row)))
+    }
+
+    /// Complaints in the caller's scope, filtered and ordered, a page at a time.
+    async fn complaints(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ComplaintFilterInput>,
+        order_by: Option<ComplaintOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ComplaintConnection> {
+        let req = request(ctx);
+        let order: Order = order_by.map(Into::into).unwrap_or_default();
+        let page = PageRequest::new(
+            first,
+            after.as_deref(),
+            last,
+            before.as_deref(),
+            req.max_page_size,
+            order,
+        )
+        .gql()?;
+        let filter = filter.unwrap_or_default().into_store().gql()?;
+        let scope = RowScope::of(&req.principal);
+        let page =
+            store::complaints::list(ctx_db(ctx).read(), scope, &filter, order, page, req.now)
+                .await
+                .gql()?;
+        Ok(ComplaintConnection { page, order, scope, filter })
+    }
+}

@@ -1,0 +1,163 @@
+//! Municipalities, departments and staff: types and their root fields.
+use super::{ctx_db, loaders, parse_id};
+use crate::error::GqlResult;
+use crate::{Error, store};
+use async_graphql::{Context, ID, Object, Result};
+use entity::{department, municipality, staff};
+
+/// One of the 22 municipalities of Yugra.
+pub struct Municipality(pub municipality::Model);
+
+#[Object]
+impl Municipality {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name in Russian.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Name in English.
+    async fn name_en(&self) -> &str {
+        &self.0.name_en
+    }
+    /// `city_district` or `district`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// Population, where known.
+    async fn population(&self) -> Option<i32> {
+        self.0.population
+    }
+}
+
+/// A regional department or a municipal administration.
+pub struct Department(pub department::Model);
+
+#[Object]
+impl Department {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Stable short code.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Official name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// `center`, `regional` or `municipal`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The parent department, if any.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        department_by_id(ctx, self.0.parent_id).await
+    }
+    /// The municipality of a municipal administration.
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        municipality_by_id(ctx, self.0.municipality_id).await
+    }
+}
+
+/// A person working in a department.
+pub struct Staff(pub staff::Model);
+
+#[Object]
+impl Staff {
+    /// Identifier.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Full name.
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+    /// Position.
+    async fn position(&self) -> &str {
+        &self.0.position
+    }
+    /// Work phone.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Work e-mail.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Still works there.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// The department.
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        department_by_id(ctx, Some(self.0.department_id)).await
+    }
+}
+
+/// Batched lookup of an optional department reference.
+pub(crate) async fn department_by_id(
+    ctx: &Context<'_>,
+    id: Option<i32>,
+) -> Result<Option<Department>> {
+    let Some(id) = id else { return Ok(None) };
+    let found = loaders(ctx).department.load_one(id).await.map_err(super::load_error)?;
+    Ok(found.map(Department))
+}
+
+/// Batched lookup of an optional municipality reference.
+pub(crate) async fn municipality_by_id(
+    ctx: &Context<'_>,
+    id: Option<i32>,
+) -> Result<Option<Municipality>> {
+    let Some(id) = id else { return Ok(None) };
+    let found = loaders(ctx).municipality.load_one(id).await.map_err(super::load_error)?;
+    Ok(found.map(Municipality))
+}
+
+/// Batched lookup of an optional staff reference.
+pub(crate) async fn staff_by_id(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Staff>> {
+    let Some(id) = id else { return Ok(None) };
+    let found = loaders(ctx).staff.load_one(id).await.map_err(super::load_error)?;
+    Ok(found.map(Staff))
+}
+
+/// Root fields of the directory.
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+#[Object]
+impl DirectoryQuery {
+    /// All municipalities.
+    async fn municipalities(&self, ctx: &Context<'_>) -> Result<Vec<Municipality>> {
+        let rows = store::directory::municipalities(ctx_db(ctx).read()).await.gql()?;
+        Ok(rows.into_iter().map(Municipality).collect())
+    }
+
+    /// All departments.
+    async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
+        let rows = store::directory::departments(ctx_db(ctx).read()).await.gql()?;
+        Ok(rows.into_iter().map(Department).collect())
+    }
+
+    /// One department; NOT_FOUND if there is none with this id.
+    async fn department(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Department>> {
+        let id = parse_id::<i32>(&id, "id").gql()?;
+        match department_by_id(ctx, Some(id)).await? {
+            Some(d) => Ok(Some(d)),
+            None => Err(Error::NotFound(format!("department {id}"))).gql(),
+        }
+    }
+
+    /// One staff member; NOT_FOUND if there is none with this id.
+    async fn staff(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Staff>> {
+        let id = parse_id::<i64>(&id, "id").gql()?;
+        match staff_by_id(ctx, Some(id)).await? {
+            Some(s) => Ok(Some(s)),
+            None => Err(Error::NotFound(format!("staff {id}"))).gql(),
+        }
+    }
+}

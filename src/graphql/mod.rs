@@ -1,0 +1,79 @@
+//! The GraphQL schema: roots merged per domain area, thin types over store rows.
+pub mod complaint;
+pub mod directory;
+pub mod enums;
+pub mod loaders;
+mod viewer;
+
+use crate::{Error, auth::Principal, store::Db};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema,
+};
+use chrono::{DateTime, Utc};
+use loaders::{LoadError, Loaders};
+use std::{str::FromStr, sync::Arc};
+
+/// Every root query field, merged from the domain areas.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(complaint::ComplaintQuery, directory::DirectoryQuery, viewer::ViewerQuery);
+
+/// The gateway's schema type.
+pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema; `db` is shared by all requests.
+pub fn build_schema(db: Db) -> AppSchema {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).data(db).finish()
+}
+
+/// The schema SDL, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish().sdl()
+}
+
+/// What one request carries: who asks, its loaders, and one `now` for consistent answers.
+#[derive(Clone)]
+pub struct RequestCtx {
+    /// The caller.
+    pub principal: Principal,
+    /// Batching loaders of this request only.
+    pub loaders: Arc<Loaders>,
+    /// The instant the request is evaluated at (overdue flags and filters agree).
+    pub now: DateTime<Utc>,
+    /// Largest page size.
+    pub max_page_size: u32,
+}
+
+impl RequestCtx {
+    /// A request context for `principal` reading from `db`.
+    pub fn new(principal: Principal, db: &Db, max_page_size: u32) -> Self {
+        RequestCtx {
+            principal,
+            loaders: Arc::new(Loaders::new(db.read())),
+            now: Utc::now(),
+            max_page_size,
+        }
+    }
+}
+
+pub(crate) fn request<'a>(ctx: &Context<'a>) -> &'a RequestCtx {
+    ctx.data_unchecked::<RequestCtx>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    &request(ctx).loaders
+}
+
+pub(crate) fn ctx_db<'a>(ctx: &Context<'a>) -> &'a Db {
+    ctx.data_unchecked::<Db>()
+}
+
+pub(crate) fn load_error(err: LoadError) -> async_graphql::Error {
+    err.as_ref().extend()
+}
+
+/// Parses a numeric ID argument, naming the argument in the error.
+pub(crate) fn parse_id<T: FromStr>(id: &ID, name: &str) -> crate::Result<T> {
+    id.as_str()
+        .parse()
+        .map_err(|_| Error::bad_input(format!("`{name}` is not a valid id: {:?}", id.as_str())))
+}

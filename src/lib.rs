@@ -1,0 +1,20 @@
+//! ЦУР Gateway: a GraphQL API over the Yugra regional complaint center.
+//!
+//! Data flows one way: `http` -> `graphql` -> (`auth`, `domain`, `store`). GraphQL types never
+//! build SQL; the store never knows GraphQL.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;
+pub use error::{Error, Result};

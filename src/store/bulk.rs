@@ -1,0 +1,74 @@
+//! Bulk loading for seeds and imports — the backend-specific part of the store: Postgres gets
+//! COPY on a dedicated connection; SQLite gets multi-row INSERTs (see `seed::sink`).
+use super::Db;
+use crate::{Error, Result};
+use sea_orm::{ConnectionTrait, DbBackend, sqlx};
+use sqlx::{Connection, Executor, PgConnection};
+
+fn copy_error(e: sqlx::Error) -> Error {
+    Error::Internal(format!("bulk load failed: {e}"))
+}
+
+/// A Postgres connection of its own, outside the pool, for COPY.
+pub struct PgBulk {
+    conn: PgConnection,
+}
+
+impl PgBulk {
+    /// Takes a connection out of the pool and tunes it for loading.
+    ///
+    /// Foreign-key triggers are switched off for this session when the role may do so
+    /// (`session_replication_role = replica`, as pg_restore does): the generator writes
+    /// consistent rows by construction, and per-row FK checks would triple the load time.
+    pub async fn open(db: &Db) -> Result<Self> {
+        let mut conn =
+            db.write().get_postgres_connection_pool().acquire().await.map_err(copy_error)?.detach();
+        conn.execute("SET synchronous_commit = off").await.map_err(copy_error)?;
+        if let Err(e) = conn.execute("SET session_replication_role = replica").await {
+            tracing::warn!(error = %e, "cannot disable FK triggers for the load; it will be slower");
+        }
+        Ok(PgBulk { conn })
+    }
+
+    /// Loads one set of tables in one transaction: each `(table, columns, COPY text)`.
+    pub async fn copy_all(&mut self, parts: &[(&str, &str, Vec<u8>)]) -> Result<()> {
+        let mut tx = self.conn.begin().await.map_err(copy_error)?;
+        for (table, columns, data) in parts {
+            if data.is_empty() {
+                continue;
+            }
+            let stmt = format!("COPY {table} ({columns}) FROM STDIN");
+            let mut copy = tx.copy_in_raw(&stmt).await.map_err(copy_error)?;
+            copy.send(data.as_slice()).await.map_err(copy_error)?;
+            copy.finish().await.map_err(copy_error)?;
+        }
+        tx.commit().await.map_err(copy_error)
+    }
+
+    /// Closes the connection (its session settings die with it).
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// After rows were written with explicit ids, moves Postgres sequences past them
+/// (SQLite's AUTOINCREMENT follows the largest id by itself).
+pub async fn reset_sequences(db: &Db, tables: &[&str]) -> Result<()> {
+    if db.write().get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for table in tables {
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+             GREATEST((SELECT MAX(id) FROM {table}), 1))"
+        );
+        db.write().execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes planner statistics after a large load.
+pub async fn analyze(db: &Db) -> Result<()> {
+    db.write().execute_unprepared("ANALYZE").await?;
+    Ok(())
+}

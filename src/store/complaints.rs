@@ -1,0 +1,228 @@
+//! Complaint reads: one by id, and filtered keyset-paginated lists with their total count.
+use super::pagination::{Cursor, Order, OrderField, Page, PageRequest};
+use crate::{Error, Result, auth::RowScope};
+use chrono::{DateTime, Utc};
+use entity::{
+    Category, ComplaintStatus, Source, assignment,
+    complaint::{self, Column as C},
+};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order as SqlOrder, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, LikeExpr, Query},
+};
+
+/// Filters of a complaint list; `None` fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintFilter {
+    /// In this municipality.
+    pub municipality_id: Option<i32>,
+    /// Currently assigned to this department.
+    pub department_id: Option<i32>,
+    /// Of this category.
+    pub category: Option<Category>,
+    /// In one of these statuses.
+    pub status: Option<Vec<ComplaintStatus>>,
+    /// From this source.
+    pub source: Option<Source>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub received_to: Option<DateTime<Utc>>,
+    /// Overdue now (true) or not (false).
+    pub overdue: Option<bool>,
+    /// Case-insensitive substring of the number, text or address.
+    pub search: Option<String>,
+}
+
+/// The row-scope condition of the roles matrix, in SQL.
+pub fn scope_condition(scope: RowScope) -> Condition {
+    match scope {
+        RowScope::All => Condition::all(),
+        RowScope::Department(dept) => Condition::any().add(C::DepartmentId.eq(dept)).add(
+            C::Id.in_subquery(
+                Query::select()
+                    .column(assignment::Column::ComplaintId)
+                    .from(assignment::Entity)
+                    .and_where(Expr::col(assignment::Column::DepartmentId).eq(dept))
+                    .to_owned(),
+            ),
+        ),
+        RowScope::Municipality(muni) => Condition::all().add(C::MunicipalityId.eq(muni)),
+        RowScope::PublicOnly => Condition::all().add(C::IsPublic.eq(true)),
+        RowScope::Nothing => Condition::all().add(Expr::val(1).eq(0)),
+    }
+}
+
+/// Open and past a deadline at `now`: the first response is late, or the resolution is.
+pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(C::Status.is_not_in([ComplaintStatus::Resolved, ComplaintStatus::Rejected]))
+        .add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(C::FirstResponseAt.is_null())
+                        .add(C::FirstResponseDueAt.lt(now)),
+                )
+                .add(C::ResolutionDueAt.lt(now)),
+        )
+}
+
+/// Escapes LIKE wildcards so a search for "50%" means the text "50%".
+fn like_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for ch in needle.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+impl ComplaintFilter {
+    /// The filter and the scope as one SQL condition.
+    pub fn condition(&self, scope: RowScope, now: DateTime<Utc>) -> Condition {
+        let mut cond = scope_condition(scope);
+        if let Some(m) = self.municipality_id {
+            cond = cond.add(C::MunicipalityId.eq(m));
+        }
+        if let Some(d) = self.department_id {
+            cond = cond.add(C::DepartmentId.eq(d));
+        }
+        if let Some(c) = self.category {
+            cond = cond.add(C::Category.eq(c));
+        }
+        if let Some(statuses) = &self.status {
+            cond = cond.add(C::Status.is_in(statuses.iter().copied()));
+        }
+        if let Some(s) = self.source {
+            cond = cond.add(C::Source.eq(s));
+        }
+        if let Some(from) = self.received_from {
+            cond = cond.add(C::ReceivedAt.gte(from));
+        }
+        if let Some(to) = self.received_to {
+            cond = cond.add(C::ReceivedAt.lt(to));
+        }
+        match self.overdue {
+            Some(true) => cond = cond.add(overdue_condition(now)),
+            Some(false) => cond = cond.add(overdue_condition(now).not()),
+            None => {}
+        }
+        if let Some(needle) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            cond = cond.add(C::SearchText.like(LikeExpr::new(like_pattern(needle)).escape('\\')));
+        }
+        cond
+    }
+
+    /// Rejects contradictory or oversized filters.
+    pub fn validate(&self) -> Result<()> {
+        if let (Some(from), Some(to)) = (self.received_from, self.received_to)
+            && from > to
+        {
+            return Err(Error::bad_input("receivedFrom must not be after receivedTo"));
+        }
+        if self.search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(Error::bad_input("search is limited to 200 characters"));
+        }
+        if self.status.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::bad_input("status must list at least one status"));
+        }
+        Ok(())
+    }
+}
+
+/// The text stored in `search_text`: what `search` matches, lower-cased the same way on
+/// every backend (SQLite's LOWER and LIKE fold ASCII only).
+pub fn search_text(number: &str, text: &str, address: Option<&str>) -> String {
+    let mut s = String::with_capacity(number.len() + text.len() + 64);
+    s.push_str(number);
+    s.push('\n');
+    s.push_str(text);
+    if let Some(a) = address {
+        s.push('\n');
+        s.push_str(a);
+    }
+    s.to_lowercase()
+}
+
+/// One complaint in scope, or NOT_FOUND.
+pub async fn get(db: &DatabaseConnection, scope: RowScope, id: i64) -> Result<complaint::Model> {
+    complaint::Entity::find_by_id(id)
+        .filter(scope_condition(scope))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("complaint {id}")))
+}
+
+/// The cursor of a row under `order`.
+pub fn cursor_of(row: &complaint::Model, order: Order) -> Cursor {
+    match order.field {
+        OrderField::ReceivedAt => Cursor::at(row.received_at, row.id),
+        OrderField::ResolutionDueAt => Cursor::at(row.resolution_due_at, row.id),
+        OrderField::Id => Cursor { value: row.id, id: row.id },
+    }
+}
+
+fn order_column(field: OrderField) -> C {
+    match field {
+        OrderField::ReceivedAt => C::ReceivedAt,
+        OrderField::ResolutionDueAt => C::ResolutionDueAt,
+        OrderField::Id => C::Id,
+    }
+}
+
+/// One page of the filtered list in scope.
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: RowScope,
+    filter: &ComplaintFilter,
+    order: Order,
+    page: PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Page<complaint::Model>> {
+    filter.validate()?;
+    // Walking backwards reads the reversed order, then flips the rows back.
+    let ascending = order.ascending != page.backward;
+    let col = order_column(order.field);
+    let mut query = complaint::Entity::find().filter(filter.condition(scope, now));
+    if let Some(cursor) = page.cursor {
+        let key = Expr::tuple([Expr::col(col), Expr::col(C::Id)]);
+        let value = match order.field {
+            OrderField::Id => Expr::tuple([Expr::val(cursor.value), Expr::val(cursor.id)]),
+            _ => Expr::tuple([Expr::val(cursor.time()?), Expr::val(cursor.id)]),
+        };
+        query = query.filter(if ascending { key.gt(value) } else { key.lt(value) });
+    }
+    let dir = if ascending { SqlOrder::Asc } else { SqlOrder::Desc };
+    if order.field != OrderField::Id {
+        query = query.order_by(col, dir.clone());
+    }
+    let mut rows = query.order_by(C::Id, dir).limit(page.limit + 1).all(db).await?;
+    let has_more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    if page.backward {
+        rows.reverse();
+    }
+    let came_from_cursor = page.cursor.is_some();
+    Ok(Page {
+        rows,
+        has_next_page: if page.backward { came_from_cursor } else { has_more },
+        has_previous_page: if page.backward { has_more } else { came_from_cursor },
+    })
+}
+
+/// How many complaints in scope match the filter.
+pub async fn count(
+    db: &DatabaseConnection,
+    scope: RowScope,
+    filter: &ComplaintFilter,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    filter.validate()?;
+    Ok(complaint::Entity::find().filter(filter.condition(scope, now)).count(db).await?)
+}

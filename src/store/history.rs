@@ -1,0 +1,76 @@
+//! What happened to complaints — assignments, status events, responses — fetched for a batch
+//! of complaints at once and grouped by complaint.
+use crate::Result;
+use entity::{assignment, response, status_event};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Func},
+};
+use std::collections::HashMap;
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut map: HashMap<i64, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}
+
+/// Assignments of these complaints, oldest first.
+pub async fn assignments(
+    db: &DatabaseConnection,
+    complaint_ids: &[i64],
+) -> Result<HashMap<i64, Vec<assignment::Model>>> {
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .order_by_asc(assignment::Column::AssignedAt)
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.complaint_id))
+}
+
+/// Status events of these complaints, oldest first.
+pub async fn status_events(
+    db: &DatabaseConnection,
+    complaint_ids: &[i64],
+) -> Result<HashMap<i64, Vec<status_event::Model>>> {
+    let rows = status_event::Entity::find()
+        .filter(status_event::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .order_by_asc(status_event::Column::At)
+        .order_by_asc(status_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.complaint_id))
+}
+
+/// Responses and notes of these complaints, oldest first.
+pub async fn responses(
+    db: &DatabaseConnection,
+    complaint_ids: &[i64],
+) -> Result<HashMap<i64, Vec<response::Model>>> {
+    let rows = response::Entity::find()
+        .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .order_by_asc(response::Column::At)
+        .order_by_asc(response::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.complaint_id))
+}
+
+/// Number of responses (public and internal) per complaint; absent means zero.
+pub async fn response_counts(
+    db: &DatabaseConnection,
+    complaint_ids: &[i64],
+) -> Result<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = response::Entity::find()
+        .select_only()
+        .column(response::Column::ComplaintId)
+        .column_as(Expr::expr(Func::count(Expr::col(response::Column::Id))), "n")
+        .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .group_by(response::Column::ComplaintId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,109 @@
+//! Database access with sea-orm. Every complaint read takes the caller's [`RowScope`] and
+//! applies it in SQL. Backend-specific SQL lives in `backend.rs`.
+//!
+//! [`RowScope`]: crate::auth::RowScope
+pub mod bulk;
+pub mod complaints;
+pub mod directory;
+pub mod history;
+pub mod pagination;
+
+use crate::{Config, Result};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+use std::time::Duration;
+
+/// Connections to the primary (writes) and, when configured, a read replica.
+#[derive(Debug, Clone)]
+pub struct Db {
+    write: DatabaseConnection,
+    read: DatabaseConnection,
+    has_replica: bool,
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    /// Connects to DATABASE_URL (and DATABASE_READ_URL), or opens the embedded SQLite file.
+    pub async fn connect(config: &Config) -> Result<Self> {
+        let statements = Arc::new(AtomicU64::new(0));
+        let write_url = match &config.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", config.sqlite_path.display()),
+        };
+        let write = open(&write_url, config.db_pool_size, &statements).await?;
+        let read = match &config.database_read_url {
+            Some(url) => open(url, config.db_pool_size, &statements).await?,
+            None => write.clone(),
+        };
+        if write.get_database_backend() == DbBackend::Sqlite {
+            // WAL lets readers run while a writer commits; it persists in the file.
+            write.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").await?;
+        }
+        Ok(Db { has_replica: config.database_read_url.is_some(), write, read, statements })
+    }
+
+    /// The connection for writes (and reads that must see them).
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// The connection for read-only queries (the replica when configured).
+    pub fn read(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.write.get_database_backend() {
+            DbBackend::Postgres => "postgres",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+
+    /// How many SQL statements this process has run (tests count them per request).
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.write, None).await?;
+        Ok(())
+    }
+
+    /// Rolls back the last `n` migrations.
+    pub async fn migrate_down(&self, n: u32) -> Result<()> {
+        Migrator::down(&self.write, Some(n)).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.write.ping().await?;
+        if self.has_replica {
+            self.read.ping().await?;
+        }
+        Ok(())
+    }
+}
+
+async fn open(url: &str, pool: u32, statements: &Arc<AtomicU64>) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(pool)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let mut conn = Database::connect(options).await?;
+    let counter = statements.clone();
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(conn)
+}
