@@ -1,7 +1,7 @@
 //! Per-request DataLoaders: every nested lookup of one request is batched into one query per
 //! kind. Built per request so no cache is shared between callers.
 use crate::{Error, store};
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{assignment, department, municipality, response, staff, status_event};
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, sync::Arc};
@@ -54,38 +54,47 @@ loader!(
     ResponseCountLoader, i64 => i64, store::history::response_counts
 );
 
+/// A loader with a per-request cache, so a department seen at two depths is fetched once.
+type Cached<L> = DataLoader<L, HashMapCache>;
+
 /// The loaders of one request.
 pub struct Loaders {
     /// Municipality by id.
-    pub municipality: DataLoader<MunicipalityLoader>,
+    pub municipality: Cached<MunicipalityLoader>,
     /// Department by id.
-    pub department: DataLoader<DepartmentLoader>,
+    pub department: Cached<DepartmentLoader>,
     /// Staff by id.
-    pub staff: DataLoader<StaffLoader>,
+    pub staff: Cached<StaffLoader>,
     /// Assignments by complaint.
-    pub assignments: DataLoader<AssignmentsLoader>,
+    pub assignments: Cached<AssignmentsLoader>,
     /// Status events by complaint.
-    pub status_events: DataLoader<StatusEventsLoader>,
+    pub status_events: Cached<StatusEventsLoader>,
     /// Responses by complaint.
-    pub responses: DataLoader<ResponsesLoader>,
+    pub responses: Cached<ResponsesLoader>,
     /// Response counts by complaint.
-    pub response_count: DataLoader<ResponseCountLoader>,
+    pub response_count: Cached<ResponseCountLoader>,
 }
 
 impl Loaders {
     /// Fresh loaders reading from `db`.
     pub fn new(db: &DatabaseConnection) -> Self {
-        let spawn = |fut| {
-            tokio::spawn(fut);
-        };
+        fn cached<L>(loader: L) -> Cached<L> {
+            DataLoader::with_cache(
+                loader,
+                |fut| {
+                    tokio::spawn(fut);
+                },
+                HashMapCache::default(),
+            )
+        }
         Loaders {
-            municipality: DataLoader::new(MunicipalityLoader(db.clone()), spawn),
-            department: DataLoader::new(DepartmentLoader(db.clone()), spawn),
-            staff: DataLoader::new(StaffLoader(db.clone()), spawn),
-            assignments: DataLoader::new(AssignmentsLoader(db.clone()), spawn),
-            status_events: DataLoader::new(StatusEventsLoader(db.clone()), spawn),
-            responses: DataLoader::new(ResponsesLoader(db.clone()), spawn),
-            response_count: DataLoader::new(ResponseCountLoader(db.clone()), spawn),
+            municipality: cached(MunicipalityLoader(db.clone())),
+            department: cached(DepartmentLoader(db.clone())),
+            staff: cached(StaffLoader(db.clone())),
+            assignments: cached(AssignmentsLoader(db.clone())),
+            status_events: cached(StatusEventsLoader(db.clone())),
+            responses: cached(ResponsesLoader(db.clone())),
+            response_count: cached(ResponseCountLoader(db.clone())),
         }
     }
 }

@@ -1,0 +1,231 @@
+//! Test harness: `TestApp::spawn(backend)` migrates and seeds a private database, starts the
+//! gateway on a free port and talks to it over HTTP. Its databases are dropped afterwards.
+use cur_gateway::{
+    Application, Config,
+    seed::{self, SeedOptions},
+    store::Db,
+};
+use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement, Value};
+use serde_json::{Value as Json, json};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+pub const BOTH: [Backend; 2] = [Backend::Postgres, Backend::Sqlite];
+
+/// Server root of the test Postgres (trust auth on the dev and CI machines).
+pub fn pg_root() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("cur_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+/// A private, migrated, empty database.
+pub struct TestDb {
+    pub db: Db,
+    pub config: Config,
+    pg_name: Option<String>,
+    sqlite_path: Option<PathBuf>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let name = unique_name();
+        let mut config = Config::embedded_default();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.db_pool_size = 5;
+        config.dev = Some(true);
+        let (pg_name, sqlite_path) = match backend {
+            Backend::Postgres => {
+                let admin = Database::connect(format!("{}/postgres", pg_root()))
+                    .await
+                    .expect("Postgres must run on 127.0.0.1:5432 (see README)");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                config.database_url = Some(format!("{}/{name}", pg_root()));
+                (Some(name), None)
+            }
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                config.database_url = Some(format!("sqlite://{}?mode=rwc", path.display()));
+                (None, Some(path))
+            }
+        };
+        let db = Db::connect(&config).await.expect("connect test database");
+        db.migrate().await.expect("migrate");
+        TestDb { db, config, pg_name, sqlite_path }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.write().get_database_backend()
+    }
+
+    /// Rows of a raw SQL query with bound values (written by hand in tests, independent of
+    /// the store's query builder).
+    pub async fn sql(&self, sql: &str, values: Vec<Value>) -> Vec<QueryResult> {
+        let sql = match self.backend() {
+            // Tests write Postgres placeholders; SQLite takes `?`.
+            DbBackend::Sqlite => (1..=values.len())
+                .rev()
+                .fold(sql.to_owned(), |s, i| s.replace(&format!("${i}"), &format!("?{i}"))),
+            _ => sql.to_owned(),
+        };
+        self.db
+            .write()
+            .query_all_raw(Statement::from_sql_and_values(self.backend(), sql, values))
+            .await
+            .unwrap_or_else(|e| panic!("test SQL failed: {e}"))
+    }
+
+    /// A single integer from raw SQL.
+    pub async fn sql_i64(&self, sql: &str, values: Vec<Value>) -> i64 {
+        let rows = self.sql(sql, values).await;
+        let row = &rows[0];
+        // Postgres distinguishes INT4 from INT8; accept either.
+        row.try_get_by_index::<i64>(0)
+            .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+            .expect("an integer")
+    }
+
+    /// The ids a raw SQL query returns, in order.
+    pub async fn sql_ids(&self, sql: &str, values: Vec<Value>) -> Vec<i64> {
+        self.sql(sql, values)
+            .await
+            .iter()
+            .map(|r| r.try_get_by_index::<i64>(0).expect("an id"))
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(path) = &self.sqlite_path {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        if let Some(name) = self.pg_name.take() {
+            // Drop needs a runtime of its own: the test's runtime is shutting down.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(admin) =
+                            Database::connect(format!("{}/postgres", pg_root())).await
+                        {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A running gateway on a seeded private database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub gateway_db: Db,
+}
+
+/// Complaints in the standard test region.
+pub const TEST_COMPLAINTS: u64 = 400;
+
+impl TestApp {
+    /// A gateway over the standard test region (seed 7).
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, TEST_COMPLAINTS, 7).await
+    }
+
+    pub async fn spawn_with(backend: Backend, complaints: u64, seed: u64) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let opts = SeedOptions { complaints, seed, staff: 300, progress: false };
+        seed::run(&db.db, &opts).await.expect("seed");
+        Self::serve(db).await
+    }
+
+    /// Starts the gateway over an already prepared database.
+    pub async fn serve(db: TestDb) -> TestApp {
+        let gateway_db = Db::connect(&db.config).await.expect("connect");
+        let app = Application::with_db(&db.config, gateway_db.clone()).await.expect("build app");
+        let addr = app.local_addr();
+        tokio::spawn(app.run_until_stopped());
+        TestApp { addr, client: reqwest::Client::new(), db, gateway_db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON response.
+    pub async fn gql(&self, query: &str, variables: Json) -> Json {
+        let resp = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        resp.json().await.expect("JSON response")
+    }
+
+    /// POSTs and asserts there were no errors; returns `data`.
+    pub async fn data(&self, query: &str, variables: Json) -> Json {
+        let resp = self.gql(query, variables).await;
+        assert!(resp.get("errors").is_none(), "unexpected errors: {resp:#}");
+        resp["data"].clone()
+    }
+
+    /// SQL statements the gateway has run so far.
+    pub fn statements(&self) -> u64 {
+        self.gateway_db.statements_executed()
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(resp: &Json) -> Option<&str> {
+    resp["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The message of the first error.
+pub fn error_message(resp: &Json) -> &str {
+    resp["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// Ids of the nodes of a connection.
+pub fn node_ids(connection: &Json) -> Vec<i64> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").parse().expect("numeric id"))
+        .collect()
+}

@@ -1,0 +1,70 @@
+//! The HTTP surface: GraphiQL, GET queries, health, readiness, request ids, body limits.
+use crate::helpers::{Backend, TestApp};
+use serde_json::Value;
+
+#[tokio::test]
+async fn graphiql_health_readiness_and_get_queries() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let page = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("graphiql");
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().contains_key("x-request-id"), "every response carries a request id");
+    let html = page.text().await.expect("html");
+    assert!(html.to_lowercase().contains("graphiql"), "GraphiQL page expected");
+
+    let resp: Value = app
+        .client
+        .get(app.url("/graphql?query=%7B%20me%20%7B%20role%20%7D%20%7D"))
+        .send()
+        .await
+        .expect("GET query")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resp["data"]["me"]["role"], "operator");
+
+    let health = app.client.get(app.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), 200);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["db"], "ok");
+    assert_eq!(ready["backend"], "sqlite");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_are_rejected() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{\"query\": ")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 400, "malformed JSON is a 400");
+
+    let huge =
+        format!("{{\"query\": \"{{ me {{ role }} }}\", \"x\": \"{}\"}}", "a".repeat(2 << 20));
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 413, "bodies over the limit are refused");
+}
