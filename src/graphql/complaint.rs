@@ -3,6 +3,7 @@ use super::directory::{Department, Municipality, Staff, department_by_id, staff_
 use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
+use super::prefetch::{self, Related, Wants};
 use super::{ctx_db, load_error, loaders, parse_id, request};
 use crate::error::GqlResult;
 use crate::store::{
@@ -14,91 +15,106 @@ use crate::{auth::RowScope, domain::sla};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, response, status_event};
+use std::sync::Arc;
 
-/// A citizen's complaint or suggestion.
-pub struct Complaint(pub complaint::Model);
+/// A citizen's complaint or suggestion, with the relations prefetched for its page.
+pub struct Complaint {
+    row: complaint::Model,
+    related: Arc<Related>,
+}
+
+impl Complaint {
+    /// A complaint whose relations resolve from `related` (or the loaders where absent).
+    pub fn new(row: complaint::Model, related: Arc<Related>) -> Self {
+        Complaint { row, related }
+    }
+}
 
 #[Object]
 impl Complaint {
     /// Identifier.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     /// Human-readable unique number.
     async fn number(&self) -> &str {
-        &self.0.number
+        &self.row.number
     }
     /// Channel it came through.
     async fn source(&self) -> Source {
-        self.0.source.into()
+        self.row.source.into()
     }
     /// Identifier in the source system.
     async fn external_id(&self) -> &str {
-        &self.0.external_id
+        &self.row.external_id
     }
     /// Topic.
     async fn category(&self) -> Category {
-        self.0.category.into()
+        self.row.category.into()
     }
     /// Municipality it concerns.
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
-        super::directory::municipality_by_id(ctx, Some(self.0.municipality_id)).await
+        let id = self.row.municipality_id;
+        match &self.related.municipalities {
+            Some(map) => Ok(map.get(&id).cloned().map(Municipality)),
+            None => super::directory::municipality_by_id(ctx, Some(id)).await,
+        }
     }
     /// The citizen's text.
     async fn text(&self) -> &str {
-        &self.0.text
+        &self.row.text
     }
     /// Address, when given.
     async fn address(&self) -> Option<&str> {
-        self.0.address.as_deref()
+        self.row.address.as_deref()
     }
     /// Latitude, when given.
     async fn lat(&self) -> Option<f64> {
-        self.0.lat
+        self.row.lat
     }
     /// Longitude, when given.
     async fn lon(&self) -> Option<f64> {
-        self.0.lon
+        self.row.lon
     }
     /// When it was received (UTC).
     async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
+        self.row.received_at
     }
     /// Current lifecycle state.
     async fn status(&self) -> ComplaintStatus {
-        self.0.status.into()
+        self.row.status.into()
     }
     /// Urgency.
     async fn priority(&self) -> Priority {
-        self.0.priority.into()
+        self.row.priority.into()
     }
     /// Department currently responsible.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        department_by_id(ctx, self.0.department_id).await
+        related_department(ctx, &self.related, self.row.department_id).await
     }
     /// Staff member currently responsible.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        staff_by_id(ctx, self.0.assignee_id).await
+        related_staff(ctx, &self.related, self.row.assignee_id).await
     }
     /// Deadline of the first public response.
     async fn first_response_due_at(&self) -> DateTime<Utc> {
-        self.0.first_response_due_at
+        self.row.first_response_due_at
     }
     /// Deadline of the resolution.
     async fn resolution_due_at(&self) -> DateTime<Utc> {
-        self.0.resolution_due_at
+        self.row.resolution_due_at
     }
     /// When the first public response was given.
     async fn first_response_at(&self) -> Option<DateTime<Utc>> {
-        self.0.first_response_at
+        self.row.first_response_at
     }
     /// When it was resolved.
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.resolved_at
+        self.row.resolved_at
     }
     /// Open and past a deadline now.
     async fn is_overdue(&self, ctx: &Context<'_>) -> bool {
-        let c = &self.0;
+        let c = &self.row;
         sla::is_overdue(
             c.status.is_open(),
             c.first_response_at,
@@ -109,15 +125,15 @@ impl Complaint {
     }
     /// Shown on the public portal.
     async fn is_public(&self) -> bool {
-        self.0.is_public
+        self.row.is_public
     }
     /// Optimistic-lock version; pass it back as `expectedVersion` when changing the complaint.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.row.version
     }
     /// The citizen (personal data).
     async fn author(&self) -> Option<Author> {
-        let c = &self.0;
+        let c = &self.row;
         let any = c.author_name.is_some()
             || c.author_phone.is_some()
             || c.author_email.is_some()
@@ -131,22 +147,44 @@ impl Complaint {
     }
     /// Every routing of this complaint, oldest first.
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
-        let rows = loaders(ctx).assignments.load_one(self.0.id).await.map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Assignment).collect())
+        let rows = match &self.related.assignments {
+            Some(map) => map.get(&self.row.id).cloned(),
+            None => loaders(ctx).assignments.load_one(self.row.id).await.map_err(load_error)?,
+        };
+        let related = &self.related;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| Assignment { row, related: related.clone() })
+            .collect())
     }
     /// Every status transition, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusEvent>> {
-        let rows = loaders(ctx).status_events.load_one(self.0.id).await.map_err(load_error)?;
+        let rows = match &self.related.events {
+            Some(map) => map.get(&self.row.id).cloned(),
+            None => loaders(ctx).status_events.load_one(self.row.id).await.map_err(load_error)?,
+        };
         Ok(rows.unwrap_or_default().into_iter().map(StatusEvent).collect())
     }
     /// Answers and internal notes, oldest first.
     async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<Response>> {
-        let rows = loaders(ctx).responses.load_one(self.0.id).await.map_err(load_error)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Response).collect())
+        let rows = match &self.related.responses {
+            Some(map) => map.get(&self.row.id).cloned(),
+            None => loaders(ctx).responses.load_one(self.row.id).await.map_err(load_error)?,
+        };
+        let related = &self.related;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| Response { row, related: related.clone() })
+            .collect())
     }
     /// Number of answers and notes.
     async fn response_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let n = loaders(ctx).response_count.load_one(self.0.id).await.map_err(load_error)?;
+        let n = match &self.related.response_counts {
+            Some(map) => map.get(&self.row.id).copied(),
+            None => loaders(ctx).response_count.load_one(self.row.id).await.map_err(load_error)?,
+        };
         Ok(n.unwrap_or(0))
     }
 }
@@ -165,33 +203,36 @@ pub struct Author {
 }
 
 /// One routing of a complaint to a department.
-pub struct Assignment(pub assignment::Model);
+pub struct Assignment {
+    row: assignment::Model,
+    related: Arc<Related>,
+}
 
 #[Object]
 impl Assignment {
     /// Identifier.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     /// Department it was routed to.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        department_by_id(ctx, Some(self.0.department_id)).await
+        related_department(ctx, &self.related, Some(self.row.department_id)).await
     }
     /// Staff member it was given to.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        staff_by_id(ctx, self.0.staff_id).await
+        related_staff(ctx, &self.related, self.row.staff_id).await
     }
     /// Who routed it.
     async fn assigned_by(&self) -> &str {
-        &self.0.assigned_by
+        &self.row.assigned_by
     }
     /// When.
     async fn assigned_at(&self) -> DateTime<Utc> {
-        self.0.assigned_at
+        self.row.assigned_at
     }
     /// Why.
     async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+        self.row.reason.as_deref()
     }
 }
 
@@ -227,33 +268,60 @@ impl StatusEvent {
 }
 
 /// An answer to the citizen or an internal note.
-pub struct Response(pub response::Model);
+pub struct Response {
+    row: response::Model,
+    related: Arc<Related>,
+}
 
 #[Object]
 impl Response {
     /// Identifier.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     /// Text.
     async fn text(&self) -> &str {
-        &self.0.text
+        &self.row.text
     }
     /// Sent to the citizen (true) or an internal note (false).
     async fn is_public(&self) -> bool {
-        self.0.is_public
+        self.row.is_public
     }
     /// When.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.row.at
     }
     /// Department that wrote it.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        department_by_id(ctx, self.0.department_id).await
+        related_department(ctx, &self.related, self.row.department_id).await
     }
     /// Staff member who wrote it.
     async fn staff(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        staff_by_id(ctx, self.0.staff_id).await
+        related_staff(ctx, &self.related, self.row.staff_id).await
+    }
+}
+
+/// A department from the prefetched rows, or through the loader when not prefetched.
+async fn related_department(
+    ctx: &Context<'_>,
+    related: &Related,
+    id: Option<i32>,
+) -> Result<Option<Department>> {
+    match (id, &related.departments) {
+        (Some(id), Some(map)) => Ok(map.get(&id).cloned().map(Department)),
+        (id, _) => department_by_id(ctx, id).await,
+    }
+}
+
+/// A staff member from the prefetched rows, or through the loader when not prefetched.
+async fn related_staff(
+    ctx: &Context<'_>,
+    related: &Related,
+    id: Option<i64>,
+) -> Result<Option<Staff>> {
+    match (id, &related.staff) {
+        (Some(id), Some(map)) => Ok(map.get(&id).cloned().map(Staff)),
+        (id, _) => staff_by_id(ctx, id).await,
     }
 }
 
@@ -344,6 +412,7 @@ pub struct PageInfo {
 pub struct ComplaintEdge {
     cursor: String,
     node: complaint::Model,
+    related: Arc<Related>,
 }
 
 #[Object]
@@ -354,13 +423,14 @@ impl ComplaintEdge {
     }
     /// The complaint.
     async fn node(&self) -> Complaint {
-        Complaint(self.node.clone())
+        Complaint::new(self.node.clone(), self.related.clone())
     }
 }
 
 /// A page of complaints (Relay connection).
 pub struct ComplaintConnection {
     page: Page<complaint::Model>,
+    related: Arc<Related>,
     order: Order,
     scope: RowScope,
     filter: StoreFilter,
@@ -376,12 +446,13 @@ impl ComplaintConnection {
             .map(|row| ComplaintEdge {
                 cursor: store::complaints::cursor_of(row, self.order).encode(self.order),
                 node: row.clone(),
+                related: self.related.clone(),
             })
             .collect()
     }
     /// Rows without cursors.
     async fn nodes(&self) -> Vec<Complaint> {
-        self.page.rows.iter().cloned().map(Complaint).collect()
+        self.page.rows.iter().map(|row| Complaint::new(row.clone(), self.related.clone())).collect()
     }
     /// Where this page lies.
     async fn page_info(&self) -> PageInfo {
@@ -412,11 +483,15 @@ impl ComplaintQuery {
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Complaint>> {
         let id = parse_id::<i64>(&id, "id").gql()?;
         let scope = RowScope::of(&request(ctx).principal);
-        let row = store::complaints::get(ctx_db(ctx).read(), scope, id).await.gql()?;
-        Ok(Some(Complaint(row)))
+        let db = ctx_db(ctx).read();
+        let row = store::complaints::get(db, scope, id).await.gql()?;
+        let wants = Wants::of(&ctx.look_ahead());
+        let related = prefetch::load(db, std::slice::from_ref(&row), wants).await.gql()?;
+        Ok(Some(Complaint::new(row, Arc::new(related))))
     }
 
     /// Complaints in the caller's scope, filtered and ordered, a page at a time.
+    #[allow(clippy::too_many_arguments)] // the Relay connection's arguments
     async fn complaints(
         &self,
         ctx: &Context<'_>,
@@ -440,10 +515,12 @@ impl ComplaintQuery {
         .gql()?;
         let filter = filter.unwrap_or_default().into_store().gql()?;
         let scope = RowScope::of(&req.principal);
-        let page =
-            store::complaints::list(ctx_db(ctx).read(), scope, &filter, order, page, req.now)
-                .await
-                .gql()?;
-        Ok(ComplaintConnection { page, order, scope, filter })
+        let db = ctx_db(ctx).read();
+        let page = store::complaints::list(db, scope, &filter, order, page, req.now).await.gql()?;
+        let look = ctx.look_ahead();
+        let wants =
+            Wants::of(&look.field("edges").field("node")).or(Wants::of(&look.field("nodes")));
+        let related = Arc::new(prefetch::load(db, &page.rows, wants).await.gql()?);
+        Ok(ComplaintConnection { page, related, order, scope, filter })
     }
 }

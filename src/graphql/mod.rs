@@ -3,6 +3,7 @@ pub mod complaint;
 pub mod directory;
 pub mod enums;
 pub mod loaders;
+pub mod prefetch;
 mod viewer;
 
 use crate::{Error, auth::Principal, store::Db};

@@ -19,6 +19,9 @@ pub async fn municipalities_by_id(
     db: &DatabaseConnection,
     ids: &[i32],
 ) -> Result<HashMap<i32, municipality::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = municipality::Entity::find()
         .filter(municipality::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -31,6 +34,9 @@ pub async fn departments_by_id(
     db: &DatabaseConnection,
     ids: &[i32],
 ) -> Result<HashMap<i32, department::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = department::Entity::find()
         .filter(department::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -43,6 +49,9 @@ pub async fn staff_by_id(
     db: &DatabaseConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, staff::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows =
         staff::Entity::find().filter(staff::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|s| (s.id, s)).collect())

@@ -21,6 +21,9 @@ pub async fn assignments(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<assignment::Model>>> {
+    if complaint_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = assignment::Entity::find()
         .filter(assignment::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
         .order_by_asc(assignment::Column::AssignedAt)
@@ -35,6 +38,9 @@ pub async fn status_events(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<status_event::Model>>> {
+    if complaint_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = status_event::Entity::find()
         .filter(status_event::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
         .order_by_asc(status_event::Column::At)
@@ -49,6 +55,9 @@ pub async fn responses(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<response::Model>>> {
+    if complaint_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = response::Entity::find()
         .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
         .order_by_asc(response::Column::At)
@@ -63,6 +72,9 @@ pub async fn response_counts(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, i64>> {
+    if complaint_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(i64, i64)> = response::Entity::find()
         .select_only()
         .column(response::Column::ComplaintId)
