@@ -16,7 +16,11 @@ CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-30s}
 COMPLAINTS=${COMPLAINTS:-1000000}
 PORT=${PORT:-18090}
+# Both sides talk to Postgres over loopback without TLS (libpq's default "prefer" would
+# negotiate TLS for pgbench; the gateway gets the same plain connection).
+export PGSSLMODE=disable
 URL="$PG_ROOT/$BENCH_DB"
+GW_URL="$URL?sslmode=disable"
 OUT=benches/out
 mkdir -p "$OUT"
 
@@ -27,15 +31,15 @@ done
 cargo build --release --quiet
 BIN=target/release/cur-gateway
 
-have=$(psql "$URL" -Atc "SELECT COUNT(*) FROM complaint" 2>/dev/null || echo 0)
+have=$(psql "$URL" -Atc "SELECT COUNT(*) FROM complaint_search" 2>/dev/null || echo 0)
 if [ "$have" -lt "$COMPLAINTS" ]; then
   echo "seeding $COMPLAINTS complaints into $BENCH_DB"
   psql "$PG_ROOT/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)"
   psql "$PG_ROOT/postgres" -qc "CREATE DATABASE $BENCH_DB"
-  DATABASE_URL="$URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/seed.txt"
+  DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/seed.txt"
 fi
 
-DATABASE_URL="$URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DB_POOL_SIZE=${POOL:-16} RUST_LOG=warn \
+DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DB_POOL_SIZE=${POOL:-16} RUST_LOG=warn \
   "$BIN" serve > "$OUT/gateway.log" 2>&1 &
 GW=$!
 trap 'kill $GW 2>/dev/null || true' EXIT

@@ -1,6 +1,10 @@
 //! Builds the application — database, schema, router — and runs it until a shutdown signal.
+use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// How long the directory snapshot is trusted without an invalidation.
+const DIRECTORY_TTL: Duration = Duration::from_secs(30);
 use tokio::net::TcpListener;
 
 /// What every HTTP handler shares.
@@ -40,8 +44,9 @@ impl Application {
 
     /// Builds on an existing database connection (tests use this after their own set-up).
     pub async fn with_db(config: &Config, db: Db) -> Result<Self> {
+        let directory = Arc::new(Directory::new(db.read().clone(), DIRECTORY_TTL));
         let state = AppState {
-            schema: graphql::build_schema(db.clone()),
+            schema: graphql::build_schema(db.clone(), directory),
             db,
             dev: config.dev_mode(),
             max_page_size: config.max_page_size,

@@ -3,6 +3,10 @@ use clap::{Parser, Subcommand};
 use cur_gateway::{Application, Config, seed, store::Db, telemetry};
 use std::process::ExitCode;
 
+// Resolving a page allocates many small objects; mimalloc handles that much better than glibc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cur-gateway",

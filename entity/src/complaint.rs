@@ -17,8 +17,6 @@ pub struct Model {
     pub category: Category,
     pub municipality_id: i32,
     pub text: String,
-    /// Lower-cased number, text and address: the same case-insensitive search on every backend.
-    pub search_text: String,
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,

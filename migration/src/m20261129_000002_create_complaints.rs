@@ -9,6 +9,13 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+#[derive(DeriveIden)]
+enum ComplaintSearch {
+    Table,
+    ComplaintId,
+    Text,
+}
+
 #[derive(DeriveIden, Clone, Copy)]
 pub(crate) enum Complaint {
     Table,
@@ -19,7 +26,6 @@ pub(crate) enum Complaint {
     Category,
     MunicipalityId,
     Text,
-    SearchText,
     Address,
     Lat,
     Lon,
@@ -70,7 +76,6 @@ impl MigrationTrait for Migration {
                 .col(string(Complaint::Category))
                 .col(integer(Complaint::MunicipalityId))
                 .col(text(Complaint::Text))
-                .col(text(Complaint::SearchText))
                 .col(string_null(Complaint::Address))
                 .col(double_null(Complaint::Lat))
                 .col(double_null(Complaint::Lon))
@@ -127,10 +132,25 @@ impl MigrationTrait for Migration {
             }
             m.create_index(index.to_owned()).await?;
         }
-        Ok(())
+        // Search text lives beside the complaint: list pages never read it.
+        m.create_table(
+            Table::create()
+                .table(ComplaintSearch::Table)
+                .col(big_integer(ComplaintSearch::ComplaintId).primary_key())
+                .col(text(ComplaintSearch::Text))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(ComplaintSearch::Table, ComplaintSearch::ComplaintId)
+                        .to(Complaint::Table, Complaint::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(ComplaintSearch::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(Complaint::Table).to_owned()).await
     }
 }

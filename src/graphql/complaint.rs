@@ -54,11 +54,7 @@ impl Complaint {
     }
     /// Municipality it concerns.
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
-        let id = self.row.municipality_id;
-        match &self.related.municipalities {
-            Some(map) => Ok(map.get(&id).cloned().map(Municipality)),
-            None => super::directory::municipality_by_id(ctx, Some(id)).await,
-        }
+        super::directory::municipality_by_id(ctx, Some(self.row.municipality_id)).await
     }
     /// The citizen's text.
     async fn text(&self) -> &str {
@@ -90,11 +86,11 @@ impl Complaint {
     }
     /// Department currently responsible.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        related_department(ctx, &self.related, self.row.department_id).await
+        department_by_id(ctx, self.row.department_id).await
     }
     /// Staff member currently responsible.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        related_staff(ctx, &self.related, self.row.assignee_id).await
+        staff_by_id(ctx, self.row.assignee_id).await
     }
     /// Deadline of the first public response.
     async fn first_response_due_at(&self) -> DateTime<Utc> {
@@ -151,12 +147,7 @@ impl Complaint {
             Some(map) => map.get(&self.row.id).cloned(),
             None => loaders(ctx).assignments.load_one(self.row.id).await.map_err(load_error)?,
         };
-        let related = &self.related;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(|row| Assignment { row, related: related.clone() })
-            .collect())
+        Ok(rows.unwrap_or_default().into_iter().map(Assignment).collect())
     }
     /// Every status transition, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusEvent>> {
@@ -172,12 +163,7 @@ impl Complaint {
             Some(map) => map.get(&self.row.id).cloned(),
             None => loaders(ctx).responses.load_one(self.row.id).await.map_err(load_error)?,
         };
-        let related = &self.related;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(|row| Response { row, related: related.clone() })
-            .collect())
+        Ok(rows.unwrap_or_default().into_iter().map(Response).collect())
     }
     /// Number of answers and notes.
     async fn response_count(&self, ctx: &Context<'_>) -> Result<i64> {
@@ -203,36 +189,33 @@ pub struct Author {
 }
 
 /// One routing of a complaint to a department.
-pub struct Assignment {
-    row: assignment::Model,
-    related: Arc<Related>,
-}
+pub struct Assignment(assignment::Model);
 
 #[Object]
 impl Assignment {
     /// Identifier.
     async fn id(&self) -> ID {
-        ID(self.row.id.to_string())
+        ID(self.0.id.to_string())
     }
     /// Department it was routed to.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        related_department(ctx, &self.related, Some(self.row.department_id)).await
+        department_by_id(ctx, Some(self.0.department_id)).await
     }
     /// Staff member it was given to.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        related_staff(ctx, &self.related, self.row.staff_id).await
+        staff_by_id(ctx, self.0.staff_id).await
     }
     /// Who routed it.
     async fn assigned_by(&self) -> &str {
-        &self.row.assigned_by
+        &self.0.assigned_by
     }
     /// When.
     async fn assigned_at(&self) -> DateTime<Utc> {
-        self.row.assigned_at
+        self.0.assigned_at
     }
     /// Why.
     async fn reason(&self) -> Option<&str> {
-        self.row.reason.as_deref()
+        self.0.reason.as_deref()
     }
 }
 
@@ -268,60 +251,33 @@ impl StatusEvent {
 }
 
 /// An answer to the citizen or an internal note.
-pub struct Response {
-    row: response::Model,
-    related: Arc<Related>,
-}
+pub struct Response(response::Model);
 
 #[Object]
 impl Response {
     /// Identifier.
     async fn id(&self) -> ID {
-        ID(self.row.id.to_string())
+        ID(self.0.id.to_string())
     }
     /// Text.
     async fn text(&self) -> &str {
-        &self.row.text
+        &self.0.text
     }
     /// Sent to the citizen (true) or an internal note (false).
     async fn is_public(&self) -> bool {
-        self.row.is_public
+        self.0.is_public
     }
     /// When.
     async fn at(&self) -> DateTime<Utc> {
-        self.row.at
+        self.0.at
     }
     /// Department that wrote it.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        related_department(ctx, &self.related, self.row.department_id).await
+        department_by_id(ctx, self.0.department_id).await
     }
     /// Staff member who wrote it.
     async fn staff(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        related_staff(ctx, &self.related, self.row.staff_id).await
-    }
-}
-
-/// A department from the prefetched rows, or through the loader when not prefetched.
-async fn related_department(
-    ctx: &Context<'_>,
-    related: &Related,
-    id: Option<i32>,
-) -> Result<Option<Department>> {
-    match (id, &related.departments) {
-        (Some(id), Some(map)) => Ok(map.get(&id).cloned().map(Department)),
-        (id, _) => department_by_id(ctx, id).await,
-    }
-}
-
-/// A staff member from the prefetched rows, or through the loader when not prefetched.
-async fn related_staff(
-    ctx: &Context<'_>,
-    related: &Related,
-    id: Option<i64>,
-) -> Result<Option<Staff>> {
-    match (id, &related.staff) {
-        (Some(id), Some(map)) => Ok(map.get(&id).cloned().map(Staff)),
-        (id, _) => staff_by_id(ctx, id).await,
+        staff_by_id(ctx, self.0.staff_id).await
     }
 }
 
@@ -486,7 +442,7 @@ impl ComplaintQuery {
         let db = ctx_db(ctx).read();
         let row = store::complaints::get(db, scope, id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
-        let related = prefetch::load(db, std::slice::from_ref(&row), wants).await.gql()?;
+        let related = prefetch::load(db, std::slice::from_ref(&row), wants, None).await.gql()?;
         Ok(Some(Complaint::new(row, Arc::new(related))))
     }
 
@@ -516,11 +472,29 @@ impl ComplaintQuery {
         let filter = filter.unwrap_or_default().into_store().gql()?;
         let scope = RowScope::of(&req.principal);
         let db = ctx_db(ctx).read();
-        let page = store::complaints::list(db, scope, &filter, order, page, req.now).await.gql()?;
         let look = ctx.look_ahead();
         let wants =
             Wants::of(&look.field("edges").field("node")).or(Wants::of(&look.field("nodes")));
-        let related = Arc::new(prefetch::load(db, &page.rows, wants).await.gql()?);
+        let listed = store::complaints::list(
+            db,
+            scope,
+            &filter,
+            order,
+            page,
+            req.now,
+            wants.response_count(),
+        )
+        .await
+        .gql()?;
+        let counts = wants.response_count().then(|| {
+            listed.rows.iter().map(|l| (l.complaint.id, l.response_count.unwrap_or(0))).collect()
+        });
+        let page = Page {
+            rows: listed.rows.into_iter().map(|l| l.complaint).collect(),
+            has_next_page: listed.has_next_page,
+            has_previous_page: listed.has_previous_page,
+        };
+        let related = Arc::new(prefetch::load(db, &page.rows, wants, counts).await.gql()?);
         Ok(ComplaintConnection { page, related, order, scope, filter })
     }
 }

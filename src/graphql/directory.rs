@@ -1,7 +1,7 @@
 //! Municipalities, departments and staff: types and their root fields.
-use super::{ctx_db, loaders, parse_id};
+use super::{parse_id, snapshot};
+use crate::Error;
 use crate::error::GqlResult;
-use crate::{Error, store};
 use async_graphql::{Context, ID, Object, Result};
 use entity::{department, municipality, staff};
 
@@ -98,31 +98,28 @@ impl Staff {
     }
 }
 
-/// Batched lookup of an optional department reference.
+/// A department reference, from the request's directory snapshot.
 pub(crate) async fn department_by_id(
     ctx: &Context<'_>,
     id: Option<i32>,
 ) -> Result<Option<Department>> {
     let Some(id) = id else { return Ok(None) };
-    let found = loaders(ctx).department.load_one(id).await.map_err(super::load_error)?;
-    Ok(found.map(Department))
+    Ok(snapshot(ctx).await?.department(id).cloned().map(Department))
 }
 
-/// Batched lookup of an optional municipality reference.
+/// A municipality reference, from the request's directory snapshot.
 pub(crate) async fn municipality_by_id(
     ctx: &Context<'_>,
     id: Option<i32>,
 ) -> Result<Option<Municipality>> {
     let Some(id) = id else { return Ok(None) };
-    let found = loaders(ctx).municipality.load_one(id).await.map_err(super::load_error)?;
-    Ok(found.map(Municipality))
+    Ok(snapshot(ctx).await?.municipality(id).cloned().map(Municipality))
 }
 
-/// Batched lookup of an optional staff reference.
+/// A staff reference, from the request's directory snapshot.
 pub(crate) async fn staff_by_id(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Staff>> {
     let Some(id) = id else { return Ok(None) };
-    let found = loaders(ctx).staff.load_one(id).await.map_err(super::load_error)?;
-    Ok(found.map(Staff))
+    Ok(snapshot(ctx).await?.staff(id).cloned().map(Staff))
 }
 
 /// Root fields of the directory.
@@ -133,14 +130,12 @@ pub struct DirectoryQuery;
 impl DirectoryQuery {
     /// All municipalities.
     async fn municipalities(&self, ctx: &Context<'_>) -> Result<Vec<Municipality>> {
-        let rows = store::directory::municipalities(ctx_db(ctx).read()).await.gql()?;
-        Ok(rows.into_iter().map(Municipality).collect())
+        Ok(snapshot(ctx).await?.municipalities.iter().cloned().map(Municipality).collect())
     }
 
     /// All departments.
     async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
-        let rows = store::directory::departments(ctx_db(ctx).read()).await.gql()?;
-        Ok(rows.into_iter().map(Department).collect())
+        Ok(snapshot(ctx).await?.departments.iter().cloned().map(Department).collect())
     }
 
     /// One department; NOT_FOUND if there is none with this id.

@@ -1,8 +1,8 @@
-//! Per-request DataLoaders: every nested lookup of one request is batched into one query per
-//! kind. Built per request so no cache is shared between callers.
+//! Per-request DataLoaders for complaint histories that were not prefetched (see `prefetch`):
+//! lookups are batched into one query per kind. Built per request so no cache is shared between callers.
 use crate::{Error, store};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{assignment, department, municipality, response, staff, status_event};
+use entity::{assignment, response, status_event};
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, sync::Arc};
 
@@ -26,18 +26,6 @@ macro_rules! loader {
 }
 
 loader!(
-    /// Municipality by id.
-    MunicipalityLoader, i32 => municipality::Model, store::directory::municipalities_by_id
-);
-loader!(
-    /// Department by id.
-    DepartmentLoader, i32 => department::Model, store::directory::departments_by_id
-);
-loader!(
-    /// Staff member by id.
-    StaffLoader, i64 => staff::Model, store::directory::staff_by_id
-);
-loader!(
     /// Assignments by complaint id.
     AssignmentsLoader, i64 => Vec<assignment::Model>, store::history::assignments
 );
@@ -54,17 +42,11 @@ loader!(
     ResponseCountLoader, i64 => i64, store::history::response_counts
 );
 
-/// A loader with a per-request cache, so a department seen at two depths is fetched once.
+/// A loader with a per-request cache, so a key asked for twice is fetched once.
 type Cached<L> = DataLoader<L, HashMapCache>;
 
 /// The loaders of one request.
 pub struct Loaders {
-    /// Municipality by id.
-    pub municipality: Cached<MunicipalityLoader>,
-    /// Department by id.
-    pub department: Cached<DepartmentLoader>,
-    /// Staff by id.
-    pub staff: Cached<StaffLoader>,
     /// Assignments by complaint.
     pub assignments: Cached<AssignmentsLoader>,
     /// Status events by complaint.
@@ -88,9 +70,6 @@ impl Loaders {
             )
         }
         Loaders {
-            municipality: cached(MunicipalityLoader(db.clone())),
-            department: cached(DepartmentLoader(db.clone())),
-            staff: cached(StaffLoader(db.clone())),
             assignments: cached(AssignmentsLoader(db.clone())),
             status_events: cached(StatusEventsLoader(db.clone())),
             responses: cached(ResponsesLoader(db.clone())),

@@ -6,13 +6,21 @@ pub mod loaders;
 pub mod prefetch;
 mod viewer;
 
-use crate::{Error, auth::Principal, store::Db};
+use crate::{
+    Error,
+    auth::Principal,
+    store::{
+        Db,
+        directory::{Directory, Snapshot},
+    },
+};
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema,
 };
 use chrono::{DateTime, Utc};
 use loaders::{LoadError, Loaders};
 use std::{str::FromStr, sync::Arc};
+use tokio::sync::OnceCell;
 
 /// Every root query field, merged from the domain areas.
 #[derive(MergedObject, Default)]
@@ -21,9 +29,12 @@ pub struct QueryRoot(complaint::ComplaintQuery, directory::DirectoryQuery, viewe
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema; `db` is shared by all requests.
-pub fn build_schema(db: Db) -> AppSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).data(db).finish()
+/// Builds the schema; `db` and the directory are shared by all requests.
+pub fn build_schema(db: Db, directory: Arc<Directory>) -> AppSchema {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .data(db)
+        .data(directory)
+        .finish()
 }
 
 /// The schema SDL, as checked in at `schema/schema.graphql`.
@@ -42,6 +53,8 @@ pub struct RequestCtx {
     pub now: DateTime<Utc>,
     /// Largest page size.
     pub max_page_size: u32,
+    /// The directory snapshot, taken at first use.
+    pub snapshot: Arc<OnceCell<Arc<Snapshot>>>,
 }
 
 impl RequestCtx {
@@ -52,6 +65,7 @@ impl RequestCtx {
             loaders: Arc::new(Loaders::new(db.read())),
             now: Utc::now(),
             max_page_size,
+            snapshot: Arc::default(),
         }
     }
 }
@@ -66,6 +80,16 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 
 pub(crate) fn ctx_db<'a>(ctx: &Context<'a>) -> &'a Db {
     ctx.data_unchecked::<Db>()
+}
+
+/// The directory snapshot of this request (taken once, so one request sees one version).
+pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<Snapshot>> {
+    let req = request(ctx);
+    req.snapshot
+        .get_or_try_init(|| ctx.data_unchecked::<Arc<Directory>>().snapshot())
+        .await
+        .cloned()
+        .map_err(|e| e.extend())
 }
 
 pub(crate) fn load_error(err: LoadError) -> async_graphql::Error {

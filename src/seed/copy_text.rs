@@ -1,6 +1,6 @@
 //! Encoding rows in Postgres COPY text format (tab-separated, `\N` for NULL).
 use chrono::{DateTime, Utc};
-use entity::{assignment, complaint, response, status_event};
+use entity::{assignment, complaint, complaint_search, response, status_event};
 use sea_orm::ActiveEnum;
 use std::io::Write;
 
@@ -99,7 +99,7 @@ impl CopyText {
 
 /// Column list matching [`complaints`].
 pub const COMPLAINT_COLUMNS: &str = "id, number, source, external_id, category, municipality_id, \
-    text, search_text, address, lat, lon, author_name, author_phone, author_email, \
+    text, address, lat, lon, author_name, author_phone, author_email, \
     author_profile_url, received_at, status, priority, department_id, assignee_id, \
     first_response_due_at, resolution_due_at, first_response_at, resolved_at, is_public, \
     version, updated_at";
@@ -116,7 +116,6 @@ pub fn complaints(rows: &[complaint::Model]) -> Vec<u8> {
         w.text(&c.category.to_value());
         w.int(c.municipality_id.into());
         w.text(&c.text);
-        w.text(&c.search_text);
         w.opt_text(c.address.as_deref());
         w.float(c.lat);
         w.float(c.lon);
@@ -136,6 +135,21 @@ pub fn complaints(rows: &[complaint::Model]) -> Vec<u8> {
         w.boolean(c.is_public);
         w.int(c.version.into());
         w.time(c.updated_at);
+        w.end();
+    }
+    w.into_bytes()
+}
+
+/// Column list matching [`searches`].
+pub const SEARCH_COLUMNS: &str = "complaint_id, text";
+
+/// Search texts as COPY text.
+pub fn searches(rows: &[complaint_search::Model]) -> Vec<u8> {
+    let mut w = CopyText::default();
+    for s in rows {
+        w.row();
+        w.int(s.complaint_id);
+        w.text(&s.text);
         w.end();
     }
     w.into_bytes()

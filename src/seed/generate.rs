@@ -7,8 +7,8 @@ use crate::domain::sla::{self, Calendar, Policy};
 use crate::store::complaints::search_text;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    Category, ComplaintStatus as S, Priority, Source, assignment, complaint, department,
-    municipality, response, status_event,
+    Category, ComplaintStatus as S, Priority, Source, assignment, complaint, complaint_search,
+    department, municipality, response, status_event,
 };
 use rand::Rng as _;
 use std::collections::HashMap;
@@ -24,6 +24,8 @@ pub struct Batch {
     pub events: Vec<status_event::Model>,
     /// Their responses and notes.
     pub responses: Vec<response::Model>,
+    /// Their search texts.
+    pub searches: Vec<complaint_search::Model>,
 }
 
 /// What the generator routes into.
@@ -185,6 +187,7 @@ impl Generator {
             assignments: Vec::with_capacity(n + n / 8),
             events: Vec::with_capacity(n * 5),
             responses: Vec::with_capacity(n * 2),
+            searches: Vec::with_capacity(n),
         };
         for _ in 0..n {
             self.one(&mut out);
@@ -234,9 +237,12 @@ impl Generator {
         } else {
             (None, None)
         };
+        out.searches.push(complaint_search::Model {
+            complaint_id: id,
+            text: search_text(&number, &text, address.as_deref()),
+        });
         let mut c = complaint::Model {
             id,
-            search_text: search_text(&number, &text, address.as_deref()),
             number,
             source,
             external_id: format!("{}-{}-{id}", source_prefix(source), self.seed),

@@ -13,7 +13,8 @@ use crate::store::{Db, bulk};
 use crate::{Error, Result};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use entity::{
-    assignment, complaint, department, municipality, response, sla_policy, staff, status_event,
+    assignment, complaint, complaint_search, department, municipality, response, sla_policy, staff,
+    status_event,
 };
 use generate::{Batch, Generator, NextIds, Region};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -180,14 +181,15 @@ async fn write_batches(
 }
 
 async fn copy_batch(pg: &mut bulk::PgBulk, b: &Batch) -> Result<()> {
-    // Encoding runs on the blocking pool so the writers only wait on the server.
     let parts = {
         let complaints = copy_text::complaints(&b.complaints);
         let assignments = copy_text::assignments(&b.assignments);
         let events = copy_text::events(&b.events);
         let responses = copy_text::responses(&b.responses);
+        let searches = copy_text::searches(&b.searches);
         [
             ("complaint", copy_text::COMPLAINT_COLUMNS, complaints),
+            ("complaint_search", copy_text::SEARCH_COLUMNS, searches),
             ("assignment", copy_text::ASSIGNMENT_COLUMNS, assignments),
             ("status_event", copy_text::EVENT_COLUMNS, events),
             ("response", copy_text::RESPONSE_COLUMNS, responses),
@@ -201,6 +203,13 @@ async fn insert_batch(db: &Db, b: &Batch) -> Result<()> {
     let tx = db.write().begin().await?;
     for chunk in b.complaints.chunks(500) {
         complaint::Entity::insert_many(
+            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
+        )
+        .exec(&tx)
+        .await?;
+    }
+    for chunk in b.searches.chunks(2000) {
+        complaint_search::Entity::insert_many(
             chunk.iter().cloned().map(IntoActiveModel::into_active_model),
         )
         .exec(&tx)

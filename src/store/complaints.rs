@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use entity::{
     Category, ComplaintStatus, Source, assignment,
     complaint::{self, Column as C},
+    complaint_search,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order as SqlOrder, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order as SqlOrder,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 
@@ -114,7 +115,18 @@ impl ComplaintFilter {
             None => {}
         }
         if let Some(needle) = self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            cond = cond.add(C::SearchText.like(LikeExpr::new(like_pattern(needle)).escape('\\')));
+            cond = cond.add(
+                C::Id.in_subquery(
+                    Query::select()
+                        .column(complaint_search::Column::ComplaintId)
+                        .from(complaint_search::Entity)
+                        .and_where(
+                            Expr::col(complaint_search::Column::Text)
+                                .like(LikeExpr::new(like_pattern(needle)).escape('\\')),
+                        )
+                        .to_owned(),
+                ),
+            );
         }
         cond
     }
@@ -136,7 +148,7 @@ impl ComplaintFilter {
     }
 }
 
-/// The text stored in `search_text`: what `search` matches, lower-cased the same way on
+/// The text stored in `complaint_search`: what `search` matches, lower-cased the same way on
 /// every backend (SQLite's LOWER and LIKE fold ASCII only).
 pub fn search_text(number: &str, text: &str, address: Option<&str>) -> String {
     let mut s = String::with_capacity(number.len() + text.len() + 64);
@@ -176,7 +188,18 @@ fn order_column(field: OrderField) -> C {
     }
 }
 
-/// One page of the filtered list in scope.
+/// A complaint of a list page, with its number of responses when that was asked for.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Listed {
+    /// The complaint.
+    #[sea_orm(nested)]
+    pub complaint: complaint::Model,
+    /// Responses and notes of it (`None` unless requested).
+    pub response_count: Option<i64>,
+}
+
+/// One page of the filtered list in scope. With `response_counts`, each row carries its
+/// response count from a correlated subquery — one statement for the whole page.
 pub async fn list(
     db: &DatabaseConnection,
     scope: RowScope,
@@ -184,7 +207,8 @@ pub async fn list(
     order: Order,
     page: PageRequest,
     now: DateTime<Utc>,
-) -> Result<Page<complaint::Model>> {
+    response_counts: bool,
+) -> Result<Page<Listed>> {
     filter.validate()?;
     // Walking backwards reads the reversed order, then flips the rows back.
     let ascending = order.ascending != page.backward;
@@ -202,7 +226,18 @@ pub async fn list(
     if order.field != OrderField::Id {
         query = query.order_by(col, dir.clone());
     }
-    let mut rows = query.order_by(C::Id, dir).limit(page.limit + 1).all(db).await?;
+    let count = if response_counts {
+        "(SELECT COUNT(*) FROM response WHERE response.complaint_id = complaint.id)"
+    } else {
+        "CAST(NULL AS BIGINT)"
+    };
+    let mut rows = query
+        .column_as(Expr::cust(count), "response_count")
+        .order_by(C::Id, dir)
+        .limit(page.limit + 1)
+        .into_model::<Listed>()
+        .all(db)
+        .await?;
     let has_more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     if page.backward {

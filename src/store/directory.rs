@@ -1,58 +1,104 @@
-//! The directory: municipalities, departments and staff, listed or looked up in batches.
-use crate::Result;
+//! The directory — municipalities, departments, staff — held as an in-process snapshot.
+//!
+//! These tables are small (22 + ~40 + ~2,000 rows) and read by nearly every request, so the
+//! gateway keeps them in memory and resolves references without SQL. A snapshot is reloaded
+//! (by one task, the others keep reading the old one) once it is older than its TTL or after
+//! `invalidate()`. Write paths of later issues call `invalidate()`; the TTL bounds staleness
+//! when the tables are edited behind the gateway's back.
+use crate::{Error, Result};
 use entity::{department, municipality, staff};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use std::collections::HashMap;
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+use tokio::sync::Mutex;
 
-/// All municipalities by name.
-pub async fn municipalities(db: &DatabaseConnection) -> Result<Vec<municipality::Model>> {
-    Ok(municipality::Entity::find().order_by_asc(municipality::Column::Id).all(db).await?)
+/// One consistent copy of the directory.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Municipalities in id order.
+    pub municipalities: Vec<municipality::Model>,
+    /// Departments in id order.
+    pub departments: Vec<department::Model>,
+    municipality_index: HashMap<i32, usize>,
+    department_index: HashMap<i32, usize>,
+    staff: HashMap<i64, staff::Model>,
 }
 
-/// All departments, regional first.
-pub async fn departments(db: &DatabaseConnection) -> Result<Vec<department::Model>> {
-    Ok(department::Entity::find().order_by_asc(department::Column::Id).all(db).await?)
-}
-
-/// Municipalities with these ids.
-pub async fn municipalities_by_id(
-    db: &DatabaseConnection,
-    ids: &[i32],
-) -> Result<HashMap<i32, municipality::Model>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+impl Snapshot {
+    /// The municipality with this id.
+    pub fn municipality(&self, id: i32) -> Option<&municipality::Model> {
+        self.municipality_index.get(&id).map(|&i| &self.municipalities[i])
     }
-    let rows = municipality::Entity::find()
-        .filter(municipality::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+
+    /// The department with this id.
+    pub fn department(&self, id: i32) -> Option<&department::Model> {
+        self.department_index.get(&id).map(|&i| &self.departments[i])
+    }
+
+    /// The staff member with this id.
+    pub fn staff(&self, id: i64) -> Option<&staff::Model> {
+        self.staff.get(&id)
+    }
 }
 
-/// Departments with these ids.
-pub async fn departments_by_id(
-    db: &DatabaseConnection,
-    ids: &[i32],
-) -> Result<HashMap<i32, department::Model>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = department::Entity::find()
-        .filter(department::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|d| (d.id, d)).collect())
+/// The shared, self-refreshing directory snapshot.
+#[derive(Debug)]
+pub struct Directory {
+    db: DatabaseConnection,
+    ttl: Duration,
+    current: RwLock<Option<(Instant, Arc<Snapshot>)>>,
+    reload: Mutex<()>,
 }
 
-/// Staff with these ids.
-pub async fn staff_by_id(
-    db: &DatabaseConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, staff::Model>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+impl Directory {
+    /// A directory reading from `db`, reloaded at the latest after `ttl`.
+    pub fn new(db: DatabaseConnection, ttl: Duration) -> Self {
+        Directory { db, ttl, current: RwLock::new(None), reload: Mutex::new(()) }
     }
-    let rows =
-        staff::Entity::find().filter(staff::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-    Ok(rows.into_iter().map(|s| (s.id, s)).collect())
+
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
+        let guard = self.current.read().ok()?;
+        guard.as_ref().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, s)| s.clone())
+    }
+
+    /// The current snapshot, loading it if missing or stale (one load at a time).
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        let _single_flight = self.reload.lock().await;
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        let snapshot = Arc::new(load(&self.db).await?);
+        let mut guard =
+            self.current.write().map_err(|_| Error::Internal("directory lock".into()))?;
+        *guard = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Drops the snapshot: the next read reloads it.
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.current.write() {
+            *guard = None;
+        }
+    }
+}
+
+async fn load(db: &DatabaseConnection) -> Result<Snapshot> {
+    let (municipalities, departments, staff) = tokio::try_join!(
+        municipality::Entity::find().order_by_asc(municipality::Column::Id).all(db),
+        department::Entity::find().order_by_asc(department::Column::Id).all(db),
+        staff::Entity::find().all(db),
+    )?;
+    Ok(Snapshot {
+        municipality_index: municipalities.iter().enumerate().map(|(i, m)| (m.id, i)).collect(),
+        department_index: departments.iter().enumerate().map(|(i, d)| (d.id, i)).collect(),
+        staff: staff.into_iter().map(|s| (s.id, s)).collect(),
+        municipalities,
+        departments,
+    })
 }

@@ -99,6 +99,9 @@ async fn open(url: &str, pool: u32, statements: &Arc<AtomicU64>) -> Result<Datab
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
+        // A ping on every checkout costs a round trip per statement; only connections that sat
+        // idle long enough to have been dropped by a proxy or firewall are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     let mut conn = Database::connect(options).await?;
     let counter = statements.clone();
