@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 /// A citizen's complaint or suggestion, with the relations prefetched for its page.
 pub struct Complaint {
-    row: complaint::Model,
+    row: Arc<complaint::Model>,
     related: Arc<Related>,
 }
 
 impl Complaint {
     /// A complaint whose relations resolve from `related` (or the loaders where absent).
-    pub fn new(row: complaint::Model, related: Arc<Related>) -> Self {
+    pub fn new(row: Arc<complaint::Model>, related: Arc<Related>) -> Self {
         Complaint { row, related }
     }
 }
@@ -366,16 +366,16 @@ pub struct PageInfo {
 
 /// One row of a complaint connection.
 pub struct ComplaintEdge {
-    cursor: String,
-    node: complaint::Model,
+    node: Arc<complaint::Model>,
+    order: Order,
     related: Arc<Related>,
 }
 
 #[Object]
 impl ComplaintEdge {
     /// Opaque position of this row.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> String {
+        store::complaints::cursor_of(&self.node, self.order).encode(self.order)
     }
     /// The complaint.
     async fn node(&self) -> Complaint {
@@ -385,7 +385,7 @@ impl ComplaintEdge {
 
 /// A page of complaints (Relay connection).
 pub struct ComplaintConnection {
-    page: Page<complaint::Model>,
+    page: Page<Arc<complaint::Model>>,
     related: Arc<Related>,
     order: Order,
     scope: RowScope,
@@ -400,8 +400,8 @@ impl ComplaintConnection {
             .rows
             .iter()
             .map(|row| ComplaintEdge {
-                cursor: store::complaints::cursor_of(row, self.order).encode(self.order),
                 node: row.clone(),
+                order: self.order,
                 related: self.related.clone(),
             })
             .collect()
@@ -412,7 +412,7 @@ impl ComplaintConnection {
     }
     /// Where this page lies.
     async fn page_info(&self) -> PageInfo {
-        let cursor = |row: &complaint::Model| {
+        let cursor = |row: &Arc<complaint::Model>| {
             store::complaints::cursor_of(row, self.order).encode(self.order)
         };
         PageInfo {
@@ -442,8 +442,8 @@ impl ComplaintQuery {
         let db = ctx_db(ctx).read();
         let row = store::complaints::get(db, scope, id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
-        let related = prefetch::load(db, std::slice::from_ref(&row), wants, None).await.gql()?;
-        Ok(Some(Complaint::new(row, Arc::new(related))))
+        let related = prefetch::load(db, &[row.id], wants, None).await.gql()?;
+        Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 
     /// Complaints in the caller's scope, filtered and ordered, a page at a time.
@@ -490,11 +490,12 @@ impl ComplaintQuery {
             listed.rows.iter().map(|l| (l.complaint.id, l.response_count.unwrap_or(0))).collect()
         });
         let page = Page {
-            rows: listed.rows.into_iter().map(|l| l.complaint).collect(),
+            rows: listed.rows.into_iter().map(|l| Arc::new(l.complaint)).collect(),
             has_next_page: listed.has_next_page,
             has_previous_page: listed.has_previous_page,
         };
-        let related = Arc::new(prefetch::load(db, &page.rows, wants, counts).await.gql()?);
+        let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
+        let related = Arc::new(prefetch::load(db, &ids, wants, counts).await.gql()?);
         Ok(ComplaintConnection { page, related, order, scope, filter })
     }
 }

@@ -4,9 +4,10 @@ use crate::Error;
 use crate::error::GqlResult;
 use async_graphql::{Context, ID, Object, Result};
 use entity::{department, municipality, staff};
+use std::sync::Arc;
 
 /// One of the 22 municipalities of Yugra.
-pub struct Municipality(pub municipality::Model);
+pub struct Municipality(pub Arc<municipality::Model>);
 
 #[Object]
 impl Municipality {
@@ -33,7 +34,7 @@ impl Municipality {
 }
 
 /// A regional department or a municipal administration.
-pub struct Department(pub department::Model);
+pub struct Department(pub Arc<department::Model>);
 
 #[Object]
 impl Department {
@@ -64,7 +65,7 @@ impl Department {
 }
 
 /// A person working in a department.
-pub struct Staff(pub staff::Model);
+pub struct Staff(pub Arc<staff::Model>);
 
 #[Object]
 impl Staff {

@@ -4,7 +4,7 @@
 //! no per-row waiting or timers. (Directory references resolve from the directory snapshot.)
 use crate::{Result, store};
 use async_graphql::Lookahead;
-use entity::{assignment, complaint, response, status_event};
+use entity::{assignment, response, status_event};
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 
@@ -65,24 +65,23 @@ async fn maybe<T, F: Future<Output = Result<T>>>(
     if want { f().await.map(Some) } else { Ok(None) }
 }
 
-/// Loads what `wants` asks for, for all `rows`. Response counts come from `known_counts` (the
+/// Loads what `wants` asks for, for the complaints `ids`. Response counts come from `known_counts` (the
 /// page query computes them) or from the responses when those are loaded anyway.
 pub async fn load(
     db: &DatabaseConnection,
-    rows: &[complaint::Model],
+    ids: &[i64],
     wants: Wants,
     known_counts: Option<HashMap<i64, i64>>,
 ) -> Result<Related> {
-    if rows.is_empty() {
+    if ids.is_empty() {
         return Ok(Related::default());
     }
-    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
     let (assignments, events, responses, counts) = tokio::try_join!(
-        maybe(wants.assignments, || store::history::assignments(db, &ids)),
-        maybe(wants.history, || store::history::status_events(db, &ids)),
-        maybe(wants.responses, || store::history::responses(db, &ids)),
-        maybe(only_count, || store::history::response_counts(db, &ids)),
+        maybe(wants.assignments, || store::history::assignments(db, ids)),
+        maybe(wants.history, || store::history::status_events(db, ids)),
+        maybe(wants.responses, || store::history::responses(db, ids)),
+        maybe(only_count, || store::history::response_counts(db, ids)),
     )?;
     let response_counts = match (&responses, counts.or(known_counts)) {
         (_, Some(counts)) => Some(counts),

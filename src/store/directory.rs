@@ -19,27 +19,27 @@ use tokio::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Municipalities in id order.
-    pub municipalities: Vec<municipality::Model>,
+    pub municipalities: Vec<Arc<municipality::Model>>,
     /// Departments in id order.
-    pub departments: Vec<department::Model>,
+    pub departments: Vec<Arc<department::Model>>,
     municipality_index: HashMap<i32, usize>,
     department_index: HashMap<i32, usize>,
-    staff: HashMap<i64, staff::Model>,
+    staff: HashMap<i64, Arc<staff::Model>>,
 }
 
 impl Snapshot {
     /// The municipality with this id.
-    pub fn municipality(&self, id: i32) -> Option<&municipality::Model> {
+    pub fn municipality(&self, id: i32) -> Option<&Arc<municipality::Model>> {
         self.municipality_index.get(&id).map(|&i| &self.municipalities[i])
     }
 
     /// The department with this id.
-    pub fn department(&self, id: i32) -> Option<&department::Model> {
+    pub fn department(&self, id: i32) -> Option<&Arc<department::Model>> {
         self.department_index.get(&id).map(|&i| &self.departments[i])
     }
 
     /// The staff member with this id.
-    pub fn staff(&self, id: i64) -> Option<&staff::Model> {
+    pub fn staff(&self, id: i64) -> Option<&Arc<staff::Model>> {
         self.staff.get(&id)
     }
 }
@@ -97,8 +97,8 @@ async fn load(db: &DatabaseConnection) -> Result<Snapshot> {
     Ok(Snapshot {
         municipality_index: municipalities.iter().enumerate().map(|(i, m)| (m.id, i)).collect(),
         department_index: departments.iter().enumerate().map(|(i, d)| (d.id, i)).collect(),
-        staff: staff.into_iter().map(|s| (s.id, s)).collect(),
-        municipalities,
-        departments,
+        staff: staff.into_iter().map(|s| (s.id, Arc::new(s))).collect(),
+        municipalities: municipalities.into_iter().map(Arc::new).collect(),
+        departments: departments.into_iter().map(Arc::new).collect(),
     })
 }
