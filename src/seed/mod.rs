@@ -7,20 +7,15 @@ mod reference;
 mod rng;
 mod texts;
 
-pub use reference::person_name;
-
 use crate::store::{Db, bulk};
 use crate::{Error, Result};
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use entity::{
-    assignment, complaint, complaint_search, department, municipality, response, sla_policy, staff,
-    status_event,
-};
+use chrono::{DurationRound, TimeDelta, Utc};
+use entity::{assignment, complaint, department, municipality, response, staff, status_event};
 use generate::{Batch, Generator, NextIds, Region};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{
-    ActiveModelTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QuerySelect, TransactionTrait, sea_query::Expr,
 };
 use std::{fmt, sync::Arc, time::Instant};
 use tokio::sync::{Mutex, mpsc};
@@ -201,42 +196,25 @@ async fn copy_batch(pg: &mut bulk::PgBulk, b: &Batch) -> Result<()> {
 /// Multi-row INSERTs, chunked under SQLite's bound-variable limit, one transaction a batch.
 async fn insert_batch(db: &Db, b: &Batch) -> Result<()> {
     let tx = db.write().begin().await?;
-    for chunk in b.complaints.chunks(500) {
-        complaint::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-        )
-        .exec(&tx)
-        .await?;
-    }
-    for chunk in b.searches.chunks(2000) {
-        complaint_search::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-        )
-        .exec(&tx)
-        .await?;
-    }
-    for chunk in b.assignments.chunks(2000) {
-        assignment::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-        )
-        .exec(&tx)
-        .await?;
-    }
-    for chunk in b.events.chunks(2000) {
-        status_event::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-        )
-        .exec(&tx)
-        .await?;
-    }
-    for chunk in b.responses.chunks(2000) {
-        response::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-        )
-        .exec(&tx)
-        .await?;
-    }
+    insert_chunks(&tx, &b.complaints, 500).await?;
+    insert_chunks(&tx, &b.searches, 2000).await?;
+    insert_chunks(&tx, &b.assignments, 2000).await?;
+    insert_chunks(&tx, &b.events, 2000).await?;
+    insert_chunks(&tx, &b.responses, 2000).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts `rows` with one multi-row INSERT per `size` rows.
+async fn insert_chunks<M, A>(tx: &DatabaseTransaction, rows: &[M], size: usize) -> Result<()>
+where
+    M: IntoActiveModel<A> + Clone,
+    A: ActiveModelTrait + Send,
+{
+    for chunk in rows.chunks(size) {
+        let models = chunk.iter().cloned().map(IntoActiveModel::into_active_model);
+        <A::Entity as EntityTrait>::insert_many(models).exec(tx).await?;
+    }
     Ok(())
 }
 
@@ -256,13 +234,7 @@ async fn ensure_directory(db: &Db, opts: &SeedOptions) -> Result<Region> {
         for d in &depts {
             d.clone().into_active_model().insert(&tx).await?;
         }
-        for chunk in staff.chunks(1000) {
-            staff::Entity::insert_many(
-                chunk.iter().cloned().map(IntoActiveModel::into_active_model),
-            )
-            .exec(&tx)
-            .await?;
-        }
+        insert_chunks(&tx, &staff, 1000).await?;
         for p in reference::sla_policies() {
             p.into_active_model().insert(&tx).await?;
         }
@@ -278,7 +250,6 @@ async fn ensure_directory(db: &Db, opts: &SeedOptions) -> Result<Region> {
         .into_tuple()
         .all(conn)
         .await?;
-    let _ = sla_policy::Entity::find().count(conn).await?;
     Ok(Region::new(munis, &depts, &staff))
 }
 
@@ -300,9 +271,4 @@ async fn next_ids(db: &Db) -> Result<NextIds> {
         event: max_id(db, status_event::Entity).await? + 1,
         response: max_id(db, response::Entity).await? + 1,
     })
-}
-
-/// Truncates to the second (seeded timestamps need no more).
-pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
 }

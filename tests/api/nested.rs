@@ -147,3 +147,21 @@ async fn nested_lists_match_the_stored_history() {
         assert_eq!(c["responseCount"], texts.len());
     }
 }
+
+#[tokio::test]
+async fn fragments_and_aliases_are_prefetched_too() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    app.data("{ municipalities { id } }", json!({})).await;
+    let q = r#"
+        fragment Lists on Complaint { history { to } ... on Complaint { answers: responses { text } } }
+        query { complaints(first: 30) { nodes { id ...Lists assignments { department { name } } } } }"#;
+    let before = app.statements();
+    let data = app.data(q, json!({})).await;
+    let cost = app.statements() - before;
+    // page + history + responses + assignments, whatever the fragments and aliases.
+    assert!(cost <= 4, "fragments cost {cost} statements");
+    let nodes = data["complaints"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 30);
+    assert!(nodes.iter().all(|n| n["history"].as_array().is_some_and(|h| !h.is_empty())));
+    assert!(nodes.iter().all(|n| n["answers"].is_array()));
+}
