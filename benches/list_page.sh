@@ -5,7 +5,8 @@
 #   benches/list_page.sh            # seeds cur_bench on first use (about a minute and a half)
 #
 # Environment: PG_ROOT (default postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench),
-# CONNECTIONS (32), DURATION (30s), COMPLAINTS (1000000). Needs wrk and pgbench
+# CONNECTIONS (32), DURATION (30s), COMPLAINTS (1000000); CUR_DB_POOL_SIZE passes through to
+# the gateway (default: twice the cores). Needs wrk and pgbench
 # (Debian: apt-get install wrk postgresql-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ if [ "$have" -lt "$COMPLAINTS" ]; then
   DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/seed.txt"
 fi
 
-DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DB_POOL_SIZE=${POOL:-16} RUST_LOG=warn \
+DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
   "$BIN" serve > "$OUT/gateway.log" 2>&1 &
 GW=$!
 trap 'kill $GW 2>/dev/null || true' EXIT

@@ -26,8 +26,8 @@ pub struct Config {
     /// Log format: text or json.
     #[arg(long, env = "CUR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
-    /// Database pool size per connection URL.
-    #[arg(long, env = "CUR_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    /// Database pool size per connection URL (default: twice the CPU cores, at least 4).
+    #[arg(long, env = "CUR_DB_POOL_SIZE", default_value_t = default_pool_size(), global = true)]
     pub db_pool_size: u32,
     /// Largest `first`/`last` a list accepts.
     #[arg(long, env = "CUR_MAX_PAGE_SIZE", default_value_t = 100, global = true)]
@@ -38,6 +38,13 @@ pub struct Config {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
+}
+
+/// Small pools beat big ones: past about two connections per core the database spends its
+/// time switching between backends (measured in benches/RESULTS.md).
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    (cores * 2).max(4)
 }
 
 impl Config {

@@ -3,14 +3,15 @@ use super::pagination::{Cursor, Order, OrderField, Page, PageRequest};
 use crate::{Error, Result, auth::RowScope};
 use chrono::{DateTime, Utc};
 use entity::{
-    Category, ComplaintStatus, Source, assignment,
+    Category, ComplaintStatus, Priority, Source, assignment,
     complaint::{self, Column as C},
     complaint_search,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order as SqlOrder,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
+    sqlx,
 };
 
 /// Filters of a complaint list; `None` fields do not filter.
@@ -189,13 +190,77 @@ fn order_column(field: OrderField) -> C {
 }
 
 /// A complaint of a list page, with its number of responses when that was asked for.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct Listed {
     /// The complaint.
-    #[sea_orm(nested)]
     pub complaint: complaint::Model,
     /// Responses and notes of it (`None` unless requested).
     pub response_count: Option<i64>,
+}
+
+// List pages decode many rows: read them straight from the sqlx row by column name. sea-orm's
+// generic path formats an error string for every NULL it meets, which showed up in profiles.
+impl FromQueryResult for Listed {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        if let Some(row) = res.try_as_pg_row() {
+            return decode_listed(row);
+        }
+        if let Some(row) = res.try_as_sqlite_row() {
+            return decode_listed(row);
+        }
+        Ok(Listed {
+            complaint: complaint::Model::from_query_result(res, pre)?,
+            response_count: res.try_get(pre, "response_count")?,
+        })
+    }
+}
+
+fn decode_listed<'r, R>(row: &'r R) -> Result<Listed, DbErr>
+where
+    R: sqlx::Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let err = |e: sqlx::Error| DbErr::Type(e.to_string());
+    let text = |name: &'static str| row.try_get::<String, _>(name).map_err(err);
+    let complaint = complaint::Model {
+        id: row.try_get("id").map_err(err)?,
+        number: text("number")?,
+        source: Source::try_from_value(&text("source")?)?,
+        external_id: text("external_id")?,
+        category: Category::try_from_value(&text("category")?)?,
+        municipality_id: row.try_get("municipality_id").map_err(err)?,
+        text: text("text")?,
+        address: row.try_get("address").map_err(err)?,
+        lat: row.try_get("lat").map_err(err)?,
+        lon: row.try_get("lon").map_err(err)?,
+        author_name: row.try_get("author_name").map_err(err)?,
+        author_phone: row.try_get("author_phone").map_err(err)?,
+        author_email: row.try_get("author_email").map_err(err)?,
+        author_profile_url: row.try_get("author_profile_url").map_err(err)?,
+        received_at: row.try_get("received_at").map_err(err)?,
+        status: ComplaintStatus::try_from_value(&text("status")?)?,
+        priority: Priority::try_from_value(&text("priority")?)?,
+        department_id: row.try_get("department_id").map_err(err)?,
+        assignee_id: row.try_get("assignee_id").map_err(err)?,
+        first_response_due_at: row.try_get("first_response_due_at").map_err(err)?,
+        resolution_due_at: row.try_get("resolution_due_at").map_err(err)?,
+        first_response_at: row.try_get("first_response_at").map_err(err)?,
+        resolved_at: row.try_get("resolved_at").map_err(err)?,
+        is_public: row.try_get("is_public").map_err(err)?,
+        version: row.try_get("version").map_err(err)?,
+        updated_at: row.try_get("updated_at").map_err(err)?,
+    };
+    Ok(Listed { complaint, response_count: row.try_get("response_count").map_err(err)? })
 }
 
 /// One page of the filtered list in scope. With `response_counts`, each row carries its
