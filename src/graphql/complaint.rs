@@ -8,7 +8,7 @@ use super::{ctx_db, load_error, loaders, parse_id, request};
 use crate::error::GqlResult;
 use crate::store::{
     self,
-    complaints::ComplaintFilter as StoreFilter,
+    complaints::{ComplaintFilter as StoreFilter, Shape, Skip},
     pagination::{Order, OrderField, Page, PageRequest},
 };
 use crate::{auth::RowScope, domain::sla};
@@ -57,20 +57,24 @@ impl Complaint {
         super::directory::municipality_by_id(ctx, Some(self.row.municipality_id)).await
     }
     /// The citizen's text.
-    async fn text(&self) -> &str {
-        &self.row.text
+    async fn text(&self) -> Result<&str> {
+        loaded(self.related.skipped.text, "text")?;
+        Ok(&self.row.text)
     }
     /// Address, when given.
-    async fn address(&self) -> Option<&str> {
-        self.row.address.as_deref()
+    async fn address(&self) -> Result<Option<&str>> {
+        loaded(self.related.skipped.address, "address")?;
+        Ok(self.row.address.as_deref())
     }
     /// Latitude, when given.
-    async fn lat(&self) -> Option<f64> {
-        self.row.lat
+    async fn lat(&self) -> Result<Option<f64>> {
+        loaded(self.related.skipped.geo, "lat")?;
+        Ok(self.row.lat)
     }
     /// Longitude, when given.
-    async fn lon(&self) -> Option<f64> {
-        self.row.lon
+    async fn lon(&self) -> Result<Option<f64>> {
+        loaded(self.related.skipped.geo, "lon")?;
+        Ok(self.row.lon)
     }
     /// When it was received (UTC).
     async fn received_at(&self) -> DateTime<Utc> {
@@ -128,18 +132,19 @@ impl Complaint {
         self.row.version
     }
     /// The citizen (personal data).
-    async fn author(&self) -> Option<Author> {
+    async fn author(&self) -> Result<Option<Author>> {
+        loaded(self.related.skipped.author, "author")?;
         let c = &self.row;
         let any = c.author_name.is_some()
             || c.author_phone.is_some()
             || c.author_email.is_some()
             || c.author_profile_url.is_some();
-        any.then(|| Author {
+        Ok(any.then(|| Author {
             name: c.author_name.clone(),
             phone: c.author_phone.clone(),
             email: c.author_email.clone(),
             profile_url: c.author_profile_url.clone(),
-        })
+        }))
     }
     /// Every routing of this complaint, oldest first.
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
@@ -173,6 +178,17 @@ impl Complaint {
         };
         Ok(n.unwrap_or(0))
     }
+}
+
+/// Guards against reading a column the page query left out: the look-ahead that chose the
+/// columns saw this field, so this cannot happen unless that logic is wrong — and then an
+/// error is better than a silently empty value.
+fn loaded(skipped: bool, field: &str) -> Result<()> {
+    if skipped {
+        return Err(crate::Error::Internal(format!("`{field}` was not loaded for this page")))
+            .gql();
+    }
+    Ok(())
 }
 
 /// The citizen who wrote a complaint (personal data).
@@ -442,7 +458,7 @@ impl ComplaintQuery {
         let db = ctx_db(ctx).read();
         let row = store::complaints::get(db, scope, id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
-        let related = prefetch::load(db, &[row.id], wants, None).await.gql()?;
+        let related = prefetch::load(db, &[row.id], wants, None, Skip::default()).await.gql()?;
         Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 
@@ -475,17 +491,9 @@ impl ComplaintQuery {
         let look = ctx.look_ahead();
         let wants =
             Wants::of(&look.field("edges").field("node")).or(Wants::of(&look.field("nodes")));
-        let listed = store::complaints::list(
-            db,
-            scope,
-            &filter,
-            order,
-            page,
-            req.now,
-            wants.response_count(),
-        )
-        .await
-        .gql()?;
+        let shape = Shape { response_counts: wants.response_count(), skip: wants.skip() };
+        let listed =
+            store::complaints::list(db, scope, &filter, order, page, req.now, shape).await.gql()?;
         let counts = wants.response_count().then(|| {
             listed.rows.iter().map(|l| (l.complaint.id, l.response_count.unwrap_or(0))).collect()
         });
@@ -495,7 +503,7 @@ impl ComplaintQuery {
             has_previous_page: listed.has_previous_page,
         };
         let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
-        let related = Arc::new(prefetch::load(db, &ids, wants, counts).await.gql()?);
+        let related = Arc::new(prefetch::load(db, &ids, wants, counts, shape.skip).await.gql()?);
         Ok(ComplaintConnection { page, related, order, scope, filter })
     }
 }

@@ -2,7 +2,7 @@
 //! selection and loads every requested history list of all its rows at once — one statement
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. (Directory references resolve from the directory snapshot.)
-use crate::{Result, store};
+use crate::{Result, store, store::complaints::Skip};
 use async_graphql::Lookahead;
 use entity::{assignment, response, status_event};
 use sea_orm::DatabaseConnection;
@@ -15,6 +15,10 @@ pub struct Wants {
     history: bool,
     responses: bool,
     response_count: bool,
+    text: bool,
+    address: bool,
+    author: bool,
+    geo: bool,
 }
 
 impl Wants {
@@ -25,7 +29,16 @@ impl Wants {
             history: node.field("history").exists(),
             responses: node.field("responses").exists(),
             response_count: node.field("responseCount").exists(),
+            text: node.field("text").exists(),
+            address: node.field("address").exists(),
+            author: node.field("author").exists(),
+            geo: node.field("lat").exists() || node.field("lon").exists(),
         }
+    }
+
+    /// The heavy columns no selection asked for.
+    pub fn skip(self) -> Skip {
+        Skip { text: !self.text, address: !self.address, author: !self.author, geo: !self.geo }
     }
 
     /// Whether the response count is selected.
@@ -40,6 +53,10 @@ impl Wants {
             history: self.history || o.history,
             responses: self.responses || o.responses,
             response_count: self.response_count || o.response_count,
+            text: self.text || o.text,
+            address: self.address || o.address,
+            author: self.author || o.author,
+            geo: self.geo || o.geo,
         }
     }
 }
@@ -56,6 +73,8 @@ pub struct Related {
     pub responses: Option<HashMap<i64, Vec<response::Model>>>,
     /// Response counts by complaint (absent key: zero).
     pub response_counts: Option<HashMap<i64, i64>>,
+    /// Columns the rows were read without.
+    pub skipped: Skip,
 }
 
 async fn maybe<T, F: Future<Output = Result<T>>>(
@@ -72,9 +91,10 @@ pub async fn load(
     ids: &[i64],
     wants: Wants,
     known_counts: Option<HashMap<i64, i64>>,
+    skipped: Skip,
 ) -> Result<Related> {
     if ids.is_empty() {
-        return Ok(Related::default());
+        return Ok(Related { skipped, ..Related::default() });
     }
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
     let (assignments, events, responses, counts) = tokio::try_join!(
@@ -90,5 +110,5 @@ pub async fn load(
         }
         _ => None,
     };
-    Ok(Related { assignments, events, responses, response_counts })
+    Ok(Related { assignments, events, responses, response_counts, skipped })
 }

@@ -9,7 +9,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    IdenStatic, Iterable, Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
     sqlx,
 };
@@ -263,8 +264,46 @@ where
     Ok(Listed { complaint, response_count: row.try_get("response_count").map_err(err)? })
 }
 
-/// One page of the filtered list in scope. With `response_counts`, each row carries its
-/// response count from a correlated subquery — one statement for the whole page.
+/// Heavy columns a list page can leave out when nobody selected them; they are read as
+/// placeholders (`''` or NULL), so rows keep their shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skip {
+    /// The complaint text.
+    pub text: bool,
+    /// The address.
+    pub address: bool,
+    /// The author's name, phone, e-mail and profile.
+    pub author: bool,
+    /// Latitude and longitude.
+    pub geo: bool,
+}
+
+impl Skip {
+    fn placeholder(self, column: C) -> Option<&'static str> {
+        match column {
+            C::Text if self.text => Some("''"),
+            C::Address if self.address => Some("NULL"),
+            C::AuthorName | C::AuthorPhone | C::AuthorEmail | C::AuthorProfileUrl
+                if self.author =>
+            {
+                Some("NULL")
+            }
+            C::Lat | C::Lon if self.geo => Some("NULL"),
+            _ => None,
+        }
+    }
+}
+
+/// What a list page reads besides the complaint's small columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Each row carries its response count, from a correlated subquery in the same statement.
+    pub response_counts: bool,
+    /// Columns left out.
+    pub skip: Skip,
+}
+
+/// One page of the filtered list in scope, in one statement.
 pub async fn list(
     db: &DatabaseConnection,
     scope: RowScope,
@@ -272,13 +311,20 @@ pub async fn list(
     order: Order,
     page: PageRequest,
     now: DateTime<Utc>,
-    response_counts: bool,
+    shape: Shape,
 ) -> Result<Page<Listed>> {
     filter.validate()?;
     // Walking backwards reads the reversed order, then flips the rows back.
     let ascending = order.ascending != page.backward;
     let col = order_column(order.field);
-    let mut query = complaint::Entity::find().filter(filter.condition(scope, now));
+    let mut query = complaint::Entity::find().select_only();
+    for column in C::iter() {
+        query = match shape.skip.placeholder(column) {
+            Some(value) => query.column_as(Expr::cust(value), column.as_str()),
+            None => query.column(column),
+        };
+    }
+    query = query.filter(filter.condition(scope, now));
     if let Some(cursor) = page.cursor {
         let key = Expr::tuple([Expr::col(col), Expr::col(C::Id)]);
         let value = match order.field {
@@ -291,7 +337,7 @@ pub async fn list(
     if order.field != OrderField::Id {
         query = query.order_by(col, dir.clone());
     }
-    let count = if response_counts {
+    let count = if shape.response_counts {
         "(SELECT COUNT(*) FROM response WHERE response.complaint_id = complaint.id)"
     } else {
         "CAST(NULL AS BIGINT)"

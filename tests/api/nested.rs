@@ -153,7 +153,10 @@ async fn fragments_and_aliases_are_prefetched_too() {
     let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
     app.data("{ municipalities { id } }", json!({})).await;
     let q = r#"
-        fragment Lists on Complaint { history { to } ... on Complaint { answers: responses { text } } }
+        fragment Lists on Complaint {
+            history { to }
+            ... on Complaint { answers: responses { text } words: text }
+        }
         query { complaints(first: 30) { nodes { id ...Lists assignments { department { name } } } } }"#;
     let before = app.statements();
     let data = app.data(q, json!({})).await;
@@ -164,4 +167,14 @@ async fn fragments_and_aliases_are_prefetched_too() {
     assert_eq!(nodes.len(), 30);
     assert!(nodes.iter().all(|n| n["history"].as_array().is_some_and(|h| !h.is_empty())));
     assert!(nodes.iter().all(|n| n["answers"].is_array()));
+    // Columns selected only inside fragments (and under an alias) are read, not skipped.
+    let texts: Vec<String> = app
+        .db
+        .sql("SELECT text FROM complaint ORDER BY received_at DESC, id DESC LIMIT 30", vec![])
+        .await
+        .iter()
+        .map(|r| r.try_get_by_index(0).expect("text"))
+        .collect();
+    let got: Vec<&str> = nodes.iter().map(|n| n["words"].as_str().expect("text")).collect();
+    assert_eq!(got, texts);
 }
