@@ -1,7 +1,11 @@
 //! Builds the application — database, schema, router — and runs it until a shutdown signal.
+use crate::graphql::documents::DocumentCache;
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// Distinct operations whose parsed documents are kept.
+const DOCUMENT_CACHE_CAPACITY: usize = 1024;
 
 /// How long the directory snapshot is trusted without an invalidation.
 const DIRECTORY_TTL: Duration = Duration::from_secs(30);
@@ -18,6 +22,8 @@ pub struct AppState {
     pub dev: bool,
     /// Largest page size.
     pub max_page_size: u32,
+    /// Parsed documents of recent operations.
+    pub documents: Arc<DocumentCache>,
 }
 
 /// A built, bound, not yet running gateway.
@@ -50,6 +56,7 @@ impl Application {
             db,
             dev: config.dev_mode(),
             max_page_size: config.max_page_size,
+            documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
         };
         let router = http::router(state.clone(), config.request_timeout(), config.max_body_bytes);
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {

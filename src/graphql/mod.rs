@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged per domain area, thin types over store rows.
 pub mod complaint;
 pub mod directory;
+pub mod documents;
 pub mod enums;
 pub mod loaders;
 pub mod prefetch;

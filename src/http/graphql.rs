@@ -13,7 +13,9 @@ async fn execute(state: &AppState, req: GraphQLBatchRequest) -> GraphQLResponse 
     // Until token authentication lands (issue 3), every request acts as an operator.
     let principal = Principal::default_operator();
     let ctx = RequestCtx::new(principal, &state.db, state.max_page_size);
-    let req = req.into_inner().data(ctx);
+    let mut req = req.into_inner();
+    state.documents.prepare(&mut req);
+    let req = req.data(ctx);
     state.schema.execute_batch(req).await.into()
 }
 

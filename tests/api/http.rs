@@ -28,6 +28,10 @@ async fn graphiql_health_readiness_and_get_queries() {
         .expect("json");
     assert_eq!(resp["data"]["me"]["role"], "operator");
 
+    // The second run of an operation uses the cached parsed document: same answer.
+    let q = "{ complaints(first: 3) { edges { node { number status } } } }";
+    assert_eq!(app.data(q, serde_json::json!({})).await, app.data(q, serde_json::json!({})).await);
+
     let health = app.client.get(app.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), 200);
     let ready: Value = app
