@@ -150,7 +150,9 @@ impl Complaint {
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
         let rows = match &self.related.assignments {
             Some(map) => map.get(&self.row.id).cloned(),
-            None => loaders(ctx).assignments.load_one(self.row.id).await.map_err(load_error)?,
+            None => Box::pin(loaders(ctx).assignments.load_one(self.row.id))
+                .await
+                .map_err(load_error)?,
         };
         Ok(rows.unwrap_or_default().into_iter().map(Assignment).collect())
     }
@@ -158,7 +160,9 @@ impl Complaint {
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusEvent>> {
         let rows = match &self.related.events {
             Some(map) => map.get(&self.row.id).cloned(),
-            None => loaders(ctx).status_events.load_one(self.row.id).await.map_err(load_error)?,
+            None => Box::pin(loaders(ctx).status_events.load_one(self.row.id))
+                .await
+                .map_err(load_error)?,
         };
         Ok(rows.unwrap_or_default().into_iter().map(StatusEvent).collect())
     }
@@ -166,7 +170,9 @@ impl Complaint {
     async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<Response>> {
         let rows = match &self.related.responses {
             Some(map) => map.get(&self.row.id).cloned(),
-            None => loaders(ctx).responses.load_one(self.row.id).await.map_err(load_error)?,
+            None => {
+                Box::pin(loaders(ctx).responses.load_one(self.row.id)).await.map_err(load_error)?
+            }
         };
         Ok(rows.unwrap_or_default().into_iter().map(Response).collect())
     }
@@ -174,7 +180,9 @@ impl Complaint {
     async fn response_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let n = match &self.related.response_counts {
             Some(map) => map.get(&self.row.id).copied(),
-            None => loaders(ctx).response_count.load_one(self.row.id).await.map_err(load_error)?,
+            None => Box::pin(loaders(ctx).response_count.load_one(self.row.id))
+                .await
+                .map_err(load_error)?,
         };
         Ok(n.unwrap_or(0))
     }

@@ -87,7 +87,9 @@ pub(crate) fn ctx_db<'a>(ctx: &Context<'a>) -> &'a Db {
 pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<Snapshot>> {
     let req = request(ctx);
     req.snapshot
-        .get_or_try_init(|| ctx.data_unchecked::<Arc<Directory>>().snapshot())
+        // Boxed: the load future is large, and every field future that awaits a snapshot
+        // would otherwise carry its size (async-graphql moves field futures around a lot).
+        .get_or_try_init(|| Box::pin(ctx.data_unchecked::<Arc<Directory>>().snapshot()))
         .await
         .cloned()
         .map_err(|e| e.extend())
