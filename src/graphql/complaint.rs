@@ -4,7 +4,7 @@ use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
 use super::prefetch::{self, Related, Wants};
-use super::{ctx_db, load_error, loaders, parse_id, request};
+use super::{ctx_db, parse_id, request};
 use crate::error::GqlResult;
 use crate::store::{
     self,
@@ -15,7 +15,7 @@ use crate::{auth::RowScope, domain::sla};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, response, status_event};
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 /// A citizen's complaint or suggestion, with the relations prefetched for its page.
 pub struct Complaint {
@@ -24,7 +24,7 @@ pub struct Complaint {
 }
 
 impl Complaint {
-    /// A complaint whose relations resolve from `related` (or the loaders where absent).
+    /// A complaint whose history lists resolve from `related`.
     pub fn new(row: Arc<complaint::Model>, related: Arc<Related>) -> Self {
         Complaint { row, related }
     }
@@ -147,50 +147,42 @@ impl Complaint {
         }))
     }
     /// Every routing of this complaint, oldest first.
-    async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
-        let rows = match &self.related.assignments {
-            Some(map) => map.get(&self.row.id).cloned(),
-            None => Box::pin(loaders(ctx).assignments.load_one(self.row.id))
-                .await
-                .map_err(load_error)?,
-        };
-        Ok(rows.unwrap_or_default().into_iter().map(Assignment).collect())
+    async fn assignments(&self) -> Result<Vec<Assignment>> {
+        let rows = prefetched(&self.related.assignments, self.row.id, "assignments")?;
+        Ok(rows.into_iter().flatten().cloned().map(Assignment).collect())
     }
     /// Every status transition, oldest first.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusEvent>> {
-        let rows = match &self.related.events {
-            Some(map) => map.get(&self.row.id).cloned(),
-            None => Box::pin(loaders(ctx).status_events.load_one(self.row.id))
-                .await
-                .map_err(load_error)?,
-        };
-        Ok(rows.unwrap_or_default().into_iter().map(StatusEvent).collect())
+    async fn history(&self) -> Result<Vec<StatusEvent>> {
+        let rows = prefetched(&self.related.events, self.row.id, "history")?;
+        Ok(rows.into_iter().flatten().cloned().map(StatusEvent).collect())
     }
     /// Answers and internal notes, oldest first.
-    async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<Response>> {
-        let rows = match &self.related.responses {
-            Some(map) => map.get(&self.row.id).cloned(),
-            None => {
-                Box::pin(loaders(ctx).responses.load_one(self.row.id)).await.map_err(load_error)?
-            }
-        };
-        Ok(rows.unwrap_or_default().into_iter().map(Response).collect())
+    async fn responses(&self) -> Result<Vec<Response>> {
+        let rows = prefetched(&self.related.responses, self.row.id, "responses")?;
+        Ok(rows.into_iter().flatten().cloned().map(Response).collect())
     }
     /// Number of answers and notes.
-    async fn response_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let n = match &self.related.response_counts {
-            Some(map) => map.get(&self.row.id).copied(),
-            None => Box::pin(loaders(ctx).response_count.load_one(self.row.id))
-                .await
-                .map_err(load_error)?,
-        };
-        Ok(n.unwrap_or(0))
+    async fn response_count(&self) -> Result<i64> {
+        let n = prefetched(&self.related.response_counts, self.row.id, "responseCount")?;
+        Ok(n.copied().unwrap_or(0))
     }
 }
 
-/// Guards against reading a column the page query left out: the look-ahead that chose the
-/// columns saw this field, so this cannot happen unless that logic is wrong — and then an
-/// error is better than a silently empty value.
+/// The prefetched value of a complaint's list (`None`: the complaint has none). Every place
+/// that makes a `Complaint` prefetches what its look-ahead selects, so a missing map means that
+/// logic is wrong — and then an error is better than a silently empty list.
+fn prefetched<'a, T>(
+    lists: &'a Option<HashMap<i64, T>>,
+    id: i64,
+    field: &str,
+) -> Result<Option<&'a T>> {
+    match lists {
+        Some(map) => Ok(map.get(&id)),
+        None => Err(crate::Error::Internal(format!("`{field}` was not prefetched"))).gql(),
+    }
+}
+
+/// Guards against reading a column the page query left out, for the same reason.
 fn loaded(skipped: bool, field: &str) -> Result<()> {
     if skipped {
         return Err(crate::Error::Internal(format!("`{field}` was not loaded for this page")))

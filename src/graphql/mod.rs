@@ -3,7 +3,6 @@ pub mod complaint;
 pub mod directory;
 pub mod documents;
 pub mod enums;
-pub mod loaders;
 pub mod prefetch;
 mod viewer;
 
@@ -19,7 +18,6 @@ use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema,
 };
 use chrono::{DateTime, Utc};
-use loaders::{LoadError, Loaders};
 use std::{str::FromStr, sync::Arc};
 use tokio::sync::OnceCell;
 
@@ -43,13 +41,11 @@ pub fn sdl() -> String {
     Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish().sdl()
 }
 
-/// What one request carries: who asks, its loaders, and one `now` for consistent answers.
+/// What one request carries: who asks, and one `now` for consistent answers.
 #[derive(Clone)]
 pub struct RequestCtx {
     /// The caller.
     pub principal: Principal,
-    /// Batching loaders of this request only.
-    pub loaders: Arc<Loaders>,
     /// The instant the request is evaluated at (overdue flags and filters agree).
     pub now: DateTime<Utc>,
     /// Largest page size.
@@ -59,24 +55,14 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    /// A request context for `principal` reading from `db`.
-    pub fn new(principal: Principal, db: &Db, max_page_size: u32) -> Self {
-        RequestCtx {
-            principal,
-            loaders: Arc::new(Loaders::new(db.read())),
-            now: Utc::now(),
-            max_page_size,
-            snapshot: Arc::default(),
-        }
+    /// A request context for `principal`.
+    pub fn new(principal: Principal, max_page_size: u32) -> Self {
+        RequestCtx { principal, now: Utc::now(), max_page_size, snapshot: Arc::default() }
     }
 }
 
 pub(crate) fn request<'a>(ctx: &Context<'a>) -> &'a RequestCtx {
     ctx.data_unchecked::<RequestCtx>()
-}
-
-pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
-    &request(ctx).loaders
 }
 
 pub(crate) fn ctx_db<'a>(ctx: &Context<'a>) -> &'a Db {
@@ -93,10 +79,6 @@ pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<Sna
         .await
         .cloned()
         .map_err(|e| e.extend())
-}
-
-pub(crate) fn load_error(err: LoadError) -> async_graphql::Error {
-    err.as_ref().extend()
 }
 
 /// Parses a numeric ID argument, naming the argument in the error.

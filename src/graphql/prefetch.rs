@@ -61,8 +61,7 @@ impl Wants {
     }
 }
 
-/// History lists of a set of complaints. A list that was not prefetched is `None` and resolves
-/// through the per-request DataLoaders instead.
+/// History lists of a set of complaints; a list nobody selected is `None`.
 #[derive(Debug, Default)]
 pub struct Related {
     /// Assignments by complaint.

@@ -12,7 +12,7 @@ use axum::{
 async fn execute(state: &AppState, req: GraphQLBatchRequest) -> GraphQLResponse {
     // Until token authentication lands (issue 3), every request acts as an operator.
     let principal = Principal::default_operator();
-    let ctx = RequestCtx::new(principal, &state.db, state.max_page_size);
+    let ctx = RequestCtx::new(principal, state.max_page_size);
     let mut req = req.into_inner();
     state.documents.prepare(&mut req);
     let req = req.data(ctx);

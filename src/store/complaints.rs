@@ -199,8 +199,13 @@ pub struct Listed {
     pub response_count: Option<i64>,
 }
 
-// List pages decode many rows: read them straight from the sqlx row by column name. sea-orm's
-// generic path formats an error string for every NULL it meets, which showed up in profiles.
+// List pages decode many rows: read them straight from the sqlx row, by position. `list` selects
+// the columns in `Column` order (so `C::X as usize` is X's position) and the count after them.
+// sea-orm's generic path looks every column up by name and formats an error string for every
+// NULL it meets, which showed up in profiles.
+/// Position of `response_count`: right after the complaint's columns.
+const RESPONSE_COUNT: usize = C::UpdatedAt as usize + 1;
+
 impl FromQueryResult for Listed {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
         if let Some(row) = res.try_as_pg_row() {
@@ -219,7 +224,7 @@ impl FromQueryResult for Listed {
 fn decode_listed<'r, R>(row: &'r R) -> Result<Listed, DbErr>
 where
     R: sqlx::Row,
-    &'static str: sqlx::ColumnIndex<R>,
+    usize: sqlx::ColumnIndex<R>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -232,36 +237,36 @@ where
     Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let err = |e: sqlx::Error| DbErr::Type(e.to_string());
-    let text = |name: &'static str| row.try_get::<String, _>(name).map_err(err);
+    let text = |column: C| row.try_get::<String, _>(column as usize).map_err(err);
     let complaint = complaint::Model {
-        id: row.try_get("id").map_err(err)?,
-        number: text("number")?,
-        source: Source::try_from_value(&text("source")?)?,
-        external_id: text("external_id")?,
-        category: Category::try_from_value(&text("category")?)?,
-        municipality_id: row.try_get("municipality_id").map_err(err)?,
-        text: text("text")?,
-        address: row.try_get("address").map_err(err)?,
-        lat: row.try_get("lat").map_err(err)?,
-        lon: row.try_get("lon").map_err(err)?,
-        author_name: row.try_get("author_name").map_err(err)?,
-        author_phone: row.try_get("author_phone").map_err(err)?,
-        author_email: row.try_get("author_email").map_err(err)?,
-        author_profile_url: row.try_get("author_profile_url").map_err(err)?,
-        received_at: row.try_get("received_at").map_err(err)?,
-        status: ComplaintStatus::try_from_value(&text("status")?)?,
-        priority: Priority::try_from_value(&text("priority")?)?,
-        department_id: row.try_get("department_id").map_err(err)?,
-        assignee_id: row.try_get("assignee_id").map_err(err)?,
-        first_response_due_at: row.try_get("first_response_due_at").map_err(err)?,
-        resolution_due_at: row.try_get("resolution_due_at").map_err(err)?,
-        first_response_at: row.try_get("first_response_at").map_err(err)?,
-        resolved_at: row.try_get("resolved_at").map_err(err)?,
-        is_public: row.try_get("is_public").map_err(err)?,
-        version: row.try_get("version").map_err(err)?,
-        updated_at: row.try_get("updated_at").map_err(err)?,
+        id: row.try_get(C::Id as usize).map_err(err)?,
+        number: text(C::Number)?,
+        source: Source::try_from_value(&text(C::Source)?)?,
+        external_id: text(C::ExternalId)?,
+        category: Category::try_from_value(&text(C::Category)?)?,
+        municipality_id: row.try_get(C::MunicipalityId as usize).map_err(err)?,
+        text: text(C::Text)?,
+        address: row.try_get(C::Address as usize).map_err(err)?,
+        lat: row.try_get(C::Lat as usize).map_err(err)?,
+        lon: row.try_get(C::Lon as usize).map_err(err)?,
+        author_name: row.try_get(C::AuthorName as usize).map_err(err)?,
+        author_phone: row.try_get(C::AuthorPhone as usize).map_err(err)?,
+        author_email: row.try_get(C::AuthorEmail as usize).map_err(err)?,
+        author_profile_url: row.try_get(C::AuthorProfileUrl as usize).map_err(err)?,
+        received_at: row.try_get(C::ReceivedAt as usize).map_err(err)?,
+        status: ComplaintStatus::try_from_value(&text(C::Status)?)?,
+        priority: Priority::try_from_value(&text(C::Priority)?)?,
+        department_id: row.try_get(C::DepartmentId as usize).map_err(err)?,
+        assignee_id: row.try_get(C::AssigneeId as usize).map_err(err)?,
+        first_response_due_at: row.try_get(C::FirstResponseDueAt as usize).map_err(err)?,
+        resolution_due_at: row.try_get(C::ResolutionDueAt as usize).map_err(err)?,
+        first_response_at: row.try_get(C::FirstResponseAt as usize).map_err(err)?,
+        resolved_at: row.try_get(C::ResolvedAt as usize).map_err(err)?,
+        is_public: row.try_get(C::IsPublic as usize).map_err(err)?,
+        version: row.try_get(C::Version as usize).map_err(err)?,
+        updated_at: row.try_get(C::UpdatedAt as usize).map_err(err)?,
     };
-    Ok(Listed { complaint, response_count: row.try_get("response_count").map_err(err)? })
+    Ok(Listed { complaint, response_count: row.try_get(RESPONSE_COUNT).map_err(err)? })
 }
 
 /// Heavy columns a list page can leave out when nobody selected them; they are read as
@@ -371,4 +376,19 @@ pub async fn count(
 ) -> Result<u64> {
     filter.validate()?;
     Ok(complaint::Entity::find().filter(filter.condition(scope, now)).count(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn list_rows_are_decoded_by_the_position_the_select_gives_them() {
+        // `list` selects `C::iter()` in order, then the count: positions must agree.
+        for (position, column) in C::iter().enumerate() {
+            assert_eq!(column as usize, position, "{}", column.as_str());
+        }
+        assert_eq!(RESPONSE_COUNT, C::iter().count());
+    }
 }
