@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # List-page benchmark: the release gateway under wrk vs the equivalent SQL under pgbench, back
-# to back, same concurrency, on a Postgres database seeded with 1M complaints.
+# to back in alternating rounds, same concurrency, on a Postgres database seeded with 1M
+# complaints. Writes the medians to benches/RESULTS.md.
 #
 #   benches/list_page.sh            # seeds cur_bench on first use (about a minute and a half)
 #
 # Environment: PG_ROOT (default postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench),
-# CONNECTIONS (32), DURATION (30s), COMPLAINTS (1000000); CUR_DB_POOL_SIZE passes through to
+# CONNECTIONS (32), DURATION (20s per round and side), ROUNDS (3), COMPLAINTS (1000000); CUR_DB_POOL_SIZE passes through to
 # the gateway (default: twice the cores). Needs wrk and pgbench
 # (Debian: apt-get install wrk postgresql-client).
 set -euo pipefail
@@ -14,7 +15,8 @@ cd "$(dirname "$0")/.."
 PG_ROOT=${PG_ROOT:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=${BENCH_DB:-cur_bench}
 CONNECTIONS=${CONNECTIONS:-32}
-DURATION=${DURATION:-30s}
+DURATION=${DURATION:-20s}
+ROUNDS=${ROUNDS:-3}
 COMPLAINTS=${COMPLAINTS:-1000000}
 PORT=${PORT:-18090}
 # Both sides talk to Postgres over loopback without TLS (libpq's default "prefer" would
@@ -58,41 +60,57 @@ PY
 
 echo "warming up"
 wrk -t2 -c"$CONNECTIONS" -d5s -s benches/list_page.lua "http://127.0.0.1:$PORT" >/dev/null
-psql "$URL" -qAtc "SELECT 1" >/dev/null
-echo "gateway: wrk -t2 -c$CONNECTIONS -d$DURATION"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s benches/list_page.lua "http://127.0.0.1:$PORT" | tee "$OUT/wrk.txt"
+(cd "$OUT" && pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T 5 -f ../list_page.sql "$URL" >/dev/null)
+
+# Alternate the two, ROUNDS times each: this machine's throughput drifts by ±15 % from minute
+# to minute, and alternating spreads that drift over both sides.
+secs=${DURATION%s}
+rm -f "$OUT"/wrk.*.txt "$OUT"/pgbench.*.txt "$OUT"/pgbench_log.*
+for round in $(seq 1 "$ROUNDS"); do
+  echo "round $round: gateway (wrk -t2 -c$CONNECTIONS -d$DURATION)"
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s benches/list_page.lua "http://127.0.0.1:$PORT" \
+    | tee "$OUT/wrk.$round.txt" | grep RESULT
+  echo "round $round: raw SQL (pgbench -c$CONNECTIONS -T $secs)"
+  (cd "$OUT" && pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$secs" -l \
+    --log-prefix="pgbench_log.$round" -f ../list_page.sql "$URL") | tee "$OUT/pgbench.$round.txt" | grep tps
+done
 kill $GW; wait $GW 2>/dev/null || true
 trap - EXIT
 
-echo "raw SQL: pgbench -c$CONNECTIONS"
-rm -f "$OUT"/pgbench_log.*
-secs=${DURATION%s}
-(cd "$OUT" && pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$secs" -l --log-prefix=pgbench_log \
-  -f ../list_page.sql "$URL") | tee "$OUT/pgbench.txt"
-
-python3 - "$OUT" "$CONNECTIONS" "$DURATION" <<'PY'
+python3 - "$OUT" "$CONNECTIONS" "$DURATION" "$ROUNDS" <<'PY'
 import glob, re, sys, datetime, statistics
-out, conns, duration = sys.argv[1], sys.argv[2], sys.argv[3]
-wrk = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+)", open(f"{out}/wrk.txt").read())
-g_rps, g_p50, g_p99, g_n, g_bad = float(wrk[1]), float(wrk[2]), float(wrk[3]), int(wrk[4]), int(wrk[5])
-tps = float(re.search(r"tps = ([\d.]+)", open(f"{out}/pgbench.txt").read())[1])
-lat = sorted(int(line.split()[2]) / 1000 for f in glob.glob(f"{out}/pgbench_log.*") for line in open(f))
-q = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
-ratio = g_rps / tps
+out, conns, duration, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+pat = r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+)"
+gw = [re.search(pat, open(f"{out}/wrk.{r}.txt").read()) for r in range(1, rounds + 1)]
+g_rps = [float(m[1]) for m in gw]
+g_p50 = statistics.median(float(m[2]) for m in gw)
+g_p99 = statistics.median(float(m[3]) for m in gw)
+g_bad = sum(int(m[5]) for m in gw)
+tps = [float(re.search(r"tps = ([\d.]+)", open(f"{out}/pgbench.{r}.txt").read())[1])
+       for r in range(1, rounds + 1)]
+def pct(r, p):
+    lat = sorted(int(l.split()[2]) / 1000 for f in glob.glob(f"{out}/pgbench_log.{r}.*") for l in open(f))
+    return lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
+s_p50 = statistics.median(pct(r, 0.5) for r in range(1, rounds + 1))
+s_p99 = statistics.median(pct(r, 0.99) for r in range(1, rounds + 1))
+g, s = statistics.median(g_rps), statistics.median(tps)
+ratio = g / s
+runs = ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(g_rps, tps))
 block = f"""<!-- list-page:start -->
 ## List page: gateway vs raw SQL (issue 2)
 
-`benches/list_page.sh` — {datetime.date.today()}, {conns} connections, {duration} each, back to back,
-on 1,000,000 complaints (Postgres 15, 2 cores shared by the load generator, the gateway and
-the database). Page: 50 newest HOUSING_UTILITIES complaints of a random municipality, with
-municipality, department, assignee, status and response count.
+`benches/list_page.sh` — {datetime.date.today()}, {conns} connections, {rounds} alternating rounds of
+{duration} per side, on 1,000,000 complaints (Postgres 15, 2 cores shared by the load generator,
+the gateway and the database). Page: 50 newest HOUSING_UTILITIES complaints of a random
+municipality, with municipality, department, assignee, status and response count.
 
-| | throughput (req/s) | p50 (ms) | p99 (ms) |
+| median of {rounds} rounds | throughput (req/s) | p50 (ms) | p99 (ms) |
 |---|---:|---:|---:|
-| gateway (GraphQL over HTTP, release build, wrk) | {g_rps:.0f} | {g_p50:.2f} | {g_p99:.2f} |
-| raw SQL (one statement, pgbench -M prepared) | {tps:.0f} | {q(0.5):.2f} | {q(0.99):.2f} |
+| gateway (GraphQL over HTTP, release build, wrk) | {g:.0f} | {g_p50:.2f} | {g_p99:.2f} |
+| raw SQL (one statement, pgbench -M prepared) | {s:.0f} | {s_p50:.2f} | {s_p99:.2f} |
 
-Gateway / raw SQL throughput: **{ratio:.2f}** (aim: at least 0.5). Non-2xx responses: {g_bad}.
+Gateway / raw SQL throughput: **{ratio:.2f}** (aim: at least 0.5). Rounds (gateway/pgbench):
+{runs}. Non-2xx responses: {g_bad}.
 <!-- list-page:end -->"""
 path = "benches/RESULTS.md"
 try:
