@@ -3,13 +3,13 @@ use crate::graphql::documents::DocumentCache;
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
 
 /// Distinct operations whose parsed documents are kept.
 const DOCUMENT_CACHE_CAPACITY: usize = 1024;
 
 /// How long the directory snapshot is trusted without an invalidation.
 const DIRECTORY_TTL: Duration = Duration::from_secs(30);
-use tokio::net::TcpListener;
 
 /// What every HTTP handler shares.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ pub struct Application {
 
 impl Application {
     /// Connects the database (migrating and seeding the embedded one on first start) and
-    /// binds the listener, so `port()` is known before `run_until_stopped`.
+    /// binds the listener, so `local_addr()` is known before `run_until_stopped`.
     pub async fn build(config: &Config) -> Result<Self> {
         let db = Db::connect(config).await?;
         if config.database_url.is_none() {
