@@ -4,7 +4,7 @@ use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
 use super::prefetch::{self, Related, Wants};
-use super::{ctx_db, parse_id, request};
+use super::{ctx_db, parse_id, request, snapshot};
 use crate::error::GqlResult;
 use crate::store::{
     self,
@@ -53,8 +53,9 @@ impl Complaint {
         self.row.category.into()
     }
     /// Municipality it concerns.
-    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
-        super::directory::municipality_by_id(ctx, Some(self.row.municipality_id)).await
+    async fn municipality(&self) -> Option<Municipality> {
+        let directory = &self.related.directory;
+        directory.municipality(self.row.municipality_id).cloned().map(Municipality)
     }
     /// The citizen's text.
     async fn text(&self) -> Result<&str> {
@@ -89,12 +90,14 @@ impl Complaint {
         self.row.priority.into()
     }
     /// Department currently responsible.
-    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        department_by_id(ctx, self.row.department_id).await
+    async fn department(&self) -> Option<Department> {
+        let id = self.row.department_id?;
+        self.related.directory.department(id).cloned().map(Department)
     }
     /// Staff member currently responsible.
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        staff_by_id(ctx, self.row.assignee_id).await
+    async fn assignee(&self) -> Option<Staff> {
+        let id = self.row.assignee_id?;
+        self.related.directory.staff(id).cloned().map(Staff)
     }
     /// Deadline of the first public response.
     async fn first_response_due_at(&self) -> DateTime<Utc> {
@@ -458,7 +461,9 @@ impl ComplaintQuery {
         let db = ctx_db(ctx).read();
         let row = store::complaints::get(db, scope, id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
-        let related = prefetch::load(db, &[row.id], wants, None, Skip::default()).await.gql()?;
+        let directory = snapshot(ctx).await?;
+        let related =
+            prefetch::load(db, &[row.id], wants, None, Skip::default(), directory).await.gql()?;
         Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 
@@ -503,7 +508,9 @@ impl ComplaintQuery {
             has_previous_page: listed.has_previous_page,
         };
         let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
-        let related = Arc::new(prefetch::load(db, &ids, wants, counts, shape.skip).await.gql()?);
+        let directory = snapshot(ctx).await?;
+        let related = prefetch::load(db, &ids, wants, counts, shape.skip, directory).await.gql()?;
+        let related = Arc::new(related);
         Ok(ComplaintConnection { page, related, order, scope, filter })
     }
 }

@@ -1,12 +1,14 @@
 //! Eager batching for complaint lists: the resolver that fetched a page looks ahead at the
 //! selection and loads every requested history list of all its rows at once — one statement
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
-//! no per-row waiting or timers. (Directory references resolve from the directory snapshot.)
-use crate::{Result, store, store::complaints::Skip};
+//! no per-row waiting or timers. Directory references resolve from the request's directory
+//! snapshot, carried along so no field has to await it.
+use crate::Result;
+use crate::store::{self, complaints::Skip, directory::Snapshot};
 use async_graphql::Lookahead;
 use entity::{assignment, response, status_event};
 use sea_orm::DatabaseConnection;
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 /// Which history lists of complaints a selection asks for.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,8 @@ pub struct Related {
     pub response_counts: Option<HashMap<i64, i64>>,
     /// Columns the rows were read without.
     pub skipped: Skip,
+    /// The directory snapshot the rows' references resolve in (no await per field).
+    pub directory: Arc<Snapshot>,
 }
 
 async fn maybe<T, F: Future<Output = Result<T>>>(
@@ -91,9 +95,10 @@ pub async fn load(
     wants: Wants,
     known_counts: Option<HashMap<i64, i64>>,
     skipped: Skip,
+    directory: Arc<Snapshot>,
 ) -> Result<Related> {
     if ids.is_empty() {
-        return Ok(Related { skipped, ..Related::default() });
+        return Ok(Related { skipped, directory, ..Related::default() });
     }
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
     let (assignments, events, responses, counts) = tokio::try_join!(
@@ -109,5 +114,5 @@ pub async fn load(
         }
         _ => None,
     };
-    Ok(Related { assignments, events, responses, response_counts, skipped })
+    Ok(Related { assignments, events, responses, response_counts, skipped, directory })
 }
