@@ -107,6 +107,15 @@ impl TestDb {
             .expect("an integer")
     }
 
+    /// The first column of a raw SQL query as text, in order.
+    pub async fn sql_strings(&self, sql: &str, values: Vec<Value>) -> Vec<String> {
+        self.sql(sql, values)
+            .await
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).expect("a text column"))
+            .collect()
+    }
+
     /// The ids a raw SQL query returns, in order.
     pub async fn sql_ids(&self, sql: &str, values: Vec<Value>) -> Vec<i64> {
         self.sql(sql, values)

@@ -100,17 +100,14 @@ async fn nested_lists_match_the_stored_history() {
         assert_eq!(c["status"], row.try_get_by_index::<String>(3).expect("status"));
         assert_eq!(c["version"], row.try_get_by_index::<i32>(4).expect("version"));
 
-        let depts: Vec<String> = app
+        let depts = app
             .db
-            .sql(
+            .sql_strings(
                 "SELECT d.name FROM assignment a JOIN department d ON d.id = a.department_id \
                  WHERE a.complaint_id = $1 ORDER BY a.assigned_at, a.id",
                 vec![id.into()],
             )
-            .await
-            .iter()
-            .map(|r| r.try_get_by_index(0).expect("name"))
-            .collect();
+            .await;
         assert!(depts.len() > 1);
         let got: Vec<String> = c["assignments"]
             .as_array()
@@ -122,27 +119,21 @@ async fn nested_lists_match_the_stored_history() {
 
         let events: Vec<String> = app
             .db
-            .sql(
+            .sql_strings(
                 "SELECT to_status FROM status_event WHERE complaint_id = $1 ORDER BY at, id",
                 vec![id.into()],
             )
-            .await
-            .iter()
-            .map(|r| r.try_get_by_index(0).expect("status"))
-            .collect();
+            .await;
         assert_eq!(strings(&c["history"], "to"), events);
         assert_eq!(c["history"][0]["from"], Value::Null, "registration has no previous state");
 
         let texts: Vec<String> = app
             .db
-            .sql(
+            .sql_strings(
                 "SELECT text FROM response WHERE complaint_id = $1 ORDER BY at, id",
                 vec![id.into()],
             )
-            .await
-            .iter()
-            .map(|r| r.try_get_by_index(0).expect("text"))
-            .collect();
+            .await;
         assert_eq!(strings(&c["responses"], "text"), texts);
         assert_eq!(c["responseCount"], texts.len());
     }
@@ -170,11 +161,11 @@ async fn fragments_and_aliases_are_prefetched_too() {
     // Columns selected only inside fragments (and under an alias) are read, not skipped.
     let texts: Vec<String> = app
         .db
-        .sql("SELECT text FROM complaint ORDER BY received_at DESC, id DESC LIMIT 30", vec![])
-        .await
-        .iter()
-        .map(|r| r.try_get_by_index(0).expect("text"))
-        .collect();
+        .sql_strings(
+            "SELECT text FROM complaint ORDER BY received_at DESC, id DESC LIMIT 30",
+            vec![],
+        )
+        .await;
     let got: Vec<&str> = nodes.iter().map(|n| n["words"].as_str().expect("text")).collect();
     assert_eq!(got, texts);
 }
