@@ -3,6 +3,7 @@ use crate::graphql::documents::DocumentCache;
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 /// Distinct operations whose parsed documents are kept.
@@ -79,7 +80,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, backend = self.state.db.backend_name(), dev = self.state.dev, "cur-gateway listening");
-        axum::serve(self.listener, self.router)
+        // Answers go out as soon as they are written, not held back by Nagle's algorithm.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "cannot set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| crate::Error::Internal(format!("server error: {e}")))?;
