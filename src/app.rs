@@ -2,8 +2,8 @@
 use crate::graphql::documents::DocumentCache;
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
 use axum::serve::ListenerExt;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 /// Distinct operations whose parsed documents are kept.
