@@ -80,7 +80,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<()> {
         let addr = self.local_addr();
         let backend = self.state.db.backend_name();
-        tracing::info!(%addr, backend = backend, dev = self.state.dev, "cur-gateway listening");
+        tracing::info!(%addr, backend, dev = self.state.dev, "cur-gateway listening");
         // Answers go out as soon as they are written, not held back by Nagle's algorithm.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(err) = tcp.set_nodelay(true) {
@@ -91,7 +91,7 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| crate::Error::Internal(format!("server error: {e}")))?;
-        tracing::info!(%addr, backend = backend, "cur-gateway stopped");
+        tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
     }
 }
