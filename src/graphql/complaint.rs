@@ -1,5 +1,8 @@
 //! Complaints: the type, its nested history, the Relay connection and the root fields.
-use super::directory::{Department, Municipality, Staff, department_by_id, staff_by_id};
+use super::directory::{
+    Department, Municipality, Staff, department_by_id, department_in, municipality_in, staff_by_id,
+    staff_in,
+};
 use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
@@ -54,8 +57,7 @@ impl Complaint {
     }
     /// Municipality it concerns.
     async fn municipality(&self) -> Option<Municipality> {
-        let directory = &self.related.directory;
-        directory.municipality(self.row.municipality_id).cloned().map(Municipality)
+        municipality_in(&self.related.directory, Some(self.row.municipality_id))
     }
     /// The citizen's text.
     async fn text(&self) -> Result<&str> {
@@ -91,13 +93,11 @@ impl Complaint {
     }
     /// Department currently responsible.
     async fn department(&self) -> Option<Department> {
-        let id = self.row.department_id?;
-        self.related.directory.department(id).cloned().map(Department)
+        department_in(&self.related.directory, self.row.department_id)
     }
     /// Staff member currently responsible.
     async fn assignee(&self) -> Option<Staff> {
-        let id = self.row.assignee_id?;
-        self.related.directory.staff(id).cloned().map(Staff)
+        staff_in(&self.related.directory, self.row.assignee_id)
     }
     /// Deadline of the first public response.
     async fn first_response_due_at(&self) -> DateTime<Utc> {

@@ -2,6 +2,7 @@
 use super::{parse_id, snapshot};
 use crate::Error;
 use crate::error::GqlResult;
+use crate::store::directory::Snapshot;
 use async_graphql::{Context, ID, Object, Result};
 use entity::{department, municipality, staff};
 use std::sync::Arc;
@@ -99,13 +100,28 @@ impl Staff {
     }
 }
 
+/// A department reference, resolved in `directory`.
+pub(crate) fn department_in(directory: &Snapshot, id: Option<i32>) -> Option<Department> {
+    directory.department(id?).cloned().map(Department)
+}
+
+/// A municipality reference, resolved in `directory`.
+pub(crate) fn municipality_in(directory: &Snapshot, id: Option<i32>) -> Option<Municipality> {
+    directory.municipality(id?).cloned().map(Municipality)
+}
+
+/// A staff reference, resolved in `directory`.
+pub(crate) fn staff_in(directory: &Snapshot, id: Option<i64>) -> Option<Staff> {
+    directory.staff(id?).cloned().map(Staff)
+}
+
 /// A department reference, from the request's directory snapshot.
 pub(crate) async fn department_by_id(
     ctx: &Context<'_>,
     id: Option<i32>,
 ) -> Result<Option<Department>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(snapshot(ctx).await?.department(id).cloned().map(Department))
+    let directory = snapshot(ctx).await?;
+    Ok(department_in(&directory, id))
 }
 
 /// A municipality reference, from the request's directory snapshot.
@@ -113,14 +129,14 @@ pub(crate) async fn municipality_by_id(
     ctx: &Context<'_>,
     id: Option<i32>,
 ) -> Result<Option<Municipality>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(snapshot(ctx).await?.municipality(id).cloned().map(Municipality))
+    let directory = snapshot(ctx).await?;
+    Ok(municipality_in(&directory, id))
 }
 
 /// A staff reference, from the request's directory snapshot.
 pub(crate) async fn staff_by_id(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Staff>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(snapshot(ctx).await?.staff(id).cloned().map(Staff))
+    let directory = snapshot(ctx).await?;
+    Ok(staff_in(&directory, id))
 }
 
 /// Root fields of the directory.

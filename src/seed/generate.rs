@@ -408,7 +408,7 @@ fn live(rng: &mut Rng, region: &Region, life: &mut Life<'_>, category: Category)
         }
     }
     let dept = life.c.department_id.unwrap_or(dept);
-    let staff = region.staff_by_dept.get(&dept).map(|ids| *pick(rng, ids));
+    let staff = region.staff_by_dept.get(&dept).map(|ids| pick(rng, ids));
     let actor = staff.map_or_else(|| format!("dept-{dept}"), |s| format!("staff-{s}"));
     at += minutes(rng.random_range(30..1440));
     if !life.step(S::InProgress, at, &actor, None) {

@@ -176,20 +176,14 @@ async fn write_batches(
 }
 
 async fn copy_batch(pg: &mut bulk::PgBulk, b: &Batch) -> Result<()> {
-    let parts = {
-        let complaints = copy_text::complaints(&b.complaints);
-        let assignments = copy_text::assignments(&b.assignments);
-        let events = copy_text::events(&b.events);
-        let responses = copy_text::responses(&b.responses);
-        let searches = copy_text::searches(&b.searches);
-        [
-            ("complaint", copy_text::COMPLAINT_COLUMNS, complaints),
-            ("complaint_search", copy_text::SEARCH_COLUMNS, searches),
-            ("assignment", copy_text::ASSIGNMENT_COLUMNS, assignments),
-            ("status_event", copy_text::EVENT_COLUMNS, events),
-            ("response", copy_text::RESPONSE_COLUMNS, responses),
-        ]
-    };
+    // Complaints first: the other tables point at them.
+    let parts = [
+        ("complaint", copy_text::COMPLAINT_COLUMNS, copy_text::complaints(&b.complaints)),
+        ("complaint_search", copy_text::SEARCH_COLUMNS, copy_text::searches(&b.searches)),
+        ("assignment", copy_text::ASSIGNMENT_COLUMNS, copy_text::assignments(&b.assignments)),
+        ("status_event", copy_text::EVENT_COLUMNS, copy_text::events(&b.events)),
+        ("response", copy_text::RESPONSE_COLUMNS, copy_text::responses(&b.responses)),
+    ];
     pg.copy_all(&parts).await
 }
 

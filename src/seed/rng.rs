@@ -10,8 +10,8 @@ pub fn rng(seed: u64) -> Rng {
 }
 
 /// One element, uniformly.
-pub fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
+pub fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
 }
 
 /// One element by integer weights.

@@ -138,7 +138,7 @@ const NOTES: &[&str] = &[
 
 /// A street name for addresses.
 pub fn street(rng: &mut Rng) -> &'static str {
-    pick(rng, STREETS).to_owned()
+    pick(rng, STREETS)
 }
 
 /// A complaint text of the category; sometimes with contacts inside (as real texts have).
@@ -166,12 +166,12 @@ pub fn complaint_text(rng: &mut Rng, category: Category) -> String {
 
 /// A public answer.
 pub fn answer_text(rng: &mut Rng) -> &'static str {
-    pick(rng, ANSWERS).to_owned()
+    pick(rng, ANSWERS)
 }
 
 /// An internal note.
 pub fn note_text(rng: &mut Rng) -> &'static str {
-    pick(rng, NOTES).to_owned()
+    pick(rng, NOTES)
 }
 
 fn rng_range(rng: &mut Rng, lo: u32, hi: u32) -> u32 {

@@ -17,7 +17,7 @@ async fn check(app: &TestApp, filter: Value, sql_where: &str, values: Vec<SqlVal
         .await;
     let ids = app
         .db
-        .sql_ids(
+        .sql_column::<i64>(
             &format!(
                 "SELECT id FROM complaint WHERE {sql_where} \
                  ORDER BY received_at DESC, id DESC LIMIT 100"

@@ -5,7 +5,7 @@ use cur_gateway::{
     seed::{self, SeedOptions},
     store::Db,
 };
-use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, Database, DbBackend, QueryResult, Statement, TryGetable, Value};
 use serde_json::{Value as Json, json};
 use std::{
     net::SocketAddr,
@@ -107,21 +107,12 @@ impl TestDb {
             .expect("an integer")
     }
 
-    /// The first column of a raw SQL query as text, in order.
-    pub async fn sql_strings(&self, sql: &str, values: Vec<Value>) -> Vec<String> {
+    /// The first column of a raw SQL query, in order (ids, texts …).
+    pub async fn sql_column<T: TryGetable>(&self, sql: &str, values: Vec<Value>) -> Vec<T> {
         self.sql(sql, values)
             .await
             .iter()
-            .map(|r| r.try_get_by_index::<String>(0).expect("a text column"))
-            .collect()
-    }
-
-    /// The ids a raw SQL query returns, in order.
-    pub async fn sql_ids(&self, sql: &str, values: Vec<Value>) -> Vec<i64> {
-        self.sql(sql, values)
-            .await
-            .iter()
-            .map(|r| r.try_get_by_index::<i64>(0).expect("an id"))
+            .map(|r| r.try_get_by_index::<T>(0).expect("a value of the asked type"))
             .collect()
     }
 }

@@ -102,7 +102,7 @@ async fn nested_lists_match_the_stored_history() {
 
         let depts = app
             .db
-            .sql_strings(
+            .sql_column::<String>(
                 "SELECT d.name FROM assignment a JOIN department d ON d.id = a.department_id \
                  WHERE a.complaint_id = $1 ORDER BY a.assigned_at, a.id",
                 vec![id.into()],
@@ -119,7 +119,7 @@ async fn nested_lists_match_the_stored_history() {
 
         let events: Vec<String> = app
             .db
-            .sql_strings(
+            .sql_column::<String>(
                 "SELECT to_status FROM status_event WHERE complaint_id = $1 ORDER BY at, id",
                 vec![id.into()],
             )
@@ -129,7 +129,7 @@ async fn nested_lists_match_the_stored_history() {
 
         let texts: Vec<String> = app
             .db
-            .sql_strings(
+            .sql_column::<String>(
                 "SELECT text FROM response WHERE complaint_id = $1 ORDER BY at, id",
                 vec![id.into()],
             )
@@ -161,7 +161,7 @@ async fn fragments_and_aliases_are_prefetched_too() {
     // Columns selected only inside fragments (and under an alias) are read, not skipped.
     let texts: Vec<String> = app
         .db
-        .sql_strings(
+        .sql_column::<String>(
             "SELECT text FROM complaint ORDER BY received_at DESC, id DESC LIMIT 30",
             vec![],
         )

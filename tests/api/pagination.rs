@@ -52,7 +52,7 @@ async fn walk(app: &TestApp, filter: &Value, order: &Value, size: i64, backward:
 }
 
 async fn check_order(app: &TestApp, order: Value, filter: Value, sql: &str) {
-    let expected = app.db.sql_ids(sql, vec![]).await;
+    let expected = app.db.sql_column::<i64>(sql, vec![]).await;
     assert!(expected.len() > 20, "the test needs several pages, got {}", expected.len());
     let forward = walk(app, &filter, &order, 23, false).await;
     assert_eq!(forward, expected, "forward walk under {order}");
