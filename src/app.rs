@@ -1,5 +1,7 @@
 //! Builds the application — database, schema, router — and runs it until a shutdown signal.
-use crate::graphql::documents::DocumentCache;
+use crate::auth::jwt::{self, Authenticator};
+use crate::config::{Introspection, QueryLimits};
+use crate::graphql::{documents::DocumentCache, guard::TypeIndex};
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use axum::serve::ListenerExt;
@@ -25,6 +27,16 @@ pub struct AppState {
     pub max_page_size: u32,
     /// Parsed documents of recent operations.
     pub documents: Arc<DocumentCache>,
+    /// Verifies bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// Field types of the schema, for the checks before execution.
+    pub types: Arc<TypeIndex>,
+    /// Query limits.
+    pub limits: QueryLimits,
+    /// Who may introspect.
+    pub introspection: Introspection,
+    /// Time limit of one GraphQL request.
+    pub request_timeout: Duration,
 }
 
 /// A built, bound, not yet running gateway.
@@ -52,14 +64,34 @@ impl Application {
     /// Builds on an existing database connection (tests use this after their own set-up).
     pub async fn with_db(config: &Config, db: Db) -> Result<Self> {
         let directory = Arc::new(Directory::new(db.read().clone(), DIRECTORY_TTL));
+        let dev = config.dev_mode();
+        let auth = Authenticator::from_config(&config.auth, dev)?;
+        if !auth.has_key() {
+            tracing::warn!(
+                "no token key configured (CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE or CUR_JWKS_FILE): only anonymous requests are served"
+            );
+        } else if jwt::hmac_secret(&config.auth, dev) == Some(jwt::DEV_SECRET) {
+            tracing::warn!(
+                "developer mode: tokens are signed with the built-in development secret"
+            );
+        }
+        let schema = graphql::build_schema(db.clone(), directory);
         let state = AppState {
-            schema: graphql::build_schema(db.clone(), directory),
+            types: Arc::new(TypeIndex::from_sdl(&schema.sdl())),
+            schema,
             db,
-            dev: config.dev_mode(),
+            dev,
             max_page_size: config.max_page_size,
             documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
+            auth: Arc::new(auth),
+            limits: config.limits,
+            introspection: config.introspection(),
+            request_timeout: config.request_timeout(),
         };
-        let router = http::router(state.clone(), config.request_timeout(), config.max_body_bytes);
+        // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's
+        // limit is a backstop for everything else.
+        let backstop = config.request_timeout() + Duration::from_secs(5);
+        let router = http::router(state.clone(), backstop, config.max_body_bytes);
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.listen))
         })?;

@@ -38,6 +38,95 @@ pub struct Config {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
+    /// Token verification.
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    /// Query limits against abuse.
+    #[command(flatten)]
+    pub limits: QueryLimits,
+}
+
+/// How bearer tokens are verified. Exactly one key source: a secret (HS256), a public key
+/// file or a JWKS file (RS256/ES256).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthConfig {
+    /// HS256 secret. In developer mode without any key a fixed development secret is used.
+    #[arg(long, env = "CUR_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key (RSA or EC) for RS256/ES256 tokens.
+    #[arg(long, env = "CUR_JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// JWKS file with one or more keys, chosen by the token's `kid` (re-read on an unknown kid).
+    #[arg(long, env = "CUR_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+    /// The one accepted algorithm (the token header never chooses). Default: HS256 with a
+    /// secret, RS256 with a key file.
+    #[arg(long, env = "CUR_JWT_ALGORITHM", value_enum, global = true)]
+    pub jwt_algorithm: Option<JwtAlgorithm>,
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "CUR_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "CUR_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "CUR_JWT_LEEWAY_SECS", default_value_t = 30, global = true)]
+    pub jwt_leeway_secs: u64,
+    /// Claim holding an object with `role`, `department_id`, `municipality_id` (as Hasura's
+    /// claims_namespace); unset: they are top-level claims.
+    #[arg(long, env = "CUR_JWT_CLAIMS_NAMESPACE", global = true)]
+    pub jwt_claims_namespace: Option<String>,
+    /// Requests without a token act as role `public`; false answers them 401.
+    #[arg(long, env = "CUR_ALLOW_ANONYMOUS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub allow_anonymous: bool,
+    /// Who may run introspection queries. Default: all in developer mode, else authenticated.
+    #[arg(long, env = "CUR_INTROSPECTION", value_enum, global = true)]
+    pub introspection: Option<Introspection>,
+}
+
+/// Token signature algorithms the gateway can be configured to accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JwtAlgorithm {
+    /// HMAC with SHA-256 (shared secret).
+    #[value(name = "HS256", alias = "hs256")]
+    Hs256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    #[value(name = "RS256", alias = "rs256")]
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    #[value(name = "ES256", alias = "es256")]
+    Es256,
+}
+
+/// Who may introspect the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Introspection {
+    /// Nobody.
+    Off,
+    /// Callers with a valid token.
+    Authenticated,
+    /// Everybody, anonymous callers included.
+    All,
+}
+
+/// Limits every operation is checked against before it runs.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct QueryLimits {
+    /// Deepest field nesting (fragments expanded, introspection included).
+    #[arg(long, env = "CUR_MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+    /// Largest estimated result size: each field counts once per row it can produce.
+    #[arg(long, env = "CUR_MAX_COMPLEXITY", default_value_t = 100_000, global = true)]
+    pub max_complexity: u64,
+    /// Most aliased fields in one operation.
+    #[arg(long, env = "CUR_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "CUR_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    pub max_root_fields: usize,
+    /// Most operations in one batched request.
+    #[arg(long, env = "CUR_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
 }
 
 /// Small pools beat big ones: past about two connections per core the database spends its
@@ -62,6 +151,15 @@ impl Config {
     /// Whether developer conveniences (GraphiQL) are on.
     pub fn dev_mode(&self) -> bool {
         self.dev.unwrap_or(self.database_url.is_none())
+    }
+
+    /// Who may introspect: the configured policy, or the mode's default.
+    pub fn introspection(&self) -> Introspection {
+        self.auth.introspection.unwrap_or(if self.dev_mode() {
+            Introspection::All
+        } else {
+            Introspection::Authenticated
+        })
     }
 
     /// The per-request timeout.

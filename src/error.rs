@@ -26,6 +26,12 @@ pub enum Error {
     /// The lifecycle does not allow this transition (`INVALID_TRANSITION`).
     #[error("{0}")]
     InvalidTransition(String),
+    /// The operation exceeds a query limit (`QUERY_TOO_COMPLEX`).
+    #[error("{0}")]
+    QueryTooComplex(String),
+    /// The request ran past its time limit (`TIMEOUT`).
+    #[error("{0}")]
+    Timeout(String),
     /// A database failure; the cause is logged, never shown to the client (`INTERNAL`).
     #[error("internal error")]
     Database(#[from] DbErr),
@@ -44,6 +50,8 @@ impl Error {
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::Conflict(_) => "CONFLICT",
             Error::InvalidTransition(_) => "INVALID_TRANSITION",
+            Error::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
+            Error::Timeout(_) => "TIMEOUT",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }
     }
@@ -66,6 +74,15 @@ impl ErrorExtensions for Error {
         }
         let code = err.code();
         async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+impl Error {
+    /// The error as a response-level GraphQL error (no path, no location), with its code.
+    pub fn to_server_error(&self) -> async_graphql::ServerError {
+        let mut server = async_graphql::ServerError::new(self.to_string(), None);
+        server.extensions = self.extend().extensions;
+        server
     }
 }
 

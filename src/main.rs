@@ -1,6 +1,12 @@
 //! `cur-gateway`: the command line. Everything else lives in the library.
 use clap::{Parser, Subcommand};
-use cur_gateway::{Application, Config, seed, store::Db, telemetry};
+use cur_gateway::{
+    Application, Config,
+    auth::{Role, jwt},
+    seed,
+    store::Db,
+    telemetry,
+};
 use std::process::ExitCode;
 
 // Resolving a page allocates many small objects; mimalloc handles that much better than glibc.
@@ -41,6 +47,24 @@ enum Command {
         /// Staff members across all departments.
         #[arg(long, default_value_t = 2_000)]
         staff: u32,
+    },
+    /// Mint a token with the configured HS256 secret (development and tests).
+    Token {
+        /// Role: governor, operator, ministry, municipality or integration.
+        #[arg(long)]
+        role: String,
+        /// Department id (required for ministry).
+        #[arg(long)]
+        department: Option<i32>,
+        /// Municipality id (required for municipality).
+        #[arg(long)]
+        municipality: Option<i32>,
+        /// Subject; default `dev-<role>`.
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime: 90s, 15m, 12h, 7d.
+        #[arg(long, default_value = "12h", value_parser = jwt::parse_ttl)]
+        ttl: std::time::Duration,
     },
     /// Print the GraphQL schema (SDL).
     Schema,
@@ -83,6 +107,23 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             let options = seed::SeedOptions { complaints, seed: s, staff, progress: true };
             let report = seed::run(&db, &options).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Token { role, department, municipality, sub, ttl } => {
+            let role = Role::from_claim(&role).ok_or_else(|| {
+                cur_gateway::Error::bad_input(format!(
+                    "unknown role {role:?} (governor, operator, ministry, municipality, integration)"
+                ))
+            })?;
+            let sub = sub.unwrap_or_else(|| format!("dev-{}", role.as_str()));
+            let request = jwt::TokenRequest {
+                role,
+                department_id: department,
+                municipality_id: municipality,
+                sub,
+                ttl,
+            };
+            println!("{}", jwt::mint(&config.auth, config.dev_mode(), &request)?);
             Ok(())
         }
         Command::Schema => {

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_directory;
 mod m20261129_000002_create_complaints;
 mod m20261129_000003_create_history;
+mod m20261129_000004_audit_indexes;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_directory::Migration),
             Box::new(m20261129_000002_create_complaints::Migration),
             Box::new(m20261129_000003_create_history::Migration),
+            Box::new(m20261129_000004_audit_indexes::Migration),
         ]
     }
 }

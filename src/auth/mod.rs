@@ -1,6 +1,8 @@
-//! Who is asking ([`Principal`]) and what they may see ([`policy`]).
+//! Who is asking ([`Principal`], from a bearer token by [`jwt`]) and what they may see
+//! ([`policy`], the roles matrix).
+pub mod jwt;
 pub mod policy;
 pub mod principal;
 
-pub use policy::RowScope;
+pub use policy::{NoteScope, RowScope};
 pub use principal::{Principal, Role};

@@ -29,6 +29,21 @@ impl Role {
             Role::Public => "public",
         }
     }
+
+    /// The role a token's `role` claim names; `public` is not a token role (it means no token).
+    pub fn from_claim(claim: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| *r != Role::Public && r.as_str() == claim)
+    }
+
+    /// Every role, in the order of the roles matrix.
+    pub const ALL: [Role; 6] = [
+        Role::Governor,
+        Role::Operator,
+        Role::Ministry,
+        Role::Municipality,
+        Role::Integration,
+        Role::Public,
+    ];
 }
 
 /// The caller of one request.
@@ -45,13 +60,18 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The center operator every request acts as until token authentication lands (issue 3).
-    pub fn default_operator() -> Self {
+    /// A caller without a token.
+    pub fn public() -> Self {
         Principal {
-            sub: "anonymous-operator".into(),
-            role: Role::Operator,
+            sub: "anonymous".into(),
+            role: Role::Public,
             department_id: None,
             municipality_id: None,
         }
+    }
+
+    /// Whether the caller presented a valid token.
+    pub fn is_authenticated(&self) -> bool {
+        self.role != Role::Public
     }
 }

@@ -1,2 +1,3 @@
-//! Pure domain logic: deadlines and the region's calendar. No I/O here.
+//! Pure domain logic: deadlines, the region's calendar, personal-data masking. No I/O here.
+pub mod masking;
 pub mod sla;

@@ -7,7 +7,8 @@ use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
 use super::prefetch::{self, Related, Wants};
-use super::{ctx_db, parse_id, request, snapshot};
+use super::{ctx_db, parse_id, request, shown_text, snapshot};
+use crate::auth::{NoteScope, policy};
 use crate::error::GqlResult;
 use crate::store::{
     self,
@@ -18,7 +19,7 @@ use crate::{auth::RowScope, domain::sla};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, response, status_event};
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 /// A citizen's complaint or suggestion, with the relations prefetched for its page.
 pub struct Complaint {
@@ -48,6 +49,7 @@ impl Complaint {
         self.row.source.into()
     }
     /// Identifier in the source system.
+    #[graphql(visible = "super::visibility::complaint_external_id")]
     async fn external_id(&self) -> &str {
         &self.row.external_id
     }
@@ -59,15 +61,15 @@ impl Complaint {
     async fn municipality(&self) -> Option<Municipality> {
         municipality_in(&self.related.directory, Some(self.row.municipality_id))
     }
-    /// The citizen's text.
-    async fn text(&self) -> Result<&str> {
+    /// The citizen's text (personal data masked for the public).
+    async fn text<'a>(&'a self, ctx: &Context<'_>) -> Result<Cow<'a, str>> {
         loaded(self.related.skipped.text, "text")?;
-        Ok(&self.row.text)
+        Ok(shown_text(ctx, &self.row.text))
     }
-    /// Address, when given.
-    async fn address(&self) -> Result<Option<&str>> {
+    /// Address, when given (personal data masked for the public).
+    async fn address<'a>(&'a self, ctx: &Context<'_>) -> Result<Option<Cow<'a, str>>> {
         loaded(self.related.skipped.address, "address")?;
-        Ok(self.row.address.as_deref())
+        Ok(self.row.address.as_deref().map(|a| shown_text(ctx, a)))
     }
     /// Latitude, when given.
     async fn lat(&self) -> Result<Option<f64>> {
@@ -134,9 +136,14 @@ impl Complaint {
     async fn version(&self) -> i32 {
         self.row.version
     }
-    /// The citizen (personal data).
-    async fn author(&self) -> Result<Option<Author>> {
+    /// The citizen (personal data; every read is audited). A ministry sees it only while the
+    /// complaint is assigned to it: otherwise null with a FORBIDDEN error.
+    #[graphql(visible = "super::visibility::complaint_author")]
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
+        let req = request(ctx);
+        policy::check_author(&req.principal, self.row.department_id).gql()?;
         loaded(self.related.skipped.author, "author")?;
+        req.record_author_read(self.row.id);
         let c = &self.row;
         let any = c.author_name.is_some()
             || c.author_phone.is_some()
@@ -159,12 +166,12 @@ impl Complaint {
         let rows = prefetched(&self.related.events, self.row.id, "history")?;
         Ok(rows.into_iter().flatten().cloned().map(StatusEvent).collect())
     }
-    /// Answers and internal notes, oldest first.
+    /// Answers, and the internal notes the caller may read, oldest first.
     async fn responses(&self) -> Result<Vec<Response>> {
         let rows = prefetched(&self.related.responses, self.row.id, "responses")?;
         Ok(rows.into_iter().flatten().cloned().map(Response).collect())
     }
-    /// Number of answers and notes.
+    /// Number of the answers and notes the caller may read.
     async fn response_count(&self) -> Result<i64> {
         let n = prefetched(&self.related.response_counts, self.row.id, "responseCount")?;
         Ok(n.copied().unwrap_or(0))
@@ -196,6 +203,7 @@ fn loaded(skipped: bool, field: &str) -> Result<()> {
 
 /// The citizen who wrote a complaint (personal data).
 #[derive(SimpleObject)]
+#[graphql(visible = "super::visibility::complaint_author")]
 pub struct Author {
     /// Name.
     pub name: Option<String>,
@@ -232,9 +240,9 @@ impl Assignment {
     async fn assigned_at(&self) -> DateTime<Utc> {
         self.0.assigned_at
     }
-    /// Why.
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
+    /// Why (personal data masked for the public).
+    async fn reason<'a>(&'a self, ctx: &Context<'_>) -> Option<Cow<'a, str>> {
+        self.0.reason.as_deref().map(|r| shown_text(ctx, r))
     }
 }
 
@@ -259,9 +267,9 @@ impl StatusEvent {
     async fn actor(&self) -> &str {
         &self.0.actor
     }
-    /// Comment.
-    async fn comment(&self) -> Option<&str> {
-        self.0.comment.as_deref()
+    /// Comment (personal data masked for the public).
+    async fn comment<'a>(&'a self, ctx: &Context<'_>) -> Option<Cow<'a, str>> {
+        self.0.comment.as_deref().map(|c| shown_text(ctx, c))
     }
     /// When.
     async fn at(&self) -> DateTime<Utc> {
@@ -278,9 +286,9 @@ impl Response {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// Text.
-    async fn text(&self) -> &str {
-        &self.0.text
+    /// Text (personal data masked for the public).
+    async fn text<'a>(&'a self, ctx: &Context<'_>) -> Cow<'a, str> {
+        shown_text(ctx, &self.0.text)
     }
     /// Sent to the citizen (true) or an internal note (false).
     async fn is_public(&self) -> bool {
@@ -457,13 +465,15 @@ impl ComplaintQuery {
     /// One complaint in the caller's scope; NOT_FOUND otherwise.
     async fn complaint(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Complaint>> {
         let id = parse_id::<i64>(&id, "id").gql()?;
-        let scope = RowScope::of(&request(ctx).principal);
+        let principal = &request(ctx).principal;
         let db = ctx_db(ctx).read();
-        let row = store::complaints::get(db, scope, id).await.gql()?;
+        let row = store::complaints::get(db, RowScope::of(principal), id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
         let directory = snapshot(ctx).await?;
-        let related =
-            prefetch::load(db, &[row.id], wants, None, Skip::default(), directory).await.gql()?;
+        let notes = NoteScope::of(principal);
+        let related = prefetch::load(db, &[row.id], wants, None, Skip::default(), directory, notes)
+            .await
+            .gql()?;
         Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 
@@ -491,12 +501,17 @@ impl ComplaintQuery {
         )
         .gql()?;
         let filter = filter.unwrap_or_default().into_store().gql()?;
+        if filter.search.is_some() {
+            policy::check_search(&req.principal).gql()?;
+        }
         let scope = RowScope::of(&req.principal);
+        let notes = NoteScope::of(&req.principal);
         let db = ctx_db(ctx).read();
         let look = ctx.look_ahead();
         let wants =
             Wants::of(&look.field("edges").field("node")).or(Wants::of(&look.field("nodes")));
-        let shape = Shape { response_counts: wants.response_count(), skip: wants.skip() };
+        let shape =
+            Shape { response_counts: wants.response_count().then_some(notes), skip: wants.skip() };
         let listed =
             store::complaints::list(db, scope, &filter, order, page, req.now, shape).await.gql()?;
         let counts = wants.response_count().then(|| {
@@ -509,7 +524,8 @@ impl ComplaintQuery {
         };
         let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
         let directory = snapshot(ctx).await?;
-        let related = prefetch::load(db, &ids, wants, counts, shape.skip, directory).await.gql()?;
+        let related =
+            prefetch::load(db, &ids, wants, counts, shape.skip, directory, notes).await.gql()?;
         let related = Arc::new(related);
         Ok(ComplaintConnection { page, related, order, scope, filter })
     }

@@ -1,6 +1,7 @@
 //! Municipalities, departments and staff: types and their root fields.
-use super::{parse_id, snapshot};
+use super::{parse_id, request, snapshot};
 use crate::Error;
+use crate::auth::policy;
 use crate::error::GqlResult;
 use crate::store::directory::Snapshot;
 use async_graphql::{Context, ID, Object, Result};
@@ -82,13 +83,17 @@ impl Staff {
     async fn position(&self) -> &str {
         &self.0.position
     }
-    /// Work phone.
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+    /// Work phone (a ministry sees its own department's only: FORBIDDEN otherwise).
+    #[graphql(visible = "super::visibility::staff_contacts")]
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        policy::check_staff_contacts(&request(ctx).principal, self.0.department_id).gql()?;
+        Ok(self.0.phone.as_deref())
     }
-    /// Work e-mail.
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    /// Work e-mail (a ministry sees its own department's only: FORBIDDEN otherwise).
+    #[graphql(visible = "super::visibility::staff_contacts")]
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        policy::check_staff_contacts(&request(ctx).principal, self.0.department_id).gql()?;
+        Ok(self.0.email.as_deref())
     }
     /// Still works there.
     async fn active(&self) -> bool {

@@ -1,7 +1,10 @@
 //! A bounded cache of parsed GraphQL documents. Clients send the same few operations over and
 //! over; parsing one is a measurable share of a small request, cloning a parsed one is not.
-use async_graphql::{BatchRequest, Request, parser::types::ExecutableDocument};
-use std::{collections::HashMap, sync::Mutex};
+use async_graphql::{Request, parser::types::ExecutableDocument};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 /// Documents longer than this are parsed every time (and never fill the cache).
 const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
@@ -10,7 +13,7 @@ const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct DocumentCache {
     capacity: usize,
-    docs: Mutex<HashMap<String, ExecutableDocument>>,
+    docs: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
 }
 
 impl DocumentCache {
@@ -19,31 +22,26 @@ impl DocumentCache {
         DocumentCache { capacity, docs: Mutex::new(HashMap::new()) }
     }
 
-    /// Gives every request of the batch its parsed document, from the cache when possible.
-    /// Syntax errors are left for the executor to report.
-    pub fn prepare(&self, batch: &mut BatchRequest) {
-        match batch {
-            BatchRequest::Single(req) => self.prepare_one(req),
-            BatchRequest::Batch(reqs) => reqs.iter_mut().for_each(|r| self.prepare_one(r)),
-        }
-    }
-
-    fn prepare_one(&self, req: &mut Request) {
-        if req.query.len() > MAX_CACHED_QUERY_BYTES {
-            return;
-        }
-        let cached = self.docs.lock().ok().and_then(|docs| docs.get(&req.query).cloned());
+    /// Gives the request its parsed document, from the cache when possible, and returns it
+    /// for the checks that precede execution. Syntax errors (`None`) are left for the executor
+    /// to report.
+    pub fn prepare(&self, req: &mut Request) -> Option<Arc<ExecutableDocument>> {
+        let cacheable = req.query.len() <= MAX_CACHED_QUERY_BYTES;
+        let cached = cacheable
+            .then(|| self.docs.lock().ok().and_then(|docs| docs.get(&req.query).cloned()))
+            .flatten();
         if let Some(doc) = cached {
-            req.set_parsed_query(doc);
-            return;
+            req.set_parsed_query((*doc).clone());
+            return Some(doc);
         }
-        let Ok(doc) = req.parsed_query().cloned() else { return };
-        if let Ok(mut docs) = self.docs.lock() {
+        let doc = Arc::new(req.parsed_query().ok()?.clone());
+        if cacheable && let Ok(mut docs) = self.docs.lock() {
             if docs.len() >= self.capacity {
                 docs.clear();
             }
-            docs.insert(req.query.clone(), doc);
+            docs.insert(req.query.clone(), doc.clone());
         }
+        Some(doc)
     }
 }
 
@@ -54,20 +52,19 @@ mod tests {
     #[test]
     fn caches_parsed_documents_and_leaves_syntax_errors_alone() {
         let cache = DocumentCache::new(2);
-        let mut first = BatchRequest::Single(Request::new("{ me { role } }"));
-        cache.prepare(&mut first);
+        let first = cache.prepare(&mut Request::new("{ me { role } }"));
+        assert!(first.is_some());
         assert_eq!(cache.docs.lock().unwrap().len(), 1);
-        let mut again = BatchRequest::Single(Request::new("{ me { role } }"));
-        cache.prepare(&mut again);
-        let BatchRequest::Single(mut again) = again else { unreachable!() };
+        let mut again = Request::new("{ me { role } }");
+        let cached = cache.prepare(&mut again).unwrap();
+        assert!(Arc::ptr_eq(&cached, &first.unwrap()), "served from the cache");
         assert!(again.parsed_query().is_ok());
 
-        let mut broken = BatchRequest::Single(Request::new("{ me { role "));
-        cache.prepare(&mut broken);
+        assert!(cache.prepare(&mut Request::new("{ me { role ")).is_none());
         assert_eq!(cache.docs.lock().unwrap().len(), 1, "syntax errors are not cached");
 
         for q in ["{ a }", "{ b }", "{ c }"] {
-            cache.prepare(&mut BatchRequest::Single(Request::new(q)));
+            cache.prepare(&mut Request::new(q));
         }
         assert!(cache.docs.lock().unwrap().len() <= 2, "the cache stays bounded");
     }

@@ -1,10 +1,13 @@
 //! The GraphQL schema: roots merged per domain area, thin types over store rows.
+pub mod audit;
 pub mod complaint;
 pub mod directory;
 pub mod documents;
 pub mod enums;
+pub mod guard;
 pub mod prefetch;
 mod viewer;
+mod visibility;
 
 use crate::{
     Error,
@@ -18,12 +21,20 @@ use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema,
 };
 use chrono::{DateTime, Utc};
-use std::{str::FromStr, sync::Arc};
+use std::{
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
 use tokio::sync::OnceCell;
 
 /// Every root query field, merged from the domain areas.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(complaint::ComplaintQuery, directory::DirectoryQuery, viewer::ViewerQuery);
+pub struct QueryRoot(
+    complaint::ComplaintQuery,
+    directory::DirectoryQuery,
+    viewer::ViewerQuery,
+    audit::AuditQuery,
+);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
@@ -41,7 +52,8 @@ pub fn sdl() -> String {
     Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish().sdl()
 }
 
-/// What one request carries: who asks, and one `now` for consistent answers.
+/// What one request carries: who asks, one `now` for consistent answers, and the personal-data
+/// reads to audit once it is answered.
 #[derive(Clone)]
 pub struct RequestCtx {
     /// The caller.
@@ -52,12 +64,34 @@ pub struct RequestCtx {
     pub max_page_size: u32,
     /// The directory snapshot, taken at first use.
     pub snapshot: Arc<OnceCell<Arc<Snapshot>>>,
+    /// Complaints whose author this request resolved.
+    pub author_reads: Arc<Mutex<Vec<i64>>>,
 }
 
 impl RequestCtx {
     /// A request context for `principal`.
     pub fn new(principal: Principal, max_page_size: u32) -> Self {
-        RequestCtx { principal, now: Utc::now(), max_page_size, snapshot: Arc::default() }
+        RequestCtx {
+            principal,
+            now: Utc::now(),
+            max_page_size,
+            snapshot: Arc::default(),
+            author_reads: Arc::default(),
+        }
+    }
+
+    /// Notes that the author of `complaint_id` is being returned.
+    pub fn record_author_read(&self, complaint_id: i64) {
+        self.author_reads.lock().unwrap_or_else(|e| e.into_inner()).push(complaint_id);
+    }
+
+    /// The complaints whose author was read, each once, in order of first read.
+    pub fn take_author_reads(&self) -> Vec<i64> {
+        let mut reads =
+            std::mem::take(&mut *self.author_reads.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut seen = std::collections::HashSet::new();
+        reads.retain(|id| seen.insert(*id));
+        reads
     }
 }
 
@@ -79,6 +113,15 @@ pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<Sna
         .await
         .cloned()
         .map_err(|e| e.extend())
+}
+
+/// A free text as the caller may see it: personal data masked where the policy says so.
+pub(crate) fn shown_text<'a>(ctx: &Context<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
+    if crate::auth::policy::masks_texts(&request(ctx).principal) {
+        crate::domain::masking::mask(text)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Parses a numeric ID argument, naming the argument in the error.

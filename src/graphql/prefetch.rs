@@ -3,8 +3,8 @@
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. Directory references resolve from the request's directory
 //! snapshot, carried along so no field has to await it.
-use crate::Result;
 use crate::store::{self, complaints::Skip, directory::Snapshot};
+use crate::{Result, auth::NoteScope};
 use async_graphql::Lookahead;
 use entity::{assignment, response, status_event};
 use sea_orm::DatabaseConnection;
@@ -87,8 +87,9 @@ async fn maybe<T, F: Future<Output = Result<T>>>(
     if want { f().await.map(Some) } else { Ok(None) }
 }
 
-/// Loads what `wants` asks for, for the complaints `ids`. Response counts come from `known_counts` (the
-/// page query computes them) or from the responses when those are loaded anyway.
+/// Loads what `wants` asks for, for the complaints `ids`, with the responses `notes` shows.
+/// Response counts come from `known_counts` (the page query computes them) or from the
+/// responses when those are loaded anyway.
 pub async fn load(
     db: &DatabaseConnection,
     ids: &[i64],
@@ -96,6 +97,7 @@ pub async fn load(
     known_counts: Option<HashMap<i64, i64>>,
     skipped: Skip,
     directory: Arc<Snapshot>,
+    notes: NoteScope,
 ) -> Result<Related> {
     if ids.is_empty() {
         return Ok(Related { skipped, directory, ..Related::default() });
@@ -104,8 +106,8 @@ pub async fn load(
     let (assignments, events, responses, counts) = tokio::try_join!(
         maybe(wants.assignments, || store::history::assignments(db, ids)),
         maybe(wants.history, || store::history::status_events(db, ids)),
-        maybe(wants.responses, || store::history::responses(db, ids)),
-        maybe(only_count, || store::history::response_counts(db, ids)),
+        maybe(wants.responses, || store::history::responses(db, ids, notes)),
+        maybe(only_count, || store::history::response_counts(db, ids, notes)),
     )?;
     let response_counts = match (&responses, counts.or(known_counts)) {
         (_, Some(counts)) => Some(counts),

@@ -1,6 +1,9 @@
 //! Complaint reads: one by id, and filtered keyset-paginated lists with their total count.
 use super::pagination::{Cursor, Order, OrderField, Page, PageRequest};
-use crate::{Error, Result, auth::RowScope};
+use crate::{
+    Error, Result,
+    auth::{NoteScope, RowScope},
+};
 use chrono::{DateTime, Utc};
 use entity::{
     Category, ComplaintStatus, Priority, Source, assignment,
@@ -302,8 +305,9 @@ impl Skip {
 /// What a list page reads besides the complaint's small columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shape {
-    /// Each row carries its response count, from a correlated subquery in the same statement.
-    pub response_counts: bool,
+    /// Each row carries its count of the responses this note scope shows, from a correlated
+    /// subquery in the same statement.
+    pub response_counts: Option<NoteScope>,
     /// Columns left out.
     pub skip: Skip,
 }
@@ -342,29 +346,21 @@ pub async fn list(
     if order.field != OrderField::Id {
         query = query.order_by(col, dir.clone());
     }
-    let count = if shape.response_counts {
-        "(SELECT COUNT(*) FROM response WHERE response.complaint_id = complaint.id)"
-    } else {
-        "CAST(NULL AS BIGINT)"
+    let count = match shape.response_counts {
+        Some(notes) => format!(
+            "(SELECT COUNT(*) FROM response WHERE response.complaint_id = complaint.id AND {})",
+            super::history::note_sql(notes)
+        ),
+        None => "CAST(NULL AS BIGINT)".to_owned(),
     };
-    let mut rows = query
+    let rows = query
         .column_as(Expr::cust(count), "response_count")
         .order_by(C::Id, dir)
         .limit(page.limit + 1)
         .into_model::<Listed>()
         .all(db)
         .await?;
-    let has_more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
-    if page.backward {
-        rows.reverse();
-    }
-    let came_from_cursor = page.cursor.is_some();
-    Ok(Page {
-        rows,
-        has_next_page: if page.backward { came_from_cursor } else { has_more },
-        has_previous_page: if page.backward { has_more } else { came_from_cursor },
-    })
+    Ok(Page::from_overfetched(rows, page))
 }
 
 /// How many complaints in scope match the filter.

@@ -1,9 +1,9 @@
 //! What happened to complaints — assignments, status events, responses — fetched for a batch
 //! of complaints at once and grouped by complaint.
-use crate::Result;
+use crate::{Result, auth::NoteScope};
 use entity::{assignment, response, status_event};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, Func},
 };
 use std::collections::HashMap;
@@ -50,16 +50,42 @@ pub async fn status_events(
     Ok(group(rows, |r| r.complaint_id))
 }
 
-/// Responses and notes of these complaints, oldest first.
+/// The responses `notes` lets a reader see, as a condition on `response`.
+fn note_condition(notes: NoteScope) -> Condition {
+    use response::Column as R;
+    match notes {
+        NoteScope::All => Condition::all(),
+        NoteScope::PublicAndDepartment(dept) => {
+            Condition::any().add(R::IsPublic.eq(true)).add(R::DepartmentId.eq(dept))
+        }
+        NoteScope::PublicOnly => Condition::all().add(R::IsPublic.eq(true)),
+    }
+}
+
+/// The same condition as SQL text, for the list page's correlated count (ids are integers,
+/// so formatting them in is safe).
+pub fn note_sql(notes: NoteScope) -> String {
+    match notes {
+        NoteScope::All => "TRUE".into(),
+        NoteScope::PublicAndDepartment(dept) => {
+            format!("(response.is_public = TRUE OR response.department_id = {dept})")
+        }
+        NoteScope::PublicOnly => "response.is_public = TRUE".into(),
+    }
+}
+
+/// Responses and notes of these complaints that `notes` lets the reader see, oldest first.
 pub async fn responses(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
+    notes: NoteScope,
 ) -> Result<HashMap<i64, Vec<response::Model>>> {
     if complaint_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = response::Entity::find()
         .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(note_condition(notes))
         .order_by_asc(response::Column::At)
         .order_by_asc(response::Column::Id)
         .all(db)
@@ -67,10 +93,11 @@ pub async fn responses(
     Ok(group(rows, |r| r.complaint_id))
 }
 
-/// Number of responses (public and internal) per complaint; absent means zero.
+/// Number of responses the reader may see per complaint; absent means zero.
 pub async fn response_counts(
     db: &DatabaseConnection,
     complaint_ids: &[i64],
+    notes: NoteScope,
 ) -> Result<HashMap<i64, i64>> {
     if complaint_ids.is_empty() {
         return Ok(HashMap::new());
@@ -80,6 +107,7 @@ pub async fn response_counts(
         .column(response::Column::ComplaintId)
         .column_as(Expr::expr(Func::count(Expr::col(response::Column::Id))), "n")
         .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(note_condition(notes))
         .group_by(response::Column::ComplaintId)
         .into_tuple()
         .all(db)

@@ -2,6 +2,7 @@
 //! applies it in SQL. Backend-specific SQL lives in `backend.rs`.
 //!
 //! [`RowScope`]: crate::auth::RowScope
+pub mod audit;
 pub mod bulk;
 pub mod complaints;
 pub mod directory;

@@ -144,6 +144,24 @@ pub struct Page<T> {
     pub has_previous_page: bool,
 }
 
+impl<T> Page<T> {
+    /// The page of `rows`, read in walking order with one row past `req.limit` to learn
+    /// whether more follow.
+    pub fn from_overfetched(mut rows: Vec<T>, req: PageRequest) -> Self {
+        let has_more = rows.len() as u64 > req.limit;
+        rows.truncate(req.limit as usize);
+        if req.backward {
+            rows.reverse();
+        }
+        let from_cursor = req.cursor.is_some();
+        Page {
+            rows,
+            has_next_page: if req.backward { from_cursor } else { has_more },
+            has_previous_page: if req.backward { has_more } else { from_cursor },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

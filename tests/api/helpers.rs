@@ -2,6 +2,7 @@
 //! gateway on a free port and talks to it over HTTP. Its databases are dropped afterwards.
 use cur_gateway::{
     Application, Config,
+    auth::{Role, jwt},
     seed::{self, SeedOptions},
     store::Db,
 };
@@ -154,6 +155,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDb,
     pub gateway_db: Db,
+    /// An operator's token: `gql` and `data` send it.
+    pub operator: String,
 }
 
 /// Complaints in the standard test region.
@@ -178,23 +181,45 @@ impl TestApp {
         let app = Application::with_db(&db.config, gateway_db.clone()).await.expect("build app");
         let addr = app.local_addr();
         tokio::spawn(app.run_until_stopped());
-        TestApp { addr, client: reqwest::Client::new(), db, gateway_db }
+        let operator = mint(&db.config, Role::Operator, None, None);
+        TestApp { addr, client: reqwest::Client::new(), db, gateway_db, operator }
+    }
+
+    /// A token for `role` from this gateway's configuration, as `cur-gateway token` makes it.
+    pub fn token(&self, role: Role, department: Option<i32>, municipality: Option<i32>) -> String {
+        mint(&self.db.config, role, department, municipality)
+    }
+
+    /// POSTs a GraphQL request with `token` (none: anonymous); returns the status and the JSON.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Json) -> (u16, Json) {
+        let mut req = self.client.post(self.url("/graphql"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON response"))
+    }
+
+    /// Like `gql_as`, asserting a 200 without errors; returns `data`.
+    pub async fn data_as(&self, token: Option<&str>, query: &str, variables: Json) -> Json {
+        let (status, resp) = self.gql_as(token, query, variables).await;
+        assert_eq!(status, 200, "{resp:#}");
+        assert!(resp.get("errors").is_none(), "unexpected errors: {resp:#}");
+        resp["data"].clone()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    /// POSTs a GraphQL request and returns the whole JSON response.
+    /// POSTs a GraphQL request as an operator and returns the whole JSON response.
     pub async fn gql(&self, query: &str, variables: Json) -> Json {
-        let resp = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request");
-        resp.json().await.expect("JSON response")
+        self.gql_as(Some(&self.operator), query, variables).await.1
     }
 
     /// POSTs and asserts there were no errors; returns `data`.
@@ -208,6 +233,23 @@ impl TestApp {
     pub fn statements(&self) -> u64 {
         self.gateway_db.statements_executed()
     }
+}
+
+/// A token signed with the secret of `config`.
+pub fn mint(
+    config: &Config,
+    role: Role,
+    department: Option<i32>,
+    municipality: Option<i32>,
+) -> String {
+    let req = jwt::TokenRequest {
+        role,
+        department_id: department,
+        municipality_id: municipality,
+        sub: format!("test-{}", role.as_str()),
+        ttl: std::time::Duration::from_secs(600),
+    };
+    jwt::mint(&config.auth, config.dev_mode(), &req).expect("mint a token")
 }
 
 /// The `extensions.code` of the first error.

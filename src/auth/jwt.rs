@@ -1,0 +1,505 @@
+//! Bearer tokens -> [`Principal`]. The accepted algorithm and keys come from configuration,
+//! never from the token; `exp`/`nbf` are checked with a leeway, `iss`/`aud` when configured,
+//! and the role's required claims by the access policy.
+use super::{Principal, Role, policy};
+use crate::config::{AuthConfig, JwtAlgorithm};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+    errors::ErrorKind, jwk::JwkSet,
+};
+use serde_json::{Map, Value};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::RwLock,
+    time::{Duration, Instant, SystemTime},
+};
+
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The HS256 secret of developer mode when no key is configured. Never accepted otherwise.
+pub const DEV_SECRET: &str = "cur-gateway-dev-secret--not-for-production";
+
+/// A JWKS file is re-read on an unknown `kid` at most this often (key rotation).
+const JWKS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Why a request's credentials were refused; each is an HTTP 401 with code UNAUTHENTICATED.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The Authorization header is not `Bearer <token>`.
+    #[error("the Authorization header must be `Bearer <token>`")]
+    MalformedHeader,
+    /// The token exceeds [`MAX_TOKEN_BYTES`].
+    #[error("the token is longer than {MAX_TOKEN_BYTES} bytes")]
+    TooLarge,
+    /// Not a JWS compact token, or an unsupported `alg` such as `none`.
+    #[error("the token is malformed or uses an unsupported algorithm")]
+    Malformed,
+    /// The header's algorithm is not the configured one.
+    #[error("the token is signed with {found}; this gateway accepts only {expected}")]
+    WrongAlgorithm {
+        /// Algorithm in the token header.
+        found: String,
+        /// The configured algorithm.
+        expected: String,
+    },
+    /// No configured key has the token's `kid`.
+    #[error("no key with the token's key id {0:?}")]
+    UnknownKey(Option<String>),
+    /// The signature does not verify.
+    #[error("invalid token signature")]
+    BadSignature,
+    /// `exp` has passed (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    #[error("the token's issuer is not accepted")]
+    WrongIssuer,
+    /// `aud` does not include the configured audience.
+    #[error("the token's audience is not accepted")]
+    WrongAudience,
+    /// A required claim is absent.
+    #[error("the token lacks the `{0}` claim")]
+    MissingClaim(&'static str),
+    /// A claim has the wrong type or value.
+    #[error("the token's `{0}` claim is invalid")]
+    InvalidClaim(&'static str),
+    /// The `role` claim names no role of the matrix.
+    #[error("unknown role {0:?}")]
+    UnknownRole(String),
+    /// No key is configured, so no token can be valid.
+    #[error("this gateway has no token key configured; send requests without a token")]
+    NoKey,
+    /// Anonymous requests are turned off.
+    #[error("a bearer token is required")]
+    TokenRequired,
+}
+
+impl From<AuthError> for crate::Error {
+    fn from(e: AuthError) -> Self {
+        crate::Error::Unauthenticated(e.to_string())
+    }
+}
+
+/// Keys of a JWKS file by `kid`, with the file's modification time when read.
+struct KeySet {
+    keys: HashMap<Option<String>, DecodingKey>,
+    modified: Option<SystemTime>,
+    checked: Instant,
+}
+
+impl KeySet {
+    fn read(path: &Path) -> crate::Result<Self> {
+        let fail = |e: String| crate::Error::Internal(format!("JWKS {}: {e}", path.display()));
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let set: JwkSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(e.to_string()))?;
+            keys.insert(jwk.common.key_id.clone(), key);
+        }
+        if keys.is_empty() {
+            return Err(fail("holds no keys".into()));
+        }
+        Ok(KeySet { keys, modified, checked: Instant::now() })
+    }
+}
+
+enum Keys {
+    /// No key configured: every token is refused.
+    None,
+    /// One key (secret or public key file).
+    Single(DecodingKey),
+    /// A JWKS file, chosen by `kid`.
+    Set { path: PathBuf, set: RwLock<KeySet> },
+}
+
+/// Verifies bearer tokens and builds principals from their claims.
+pub struct Authenticator {
+    keys: Keys,
+    algorithm: Algorithm,
+    validation: Validation,
+    namespace: Option<String>,
+    allow_anonymous: bool,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+fn algorithm_of(config: &AuthConfig) -> Algorithm {
+    match config.jwt_algorithm {
+        Some(JwtAlgorithm::Hs256) => Algorithm::HS256,
+        Some(JwtAlgorithm::Rs256) => Algorithm::RS256,
+        Some(JwtAlgorithm::Es256) => Algorithm::ES256,
+        None if config.jwt_public_key_file.is_some() || config.jwks_file.is_some() => {
+            Algorithm::RS256
+        }
+        None => Algorithm::HS256,
+    }
+}
+
+/// The HS256 secret tokens are minted and checked with: the configured one, or the
+/// development secret in developer mode.
+pub fn hmac_secret(config: &AuthConfig, dev: bool) -> Option<&str> {
+    let no_key = config.jwt_public_key_file.is_none() && config.jwks_file.is_none();
+    config.jwt_secret.as_deref().or((dev && no_key).then_some(DEV_SECRET))
+}
+
+impl Authenticator {
+    /// Reads the configured key source; `dev` allows the development secret.
+    pub fn from_config(config: &AuthConfig, dev: bool) -> crate::Result<Self> {
+        let sources = [
+            config.jwt_secret.is_some(),
+            config.jwt_public_key_file.is_some(),
+            config.jwks_file.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err(crate::Error::Internal(
+                "configure one of CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE, CUR_JWKS_FILE".into(),
+            ));
+        }
+        let algorithm = algorithm_of(config);
+        let bad_config = |msg: String| crate::Error::Internal(msg);
+        let keys = if let Some(path) = &config.jwks_file {
+            Keys::Set { path: path.clone(), set: RwLock::new(KeySet::read(path)?) }
+        } else if let Some(path) = &config.jwt_public_key_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| bad_config(format!("public key {}: {e}", path.display())))?;
+            let key = match algorithm {
+                Algorithm::ES256 => DecodingKey::from_ec_pem(&pem),
+                Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                _ => {
+                    return Err(bad_config(
+                        "a public key file needs CUR_JWT_ALGORITHM RS256 or ES256".into(),
+                    ));
+                }
+            }
+            .map_err(|e| bad_config(format!("public key {}: {e}", path.display())))?;
+            Keys::Single(key)
+        } else if let Some(secret) = hmac_secret(config, dev) {
+            if algorithm != Algorithm::HS256 {
+                return Err(bad_config("a secret needs CUR_JWT_ALGORITHM HS256".into()));
+            }
+            let key = DecodingKey::from_secret(secret.as_bytes())
+                .map_err(|e| bad_config(format!("token secret: {e}")))?;
+            Keys::Single(key)
+        } else {
+            Keys::None
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = config.jwt_leeway_secs;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp"]);
+        match &config.jwt_issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &config.jwt_audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        Ok(Authenticator {
+            keys,
+            algorithm,
+            validation,
+            namespace: config.jwt_claims_namespace.clone(),
+            allow_anonymous: config.allow_anonymous,
+        })
+    }
+
+    /// Whether any token can be accepted (false: only anonymous requests work).
+    pub fn has_key(&self) -> bool {
+        !matches!(self.keys, Keys::None)
+    }
+
+    /// The principal of a request from its Authorization header; no header is `public`.
+    pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Principal, AuthError> {
+        let Some(header) = authorization else {
+            return if self.allow_anonymous {
+                Ok(Principal::public())
+            } else {
+                Err(AuthError::TokenRequired)
+            };
+        };
+        if header.len() > MAX_TOKEN_BYTES + 7 {
+            return Err(AuthError::TooLarge);
+        }
+        let header = std::str::from_utf8(header).map_err(|_| AuthError::MalformedHeader)?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(AuthError::MalformedHeader),
+        };
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(AuthError::MalformedHeader);
+        }
+        self.verify(token)
+    }
+
+    /// Verifies one token and builds its principal.
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::TooLarge);
+        }
+        let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        if header.alg != self.algorithm {
+            return Err(AuthError::WrongAlgorithm {
+                found: format!("{:?}", header.alg),
+                expected: format!("{:?}", self.algorithm),
+            });
+        }
+        let claims = match &self.keys {
+            Keys::None => return Err(AuthError::NoKey),
+            Keys::Single(key) => self.decode(token, key)?,
+            Keys::Set { path, set } => {
+                let kid = header.kid;
+                if let Some(claims) = self.decode_with_set(token, set, &kid)? {
+                    claims
+                } else {
+                    reload_if_changed(path, set);
+                    self.decode_with_set(token, set, &kid)?.ok_or(AuthError::UnknownKey(kid))?
+                }
+            }
+        };
+        principal_from_claims(&claims, self.namespace.as_deref())
+    }
+
+    fn decode_with_set(
+        &self,
+        token: &str,
+        set: &RwLock<KeySet>,
+        kid: &Option<String>,
+    ) -> Result<Option<Map<String, Value>>, AuthError> {
+        let set = set.read().unwrap_or_else(|e| e.into_inner());
+        // A token without `kid` is accepted only when the set holds a single key.
+        let key = match kid {
+            Some(_) => set.keys.get(kid),
+            None if set.keys.len() == 1 => set.keys.values().next(),
+            None => return Err(AuthError::UnknownKey(None)),
+        };
+        key.map(|key| self.decode(token, key)).transpose()
+    }
+
+    fn decode(&self, token: &str, key: &DecodingKey) -> Result<Map<String, Value>, AuthError> {
+        decode::<Map<String, Value>>(token, key, &self.validation).map(|data| data.claims).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                ErrorKind::InvalidAudience => AuthError::WrongAudience,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "exp" => {
+                    AuthError::MissingClaim("exp")
+                }
+                ErrorKind::InvalidSignature => AuthError::BadSignature,
+                ErrorKind::InvalidAlgorithm => AuthError::WrongAlgorithm {
+                    found: "an algorithm".into(),
+                    expected: format!("{:?}", self.algorithm),
+                },
+                _ => AuthError::Malformed,
+            },
+        )
+    }
+}
+
+/// Re-reads a rotated JWKS file, at most once per interval and only when it changed.
+fn reload_if_changed(path: &Path, set: &RwLock<KeySet>) {
+    {
+        let current = set.read().unwrap_or_else(|e| e.into_inner());
+        if current.checked.elapsed() < JWKS_RELOAD_INTERVAL {
+            return;
+        }
+    }
+    let mut current = set.write().unwrap_or_else(|e| e.into_inner());
+    current.checked = Instant::now();
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    if modified == current.modified {
+        return;
+    }
+    match KeySet::read(path) {
+        Ok(fresh) => {
+            tracing::info!(path = %path.display(), keys = fresh.keys.len(), "JWKS reloaded");
+            *current = fresh;
+        }
+        Err(err) => tracing::warn!(%err, "JWKS reload failed; keeping the previous keys"),
+    }
+}
+
+/// An id claim: a JSON number or a string of digits (identity providers differ).
+fn id_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i32>, AuthError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(Some)
+            .ok_or(AuthError::InvalidClaim(name)),
+        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| AuthError::InvalidClaim(name)),
+        Some(_) => Err(AuthError::InvalidClaim(name)),
+    }
+}
+
+/// The principal named by verified claims; role claims may sit under `namespace`.
+pub fn principal_from_claims(
+    claims: &Map<String, Value>,
+    namespace: Option<&str>,
+) -> Result<Principal, AuthError> {
+    let sub = match claims.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(_) => return Err(AuthError::InvalidClaim("sub")),
+        None => return Err(AuthError::MissingClaim("sub")),
+    };
+    let roles = match namespace {
+        None => claims,
+        Some(ns) => match claims.get(ns) {
+            Some(Value::Object(inner)) => inner,
+            Some(_) => return Err(AuthError::InvalidClaim("namespace")),
+            None => return Err(AuthError::MissingClaim("namespace")),
+        },
+    };
+    let role = match roles.get("role") {
+        Some(Value::String(r)) => {
+            Role::from_claim(r).ok_or_else(|| AuthError::UnknownRole(r.clone()))?
+        }
+        Some(_) => return Err(AuthError::InvalidClaim("role")),
+        None => return Err(AuthError::MissingClaim("role")),
+    };
+    let principal = Principal {
+        sub,
+        role,
+        department_id: id_claim(roles, "department_id")?,
+        municipality_id: id_claim(roles, "municipality_id")?,
+    };
+    policy::check_required_claims(&principal).map_err(AuthError::MissingClaim)?;
+    Ok(principal)
+}
+
+/// What `cur-gateway token` puts in a token.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// Role claim.
+    pub role: Role,
+    /// `department_id` claim.
+    pub department_id: Option<i32>,
+    /// `municipality_id` claim.
+    pub municipality_id: Option<i32>,
+    /// `sub` claim.
+    pub sub: String,
+    /// Lifetime.
+    pub ttl: Duration,
+}
+
+/// Signs an HS256 token with the configured (or development) secret, with the configured
+/// issuer, audience and claims namespace, so the gateway accepts it.
+pub fn mint(config: &AuthConfig, dev: bool, req: &TokenRequest) -> crate::Result<String> {
+    if req.role == Role::Public {
+        return Err(crate::Error::bad_input("`public` means no token; send no Authorization"));
+    }
+    let principal = Principal {
+        sub: req.sub.clone(),
+        role: req.role,
+        department_id: req.department_id,
+        municipality_id: req.municipality_id,
+    };
+    policy::check_required_claims(&principal).map_err(|claim| {
+        crate::Error::bad_input(format!("role {} needs --{}", req.role.as_str(), claim_flag(claim)))
+    })?;
+    let secret = hmac_secret(config, dev).filter(|_| algorithm_of(config) == Algorithm::HS256);
+    let Some(secret) = secret else {
+        return Err(crate::Error::bad_input(
+            "minting needs an HS256 secret (CUR_JWT_SECRET, or developer mode); \
+             RS256/ES256 tokens come from your identity provider",
+        ));
+    };
+    let now = chrono::Utc::now().timestamp();
+    let mut roles = Map::new();
+    roles.insert("role".into(), req.role.as_str().into());
+    if let Some(d) = req.department_id {
+        roles.insert("department_id".into(), d.into());
+    }
+    if let Some(m) = req.municipality_id {
+        roles.insert("municipality_id".into(), m.into());
+    }
+    let mut claims = Map::new();
+    claims.insert("sub".into(), req.sub.clone().into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + req.ttl.as_secs() as i64).into());
+    if let Some(iss) = &config.jwt_issuer {
+        claims.insert("iss".into(), iss.clone().into());
+    }
+    if let Some(aud) = &config.jwt_audience {
+        claims.insert("aud".into(), aud.clone().into());
+    }
+    match &config.jwt_claims_namespace {
+        Some(ns) => {
+            claims.insert(ns.clone(), Value::Object(roles));
+        }
+        None => claims.extend(roles),
+    }
+    let sign_err = |e: jsonwebtoken::errors::Error| {
+        crate::Error::Internal(format!("cannot sign the token: {e}"))
+    };
+    let key = EncodingKey::from_secret(secret.as_bytes()).map_err(sign_err)?;
+    encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(sign_err)
+}
+
+fn claim_flag(claim: &str) -> &'static str {
+    match claim {
+        "department_id" => "department",
+        "municipality_id" => "municipality",
+        _ => "sub",
+    }
+}
+
+/// Parses a lifetime such as `90s`, `15m`, `12h`, `7d` (a bare number is seconds).
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("invalid duration unit in {text:?} (use s, m, h or d)")),
+    };
+    if secs == 0 {
+        return Err("the lifetime must be positive".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_parse() {
+        assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_ttl("7d").unwrap(), Duration::from_secs(604_800));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("").is_err());
+    }
+
+    #[test]
+    fn id_claims_accept_numbers_and_digit_strings() {
+        let claims: Map<String, Value> =
+            serde_json::from_str(r#"{"a": 7, "b": "12", "c": "x", "d": 1.5, "e": 9999999999}"#)
+                .unwrap();
+        assert_eq!(id_claim(&claims, "a"), Ok(Some(7)));
+        assert_eq!(id_claim(&claims, "b"), Ok(Some(12)));
+        assert_eq!(id_claim(&claims, "missing"), Ok(None));
+        for bad in ["c", "d", "e"] {
+            assert!(id_claim(&claims, bad).is_err(), "{bad}");
+        }
+    }
+}

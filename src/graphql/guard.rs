@@ -1,0 +1,434 @@
+//! Checks an operation before it runs: the role's field rules (a field the matrix denies is
+//! rejected, as if the role's schema lacked it) and the limits against abuse — depth, aliases,
+//! root fields, estimated result size. Walks the parsed document with the schema's field
+//! types, expanding fragments, and stops early on documents built to explode.
+use crate::{
+    Error,
+    auth::{
+        Role,
+        policy::{Access, field_access},
+    },
+    config::QueryLimits,
+};
+use async_graphql::{
+    Name, Variables,
+    parser::types::{
+        BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+        Selection, SelectionSet, ServiceDocument, Type, TypeKind, TypeSystemDefinition,
+    },
+    parser::{Positioned, parse_schema},
+};
+use std::collections::HashMap;
+
+/// A list field without paging arguments is assumed to produce this many items.
+const LIST_ESTIMATE: u64 = 10;
+/// Page size assumed when a paged field gives neither `first` nor `last`.
+const DEFAULT_PAGE_ESTIMATE: u64 = 20;
+/// Selections visited per operation (fragments expanded) before the walk gives up.
+const MAX_VISITED: usize = 20_000;
+
+/// The named type of a field and whether it is a list.
+#[derive(Debug, Clone)]
+struct FieldType {
+    name: String,
+    list: bool,
+}
+
+/// Field types by type and field name, read from the schema's SDL.
+#[derive(Debug, Default)]
+pub struct TypeIndex {
+    types: HashMap<String, HashMap<String, FieldType>>,
+}
+
+fn field_type(ty: &Type) -> FieldType {
+    match &ty.base {
+        BaseType::Named(name) => FieldType { name: name.to_string(), list: false },
+        BaseType::List(inner) => FieldType { list: true, ..field_type(inner) },
+    }
+}
+
+impl TypeIndex {
+    /// Indexes the object and interface types of `sdl`.
+    pub fn from_sdl(sdl: &str) -> Self {
+        let doc: ServiceDocument =
+            parse_schema(sdl).unwrap_or(ServiceDocument { definitions: vec![] });
+        let mut types = HashMap::new();
+        for def in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = def else { continue };
+            let fields = match &ty.node.kind {
+                TypeKind::Object(o) => &o.fields,
+                TypeKind::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            let fields = fields
+                .iter()
+                .map(|f| (f.node.name.node.to_string(), field_type(&f.node.ty.node)))
+                .collect();
+            types.insert(ty.node.name.node.to_string(), fields);
+        }
+        TypeIndex { types }
+    }
+
+    fn field(&self, type_name: &str, field: &str) -> Option<&FieldType> {
+        self.types.get(type_name)?.get(field)
+    }
+}
+
+/// Why an operation was refused before running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Shown to the client.
+    pub message: String,
+    /// `QUERY_TOO_COMPLEX` or `FORBIDDEN`.
+    pub forbidden: bool,
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        if r.forbidden { Error::Forbidden(r.message) } else { Error::QueryTooComplex(r.message) }
+    }
+}
+
+fn too_complex(message: String) -> Refusal {
+    Refusal { message, forbidden: false }
+}
+
+/// What the walk measured.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// Deepest field nesting.
+    pub depth: usize,
+    /// Aliased fields.
+    pub aliases: usize,
+    /// Root fields.
+    pub root_fields: usize,
+    /// Estimated number of values in the result.
+    pub complexity: u64,
+}
+
+struct Walk<'a> {
+    index: &'a TypeIndex,
+    doc: &'a ExecutableDocument,
+    variables: &'a Variables,
+    role: Role,
+    limits: &'a QueryLimits,
+    measure: Measure,
+    visited: usize,
+    fragments: Vec<&'a Name>,
+}
+
+/// Checks the operation `operation_name` of `doc` (every operation when none is chosen).
+pub fn check(
+    index: &TypeIndex,
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    role: Role,
+    limits: &QueryLimits,
+) -> Result<Measure, Refusal> {
+    let chosen: Vec<&Positioned<OperationDefinition>> = match (&doc.operations, operation_name) {
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.iter().filter(|(n, _)| n.as_str() == name).map(|(_, op)| op).collect()
+        }
+        (ops, _) => ops.iter().map(|(_, op)| op).collect(),
+    };
+    let mut worst = Measure::default();
+    for op in chosen {
+        let root = match op.node.ty {
+            OperationType::Query => "Query",
+            OperationType::Mutation => "Mutation",
+            OperationType::Subscription => "Subscription",
+        };
+        let mut walk = Walk {
+            index,
+            doc,
+            variables,
+            role,
+            limits,
+            measure: Measure::default(),
+            visited: 0,
+            fragments: Vec::new(),
+        };
+        walk.measure.complexity = walk.set(&op.node.selection_set.node, Some(root), 0, 1, None)?;
+        let m = walk.measure;
+        if m.root_fields > limits.max_root_fields {
+            return Err(too_complex(format!(
+                "the operation has {} root fields; the limit is {}",
+                m.root_fields, limits.max_root_fields
+            )));
+        }
+        if m.complexity > limits.max_complexity {
+            return Err(too_complex(format!(
+                "the operation may produce about {} values; the limit is {} (ask for smaller pages or fewer fields)",
+                m.complexity, limits.max_complexity
+            )));
+        }
+        worst = Measure {
+            depth: worst.depth.max(m.depth),
+            aliases: worst.aliases.max(m.aliases),
+            root_fields: worst.root_fields.max(m.root_fields),
+            complexity: worst.complexity.max(m.complexity),
+        };
+    }
+    Ok(worst)
+}
+
+impl<'a> Walk<'a> {
+    /// Walks a selection set of `type_name` (None inside introspection or unknown fields) at
+    /// `depth`, where every value repeats `mult` times and lists hold `page` items when the
+    /// enclosing field is paged; returns its estimated size.
+    fn set(
+        &mut self,
+        set: &'a SelectionSet,
+        type_name: Option<&'a str>,
+        depth: usize,
+        mult: u64,
+        page: Option<u64>,
+    ) -> Result<u64, Refusal> {
+        let mut total = 0u64;
+        for item in &set.items {
+            self.visited += 1;
+            if self.visited > MAX_VISITED {
+                return Err(too_complex(format!(
+                    "the operation expands to more than {MAX_VISITED} selections"
+                )));
+            }
+            match &item.node {
+                Selection::Field(field) => {
+                    total = total.saturating_add(self.field(
+                        &field.node,
+                        type_name,
+                        depth,
+                        mult,
+                        page,
+                    )?);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    // A cycle is left for validation to report.
+                    let Some(fragment) = self.doc.fragments.get(name) else { continue };
+                    if self.fragments.contains(&name) {
+                        continue;
+                    }
+                    self.fragments.push(name);
+                    let on = Some(fragment.node.type_condition.node.on.node.as_str());
+                    let inner = self.set(
+                        &fragment.node.selection_set.node,
+                        type_name.and(on),
+                        depth,
+                        mult,
+                        page,
+                    );
+                    self.fragments.pop();
+                    total = total.saturating_add(inner?);
+                }
+                Selection::InlineFragment(inline) => {
+                    let on = inline
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map(|c| c.node.on.node.as_str())
+                        .or(type_name);
+                    let inner = self.set(
+                        &inline.node.selection_set.node,
+                        type_name.and(on),
+                        depth,
+                        mult,
+                        page,
+                    )?;
+                    total = total.saturating_add(inner);
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    fn field(
+        &mut self,
+        field: &'a async_graphql::parser::types::Field,
+        type_name: Option<&'a str>,
+        depth: usize,
+        mult: u64,
+        page: Option<u64>,
+    ) -> Result<u64, Refusal> {
+        let name = field.name.node.as_str();
+        if depth == 0 {
+            self.measure.root_fields += 1;
+        }
+        if field.alias.is_some() {
+            self.measure.aliases += 1;
+            if self.measure.aliases > self.limits.max_aliases {
+                return Err(too_complex(format!(
+                    "the operation uses more than {} aliases",
+                    self.limits.max_aliases
+                )));
+            }
+        }
+        let depth = depth + 1;
+        self.measure.depth = self.measure.depth.max(depth);
+        if depth > self.limits.max_depth {
+            return Err(too_complex(format!(
+                "the operation nests fields deeper than {} levels",
+                self.limits.max_depth
+            )));
+        }
+        if name == "__typename" {
+            return Ok(0);
+        }
+        if let Some(t) = type_name
+            && field_access(self.role, t, name) == Access::Deny
+        {
+            return Err(Refusal {
+                message: format!(
+                    "field `{t}.{name}` is not available to role `{}`",
+                    self.role.as_str()
+                ),
+                forbidden: true,
+            });
+        }
+        // Introspection types are not in the index; their size is bounded by the schema, so
+        // only their depth counts.
+        let introspection = name.starts_with("__");
+        let ty = type_name.and_then(|t| self.index.field(t, name));
+        // A list holds the enclosing page's size (edges of a connection) or an estimate.
+        let repeat = match ty {
+            Some(ty) if ty.list => page.unwrap_or(LIST_ESTIMATE),
+            _ => 1,
+        };
+        let own = if introspection { 0 } else { mult };
+        let child_mult = if introspection { 0 } else { mult.saturating_mul(repeat) };
+        let children = self.set(
+            &field.selection_set.node,
+            ty.map(|t| t.name.as_str()),
+            depth,
+            child_mult,
+            self.page_size(field),
+        )?;
+        Ok(own.saturating_add(children))
+    }
+
+    /// `first`/`last` of a paged field (a literal or a variable), if it has them.
+    fn page_size(&self, field: &async_graphql::parser::types::Field) -> Option<u64> {
+        let mut paged = false;
+        for (arg, value) in &field.arguments {
+            if !matches!(arg.node.as_str(), "first" | "last") {
+                continue;
+            }
+            paged = true;
+            let value = value
+                .node
+                .clone()
+                .into_const_with(|var| self.variables.get(&var).cloned().ok_or(()));
+            if let Ok(async_graphql::Value::Number(n)) = value {
+                return Some(n.as_u64().unwrap_or(1).max(1));
+            }
+        }
+        paged.then_some(DEFAULT_PAGE_ESTIMATE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::parse_query;
+
+    const SDL: &str = "
+        type Query { complaints(first: Int, last: Int): Conn! complaint(id: ID!): Complaint me: Me! auditLog(first: Int): Conn! }
+        type Conn { edges: [Edge!]! totalCount: Int! }
+        type Edge { node: Complaint! cursor: String! }
+        type Complaint { id: ID! text: String! author: Author assignments: [Assignment!]! }
+        type Author { name: String }
+        type Assignment { id: ID! }
+        type Me { role: String! }
+    ";
+
+    fn limits() -> QueryLimits {
+        QueryLimits {
+            max_depth: 6,
+            max_complexity: 2_000,
+            max_aliases: 3,
+            max_root_fields: 4,
+            max_batch: 10,
+        }
+    }
+
+    fn run(query: &str, role: Role, vars: serde_json::Value) -> Result<Measure, Refusal> {
+        let index = TypeIndex::from_sdl(SDL);
+        let doc = parse_query(query).unwrap();
+        let vars = Variables::from_json(vars);
+        check(&index, &doc, None, &vars, role, &limits())
+    }
+
+    #[test]
+    fn measures_pages_lists_and_fragments() {
+        let m = run(
+            "query($n: Int) { complaints(first: $n) { totalCount edges { node { ...C } } } }
+             fragment C on Complaint { id assignments { id } }",
+            Role::Operator,
+            serde_json::json!({ "n": 50 }),
+        )
+        .unwrap();
+        // complaints 1 + totalCount 1 + edges 1 + 50 × (node, id, assignments) + 50 × 10 ids.
+        assert_eq!(m.complexity, 653);
+        assert_eq!(m.depth, 5);
+        assert_eq!(m.root_fields, 1);
+    }
+
+    #[test]
+    fn refuses_what_exceeds_a_limit() {
+        let deep = "{ complaint(id: 1) { assignments { id } } a: me { role } b: me { role } c: me { role } d: me { role } }";
+        assert!(
+            run(deep, Role::Operator, serde_json::json!({}))
+                .unwrap_err()
+                .message
+                .contains("aliases")
+        );
+        let wide =
+            "{ a: me { role } b: me { role } c: me { role } me { role } complaint(id: 1) { id } }";
+        assert!(
+            run(wide, Role::Operator, serde_json::json!({}))
+                .unwrap_err()
+                .message
+                .contains("root fields")
+        );
+        let big = "{ complaints(first: 1000) { edges { node { id text assignments { id } } } } }";
+        let err = run(big, Role::Operator, serde_json::json!({})).unwrap_err();
+        assert!(err.message.contains("values") && !err.forbidden, "{err:?}");
+        let nested = "{ complaints { edges { node { assignments { __typename } } } } }";
+        assert!(run(nested, Role::Operator, serde_json::json!({})).is_ok());
+        let too_deep = "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }";
+        assert!(
+            run(too_deep, Role::Operator, serde_json::json!({}))
+                .unwrap_err()
+                .message
+                .contains("deeper")
+        );
+    }
+
+    #[test]
+    fn denied_fields_are_refused_through_fragments_too() {
+        let q = "{ complaint(id: 1) { ... on Complaint { author { name } } } }";
+        let err = run(q, Role::Governor, serde_json::json!({})).unwrap_err();
+        assert!(err.forbidden && err.message.contains("Complaint.author"), "{err:?}");
+        assert!(run(q, Role::Operator, serde_json::json!({})).is_ok());
+        let audit = "{ auditLog(first: 5) { totalCount } }";
+        assert!(run(audit, Role::Ministry, serde_json::json!({})).unwrap_err().forbidden);
+    }
+
+    #[test]
+    fn fragment_bombs_stop_early() {
+        let mut q = String::from("{ complaint(id: 1) { ...F0 } }\n");
+        for i in 0..20 {
+            q.push_str(&format!(
+                "fragment F{i} on Complaint {{ id ...F{n} ...F{n} }}\n",
+                n = i + 1
+            ));
+        }
+        q.push_str("fragment F20 on Complaint { id }\n");
+        let limits = QueryLimits { max_complexity: u64::MAX, ..limits() };
+        let index = TypeIndex::from_sdl(SDL);
+        let doc = parse_query(&q).unwrap();
+        let err = check(&index, &doc, None, &Variables::default(), Role::Operator, &limits);
+        assert!(err.unwrap_err().message.contains("selections"));
+    }
+}

@@ -1,0 +1,31 @@
+//! Introspection visibility of role-dependent fields, read from the access policy: a field the
+//! role may never see is absent from its schema (the guard rejects it at validation too).
+use super::RequestCtx;
+use crate::auth::policy::{Access, field_access};
+use async_graphql::Context;
+
+fn allowed(ctx: &Context<'_>, type_name: &str, field: &str) -> bool {
+    // No request context means no caller to show anything to.
+    ctx.data_opt::<RequestCtx>()
+        .is_some_and(|r| field_access(r.principal.role, type_name, field) != Access::Deny)
+}
+
+/// `Complaint.author` and the `Author` type.
+pub(crate) fn complaint_author(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Complaint", "author")
+}
+
+/// `Complaint.externalId`.
+pub(crate) fn complaint_external_id(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Complaint", "externalId")
+}
+
+/// `Staff.phone` and `Staff.email`.
+pub(crate) fn staff_contacts(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Staff", "phone")
+}
+
+/// `Query.auditLog` and its types.
+pub(crate) fn audit_log(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Query", "auditLog")
+}
