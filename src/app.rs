@@ -76,12 +76,15 @@ impl Application {
             );
         }
         let schema = graphql::build_schema(db.clone(), directory);
+        let types = TypeIndex::from_sdl(&schema.sdl());
+        // The guard walks from the root type by name; without it no field rule would apply.
+        assert!(types.has_type("Query"), "the query root type must be named Query");
         let state = AppState {
-            types: Arc::new(TypeIndex::from_sdl(&schema.sdl())),
+            types: Arc::new(types),
             schema,
             db,
             dev,
-            max_page_size: config.max_page_size,
+            max_page_size: config.limits.max_page_size,
             documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
             auth: Arc::new(auth),
             limits: config.limits,

@@ -29,9 +29,6 @@ pub struct Config {
     /// Database pool size per connection URL (default: twice the CPU cores, at least 4).
     #[arg(long, env = "CUR_DB_POOL_SIZE", default_value_t = default_pool_size(), global = true)]
     pub db_pool_size: u32,
-    /// Largest `first`/`last` a list accepts.
-    #[arg(long, env = "CUR_MAX_PAGE_SIZE", default_value_t = 100, global = true)]
-    pub max_page_size: u32,
     /// Per-request timeout in seconds.
     #[arg(long, env = "CUR_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
@@ -112,6 +109,9 @@ pub enum Introspection {
 /// Limits every operation is checked against before it runs.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct QueryLimits {
+    /// Largest `first`/`last` a list accepts.
+    #[arg(long, env = "CUR_MAX_PAGE_SIZE", default_value_t = 100, global = true)]
+    pub max_page_size: u32,
     /// Deepest field nesting (fragments expanded, introspection included).
     #[arg(long, env = "CUR_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,

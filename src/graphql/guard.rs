@@ -69,6 +69,11 @@ impl TypeIndex {
         TypeIndex { types }
     }
 
+    /// Whether the index knows `type_name` (the root types must be there).
+    pub fn has_type(&self, type_name: &str) -> bool {
+        self.types.contains_key(type_name)
+    }
+
     fn field(&self, type_name: &str, field: &str) -> Option<&FieldType> {
         self.types.get(type_name)?.get(field)
     }
@@ -106,11 +111,20 @@ pub struct Measure {
     pub complexity: u64,
 }
 
+/// Who the operation runs for.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// The caller's role (field rules).
+    pub role: Role,
+    /// Whether the caller may introspect.
+    pub introspection: bool,
+}
+
 struct Walk<'a> {
     index: &'a TypeIndex,
     doc: &'a ExecutableDocument,
     variables: &'a Variables,
-    role: Role,
+    caller: Caller,
     limits: &'a QueryLimits,
     measure: Measure,
     visited: usize,
@@ -123,7 +137,7 @@ pub fn check(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
-    role: Role,
+    caller: Caller,
     limits: &QueryLimits,
 ) -> Result<Measure, Refusal> {
     let chosen: Vec<&Positioned<OperationDefinition>> = match (&doc.operations, operation_name) {
@@ -143,7 +157,7 @@ pub fn check(
             index,
             doc,
             variables,
-            role,
+            caller,
             limits,
             measure: Measure::default(),
             visited: 0,
@@ -275,14 +289,18 @@ impl<'a> Walk<'a> {
         if name == "__typename" {
             return Ok(0);
         }
+        let role = self.caller.role;
         if let Some(t) = type_name
-            && field_access(self.role, t, name) == Access::Deny
+            && field_access(role, t, name) == Access::Deny
         {
             return Err(Refusal {
-                message: format!(
-                    "field `{t}.{name}` is not available to role `{}`",
-                    self.role.as_str()
-                ),
+                message: format!("field `{t}.{name}` is not available to role `{}`", role.as_str()),
+                forbidden: true,
+            });
+        }
+        if matches!(name, "__schema" | "__type") && !self.caller.introspection {
+            return Err(Refusal {
+                message: format!("introspection is not available to role `{}`", role.as_str()),
                 forbidden: true,
             });
         }
@@ -319,8 +337,11 @@ impl<'a> Walk<'a> {
                 .node
                 .clone()
                 .into_const_with(|var| self.variables.get(&var).cloned().ok_or(()));
+            // Sizes out of range are the resolver's to refuse (BAD_USER_INPUT); here they
+            // count as the largest page.
             if let Ok(async_graphql::Value::Number(n)) = value {
-                return Some(n.as_u64().unwrap_or(1).max(1));
+                let cap = u64::from(self.limits.max_page_size);
+                return Some(n.as_u64().unwrap_or(cap).clamp(1, cap));
             }
         }
         paged.then_some(DEFAULT_PAGE_ESTIMATE)
@@ -344,6 +365,7 @@ mod tests {
 
     fn limits() -> QueryLimits {
         QueryLimits {
+            max_page_size: 1_000,
             max_depth: 6,
             max_complexity: 2_000,
             max_aliases: 3,
@@ -356,7 +378,7 @@ mod tests {
         let index = TypeIndex::from_sdl(SDL);
         let doc = parse_query(query).unwrap();
         let vars = Variables::from_json(vars);
-        check(&index, &doc, None, &vars, role, &limits())
+        check(&index, &doc, None, &vars, Caller { role, introspection: true }, &limits())
     }
 
     #[test]
@@ -428,7 +450,8 @@ mod tests {
         let limits = QueryLimits { max_complexity: u64::MAX, ..limits() };
         let index = TypeIndex::from_sdl(SDL);
         let doc = parse_query(&q).unwrap();
-        let err = check(&index, &doc, None, &Variables::default(), Role::Operator, &limits);
+        let caller = Caller { role: Role::Operator, introspection: true };
+        let err = check(&index, &doc, None, &Variables::default(), caller, &limits);
         assert!(err.unwrap_err().message.contains("selections"));
     }
 }

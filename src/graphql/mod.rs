@@ -29,6 +29,7 @@ use tokio::sync::OnceCell;
 
 /// Every root query field, merged from the domain areas.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     complaint::ComplaintQuery,
     directory::DirectoryQuery,

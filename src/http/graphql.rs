@@ -134,24 +134,23 @@ async fn run(
     principal: &Principal,
     mut req: Request,
 ) -> (GqlResponse, StatusCode) {
-    let doc = state.documents.prepare(&mut req);
-    if let Some(doc) = &doc {
-        let op = req.operation_name.as_deref();
-        if let Err(refusal) =
-            guard::check(&state.types, doc, op, &req.variables, principal.role, &state.limits)
-        {
-            return (
-                GqlResponse::from_errors(vec![Error::from(refusal).to_server_error()]),
-                StatusCode::OK,
-            );
-        }
-    }
-    let introspect = match state.introspection {
+    let introspection = match state.introspection {
         Introspection::All => true,
         Introspection::Authenticated => principal.is_authenticated(),
         Introspection::Off => false,
     };
-    if !introspect {
+    let doc = state.documents.prepare(&mut req);
+    if let Some(doc) = &doc {
+        let op = req.operation_name.as_deref();
+        let caller = guard::Caller { role: principal.role, introspection };
+        if let Err(refusal) =
+            guard::check(&state.types, doc, op, &req.variables, caller, &state.limits)
+        {
+            let errors = vec![Error::from(refusal).to_server_error()];
+            return (GqlResponse::from_errors(errors), StatusCode::OK);
+        }
+    }
+    if !introspection {
         req = req.disable_introspection();
     }
     let operation = operation_name(&req, doc.as_deref());

@@ -1,10 +1,14 @@
 //! One integration-test binary: every test starts the real gateway on its own database
 //! (a fresh Postgres database or SQLite file), so tests run in parallel.
+mod audit;
 mod errors;
 mod filters;
 mod helpers;
 mod http;
+mod limits;
 mod nested;
 mod pagination;
+mod roles;
 mod schema;
 mod seed;
+mod tokens;
