@@ -6,6 +6,9 @@ query = query:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", "\\n")
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+-- An operator's token (the script mints it with `cur-gateway token`): every request is
+-- verified as in production.
+wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CUR_BENCH_TOKEN"), "CUR_BENCH_TOKEN")
 
 math.randomseed(86)
 request = function()

@@ -42,6 +42,10 @@ if [ "$have" -lt "$COMPLAINTS" ]; then
   DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/seed.txt"
 fi
 
+# Requests carry an operator's HS256 token, verified on every request as in production.
+export CUR_JWT_SECRET=${CUR_JWT_SECRET:-bench-secret-not-for-production-0123456789}
+CUR_BENCH_TOKEN=$(DATABASE_URL="$GW_URL" "$BIN" token --role operator --sub bench --ttl 2h)
+export CUR_BENCH_TOKEN
 DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
   "$BIN" serve > "$OUT/gateway.log" 2>&1 &
 GW=$!
@@ -50,7 +54,8 @@ for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && 
 
 # One response checked by hand: 50 rows, no errors.
 body=$(python3 -c 'import json,sys; print(json.dumps({"query": open("benches/list_page.graphql").read(), "variables": {"municipalityId": "1"}}))')
-check=$(curl -s -X POST "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -d "$body")
+check=$(curl -s -X POST "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
+  -H "authorization: Bearer $CUR_BENCH_TOKEN" -d "$body")
 python3 - "$check" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

@@ -7,7 +7,7 @@ use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
 use super::prefetch::{self, Related, Wants};
-use super::{ctx_db, parse_id, request, shown_text, snapshot};
+use super::{ctx_db, null_with_error, parse_id, request, shown_text, snapshot};
 use crate::auth::{NoteScope, policy};
 use crate::error::GqlResult;
 use crate::store::{
@@ -141,7 +141,9 @@ impl Complaint {
     #[graphql(visible = "super::visibility::complaint_author")]
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<Author>> {
         let req = request(ctx);
-        policy::check_author(&req.principal, self.row.department_id).gql()?;
+        if let Err(err) = policy::check_author(&req.principal, self.row.department_id) {
+            return Ok(null_with_error(ctx, &err));
+        }
         loaded(self.related.skipped.author, "author")?;
         req.record_author_read(self.row.id);
         let c = &self.row;

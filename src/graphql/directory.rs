@@ -1,5 +1,5 @@
 //! Municipalities, departments and staff: types and their root fields.
-use super::{parse_id, request, snapshot};
+use super::{null_with_error, parse_id, request, snapshot};
 use crate::Error;
 use crate::auth::policy;
 use crate::error::GqlResult;
@@ -85,15 +85,13 @@ impl Staff {
     }
     /// Work phone (a ministry sees its own department's only: FORBIDDEN otherwise).
     #[graphql(visible = "super::visibility::staff_contacts")]
-    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        policy::check_staff_contacts(&request(ctx).principal, self.0.department_id).gql()?;
-        Ok(self.0.phone.as_deref())
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        contact(ctx, &self.0, self.0.phone.as_deref())
     }
     /// Work e-mail (a ministry sees its own department's only: FORBIDDEN otherwise).
     #[graphql(visible = "super::visibility::staff_contacts")]
-    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        policy::check_staff_contacts(&request(ctx).principal, self.0.department_id).gql()?;
-        Ok(self.0.email.as_deref())
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        contact(ctx, &self.0, self.0.email.as_deref())
     }
     /// Still works there.
     async fn active(&self) -> bool {
@@ -102,6 +100,14 @@ impl Staff {
     /// The department.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
         department_by_id(ctx, Some(self.0.department_id)).await
+    }
+}
+
+/// A staff contact if the caller may see it; otherwise null with FORBIDDEN at its path.
+fn contact<'a>(ctx: &Context<'_>, staff: &staff::Model, value: Option<&'a str>) -> Option<&'a str> {
+    match policy::check_staff_contacts(&request(ctx).principal, staff.department_id) {
+        Ok(()) => value,
+        Err(err) => null_with_error(ctx, &err),
     }
 }
 

@@ -116,6 +116,14 @@ pub(crate) async fn snapshot(ctx: &Context<'_>) -> async_graphql::Result<Arc<Sna
         .map_err(|e| e.extend())
 }
 
+/// Null with `err` at this field's path: a row-dependent refusal leaves the field present as
+/// `null` (async-graphql would drop an erroring field's key) and the rest of the data intact.
+pub(crate) fn null_with_error<T>(ctx: &Context<'_>, err: &Error) -> Option<T> {
+    let server = err.extend().into_server_error(ctx.item.pos);
+    ctx.add_error(ctx.set_error_path(server));
+    None
+}
+
 /// A free text as the caller may see it: personal data masked where the policy says so.
 pub(crate) fn shown_text<'a>(ctx: &Context<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
     if crate::auth::policy::masks_texts(&request(ctx).principal) {
