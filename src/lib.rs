@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod ingest;
 pub mod seed;
 pub mod store;
 pub mod telemetry;

@@ -5,6 +5,7 @@ mod m20261129_000001_create_directory;
 mod m20261129_000002_create_complaints;
 mod m20261129_000003_create_history;
 mod m20261129_000004_audit_indexes;
+mod m20261129_000005_routing_and_calendar;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_complaints::Migration),
             Box::new(m20261129_000003_create_history::Migration),
             Box::new(m20261129_000004_audit_indexes::Migration),
+            Box::new(m20261129_000005_routing_and_calendar::Migration),
         ]
     }
 }

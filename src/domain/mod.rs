@@ -1,3 +1,7 @@
-//! Pure domain logic: deadlines, the region's calendar, personal-data masking. No I/O here.
+//! Pure domain logic: the lifecycle, deadlines and the region's calendar, classification,
+//! routing, personal-data masking. No I/O here.
+pub mod classify;
+pub mod lifecycle;
 pub mod masking;
+pub mod routing;
 pub mod sla;

@@ -50,7 +50,7 @@ pub struct Span {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Human-readable name.
-    pub name: &'static str,
+    pub name: String,
     /// Source it applies to.
     pub source: Option<Source>,
     /// Priority it applies to.
@@ -73,8 +73,8 @@ const fn working_days(amount: i32) -> Span {
 /// within 24 hours; 59-ФЗ written appeals within 30 days; feedback-platform messages within
 /// a configurable 10 working days (the exact limit is not published).
 pub fn default_policies() -> Vec<Policy> {
-    let social = |name, source| Policy {
-        name,
+    let social = |name: &str, source| Policy {
+        name: name.to_owned(),
         source: Some(source),
         priority: None,
         first_response: hours(24),
@@ -82,7 +82,7 @@ pub fn default_policies() -> Vec<Policy> {
     };
     vec![
         Policy {
-            name: "Критический приоритет",
+            name: "Критический приоритет".to_owned(),
             source: None,
             priority: Some(Priority::Critical),
             first_response: hours(4),
@@ -93,21 +93,21 @@ pub fn default_policies() -> Vec<Policy> {
         social("Инцидент Одноклассники", Source::Ok),
         social("Горячая линия 122", Source::Hotline122),
         Policy {
-            name: "Обращение по 59-ФЗ (электронная почта)",
+            name: "Обращение по 59-ФЗ (электронная почта)".to_owned(),
             source: Some(Source::Email),
             priority: None,
             first_response: hours(30 * 24),
             resolution: hours(30 * 24),
         },
         Policy {
-            name: "Платформа обратной связи Госуслуг",
+            name: "Платформа обратной связи Госуслуг".to_owned(),
             source: Some(Source::GosuslugiPos),
             priority: None,
             first_response: working_days(10),
             resolution: working_days(10),
         },
         Policy {
-            name: "Прочие каналы",
+            name: "Прочие каналы".to_owned(),
             source: None,
             priority: None,
             first_response: working_days(3),
@@ -134,6 +134,25 @@ pub fn policy_for(policies: &[Policy], source: Source, priority: Priority) -> &P
         .max_by_key(|(s, _)| *s)
         .map(|(_, p)| p)
         .expect("the policy list has a catch-all rule")
+}
+
+impl Policy {
+    /// A policy from its stored row; `None` if a unit is not one this code knows.
+    pub fn from_row(row: &entity::sla_policy::Model) -> Option<Self> {
+        Some(Policy {
+            name: row.name.clone(),
+            source: row.source,
+            priority: row.priority,
+            first_response: Span {
+                amount: row.first_response_amount,
+                unit: Unit::parse(&row.first_response_unit)?,
+            },
+            resolution: Span {
+                amount: row.resolution_amount,
+                unit: Unit::parse(&row.resolution_unit)?,
+            },
+        })
+    }
 }
 
 /// The working calendar: Mon–Fri except holidays.

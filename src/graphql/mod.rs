@@ -5,6 +5,7 @@ pub mod directory;
 pub mod documents;
 pub mod enums;
 pub mod guard;
+pub mod ingest;
 pub mod prefetch;
 mod viewer;
 mod visibility;
@@ -17,9 +18,7 @@ use crate::{
         directory::{Directory, Snapshot},
     },
 };
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema,
-};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema};
 use chrono::{DateTime, Utc};
 use std::{
     str::FromStr,
@@ -37,12 +36,17 @@ pub struct QueryRoot(
     audit::AuditQuery,
 );
 
+/// Every root mutation field, merged from the domain areas.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(ingest::IngestMutation);
+
 /// The gateway's schema type.
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema; `db` and the directory are shared by all requests.
 pub fn build_schema(db: Db, directory: Arc<Directory>) -> AppSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(directory)
         .finish()
@@ -50,7 +54,7 @@ pub fn build_schema(db: Db, directory: Arc<Directory>) -> AppSchema {
 
 /// The schema SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
 }
 
 /// What one request carries: who asks, one `now` for consistent answers, and the personal-data

@@ -96,7 +96,7 @@ impl Region {
         if chance(rng, admin_share) {
             self.admin_of_muni[&muni]
         } else {
-            self.code(regional_code(category))
+            self.code(super::reference::regional_code(category))
         }
     }
 
@@ -104,20 +104,7 @@ impl Region {
     /// the regional body otherwise.
     fn reroute(&self, category: Category, muni: i32, current: i32) -> i32 {
         let admin = self.admin_of_muni[&muni];
-        if current == admin { self.code(regional_code(category)) } else { admin }
-    }
-}
-
-fn regional_code(category: Category) -> &'static str {
-    match category {
-        Category::Healthcare => "health",
-        Category::SocialProtection => "social",
-        Category::Education => "education",
-        Category::Ecology => "nature",
-        Category::HousingUtilities => "housing",
-        Category::Roads | Category::Transport => "roads",
-        Category::Safety => "internal-policy",
-        Category::Other => "public-relations",
+        if current == admin { self.code(super::reference::regional_code(category)) } else { admin }
     }
 }
 

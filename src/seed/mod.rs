@@ -232,8 +232,11 @@ async fn ensure_directory(db: &Db, opts: &SeedOptions) -> Result<Region> {
         for p in reference::sla_policies() {
             p.into_active_model().insert(&tx).await?;
         }
+        insert_chunks(&tx, &reference::routing_rules(&depts, Utc::now()), 500).await?;
+        insert_chunks(&tx, &reference::holidays(), 500).await?;
         tx.commit().await?;
-        bulk::reset_sequences(db, &["municipality", "department", "staff", "sla_policy"]).await?;
+        let tables = ["municipality", "department", "staff", "sla_policy", "routing_rule"];
+        bulk::reset_sequences(db, &tables).await?;
     }
     let munis = municipality::Entity::find().all(conn).await?;
     let depts = department::Entity::find().all(conn).await?;

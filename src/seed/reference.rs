@@ -2,7 +2,8 @@
 //! policies. Inserted once; later seeds reuse what is there.
 use super::rng::{Rng, chance, pick};
 use crate::domain::sla;
-use entity::{department, municipality, sla_policy, staff};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{Category, department, holiday, municipality, routing_rule, sla_policy, staff};
 
 const MUNICIPALITIES_CSV: &str = include_str!("municipalities.csv");
 
@@ -252,7 +253,7 @@ pub fn sla_policies() -> Vec<sla_policy::Model> {
         .enumerate()
         .map(|(i, p)| sla_policy::Model {
             id: i as i32 + 1,
-            name: p.name.to_owned(),
+            name: p.name,
             source: p.source,
             category: None,
             priority: p.priority,
@@ -260,6 +261,98 @@ pub fn sla_policies() -> Vec<sla_policy::Model> {
             first_response_unit: p.first_response.unit.as_str().to_owned(),
             resolution_amount: p.resolution.amount,
             resolution_unit: p.resolution.unit.as_str().to_owned(),
+        })
+        .collect()
+}
+
+/// The regional body answering a category region-wide (`code` of [`REGIONAL`]).
+pub fn regional_code(category: Category) -> &'static str {
+    match category {
+        Category::Healthcare => "health",
+        Category::SocialProtection => "social",
+        Category::Education => "education",
+        Category::Ecology => "nature",
+        Category::HousingUtilities => "housing",
+        Category::Roads | Category::Transport => "roads",
+        Category::Safety => "internal-policy",
+        Category::Other => "public-relations",
+    }
+}
+
+/// Categories a municipal administration handles on its own territory (local roads, yards,
+/// snow, waste, local transport — shared/domain/README.md).
+const LOCAL: &[Category] = &[
+    Category::HousingUtilities,
+    Category::Roads,
+    Category::Transport,
+    Category::Safety,
+    Category::Other,
+];
+
+/// The default routing: each category to its regional body, and the local categories of each
+/// municipality to its administration. Operators edit these rows.
+pub fn routing_rules(depts: &[department::Model], at: DateTime<Utc>) -> Vec<routing_rule::Model> {
+    use sea_orm::Iterable;
+    let by_code = |code: &str| depts.iter().find(|d| d.code == code).map(|d| d.id);
+    let mut rules = Vec::new();
+    for category in Category::iter() {
+        if let Some(department_id) = by_code(regional_code(category)) {
+            rules.push((category, None, department_id));
+        }
+    }
+    for admin in depts.iter().filter(|d| d.kind == "municipal") {
+        for category in LOCAL {
+            rules.push((*category, admin.municipality_id, admin.id));
+        }
+    }
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, (category, municipality_id, department_id))| routing_rule::Model {
+            id: i as i32 + 1,
+            category,
+            municipality_id,
+            department_id,
+            updated_at: at,
+        })
+        .collect()
+}
+
+/// Non-working days of 2026 and 2027 by the Russian production calendar (public holidays and
+/// the days off moved onto weekdays; 2027 transfers are not decreed yet, so only the fixed
+/// holidays are listed). Data, not code: operators can add days in the `holiday` table.
+pub fn holidays() -> Vec<holiday::Model> {
+    const DAYS: &[(i32, u32, u32, &str)] = &[
+        (2026, 1, 1, "Новогодние каникулы"),
+        (2026, 1, 2, "Новогодние каникулы"),
+        (2026, 1, 5, "Новогодние каникулы"),
+        (2026, 1, 6, "Новогодние каникулы"),
+        (2026, 1, 7, "Рождество Христово"),
+        (2026, 1, 8, "Новогодние каникулы"),
+        (2026, 1, 9, "Перенос выходного дня"),
+        (2026, 2, 23, "День защитника Отечества"),
+        (2026, 3, 9, "Перенос с 8 марта"),
+        (2026, 5, 1, "Праздник Весны и Труда"),
+        (2026, 5, 11, "Перенос с 9 мая"),
+        (2026, 6, 12, "День России"),
+        (2026, 11, 4, "День народного единства"),
+        (2026, 12, 31, "Перенос выходного дня"),
+        (2027, 1, 1, "Новогодние каникулы"),
+        (2027, 1, 4, "Новогодние каникулы"),
+        (2027, 1, 5, "Новогодние каникулы"),
+        (2027, 1, 6, "Новогодние каникулы"),
+        (2027, 1, 7, "Рождество Христово"),
+        (2027, 1, 8, "Новогодние каникулы"),
+        (2027, 2, 23, "День защитника Отечества"),
+        (2027, 3, 8, "Международный женский день"),
+        (2027, 5, 3, "Перенос с 1 мая"),
+        (2027, 5, 10, "Перенос с 9 мая"),
+        (2027, 6, 14, "Перенос с 12 июня"),
+        (2027, 11, 4, "День народного единства"),
+    ];
+    DAYS.iter()
+        .filter_map(|&(y, m, d, name)| {
+            Some(holiday::Model { day: NaiveDate::from_ymd_opt(y, m, d)?, name: name.to_owned() })
         })
         .collect()
 }

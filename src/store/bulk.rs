@@ -67,6 +67,29 @@ pub async fn reset_sequences(db: &Db, tables: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Reserves `n` new complaint ids inside `tx` (the complaint number is built from the id, so
+/// rows are inserted with their ids and numbers in one statement). Postgres draws them from
+/// the sequence; SQLite continues after the largest id, which is safe because its writers are
+/// serialized (`Db::begin_write`).
+pub async fn reserve_complaint_ids<C: ConnectionTrait>(tx: &C, n: usize) -> Result<Vec<i64>> {
+    let backend = tx.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT nextval(pg_get_serial_sequence('complaint', 'id')) FROM generate_series(1, {n})"
+        ),
+        _ => "SELECT COALESCE(MAX(id), 0) FROM complaint".to_owned(),
+    };
+    let rows = tx.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await?;
+    let first = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<Vec<_>, _>>()?;
+    Ok(match backend {
+        DbBackend::Postgres => first,
+        _ => {
+            let max = first.first().copied().unwrap_or(0);
+            (1..=n as i64).map(|i| max + i).collect()
+        }
+    })
+}
+
 /// Refreshes planner statistics after a large load. On Postgres the complaint table is also
 /// vacuumed: that sets its visibility map, so counts become index-only scans.
 pub async fn analyze(db: &Db) -> Result<()> {

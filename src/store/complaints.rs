@@ -176,6 +176,24 @@ pub async fn get(db: &DatabaseConnection, scope: RowScope, id: i64) -> Result<co
         .ok_or_else(|| Error::NotFound(format!("complaint {id}")))
 }
 
+/// The complaints of `ids` that lie in scope, by id (read from `db`: the primary after a
+/// write, so the caller sees it).
+pub async fn get_many(
+    db: &DatabaseConnection,
+    scope: RowScope,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, std::sync::Arc<complaint::Model>>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = complaint::Entity::find()
+        .filter(C::Id.is_in(ids.iter().copied()))
+        .filter(scope_condition(scope))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, std::sync::Arc::new(r))).collect())
+}
+
 /// The cursor of a row under `order`.
 pub fn cursor_of(row: &complaint::Model, order: Order) -> Cursor {
     match order.field {

@@ -7,16 +7,21 @@ pub mod bulk;
 pub mod complaints;
 pub mod directory;
 pub mod history;
+pub mod ingest;
 pub mod pagination;
 
 use crate::{Config, Result};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    TransactionTrait,
+};
 use std::sync::{
     Arc,
     atomic::{AtomicU64, Ordering},
 };
 use std::time::Duration;
+use tokio::sync::OwnedMutexGuard;
 
 /// Connections to the primary (writes) and, when configured, a read replica.
 #[derive(Debug, Clone)]
@@ -25,6 +30,9 @@ pub struct Db {
     read: DatabaseConnection,
     has_replica: bool,
     statements: Arc<AtomicU64>,
+    /// SQLite has one writer at a time; transactions that read before writing queue here
+    /// rather than fail with SQLITE_BUSY when another commits first. None on Postgres.
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Db {
@@ -40,16 +48,33 @@ impl Db {
             Some(url) => open(url, config.db_pool_size, &statements).await?,
             None => write.clone(),
         };
-        if write.get_database_backend() == DbBackend::Sqlite {
+        let sqlite = write.get_database_backend() == DbBackend::Sqlite;
+        if sqlite {
             // WAL lets readers run while a writer commits; it persists in the file.
             write.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").await?;
         }
-        Ok(Db { has_replica: config.database_read_url.is_some(), write, read, statements })
+        Ok(Db {
+            has_replica: config.database_read_url.is_some(),
+            write,
+            read,
+            statements,
+            sqlite_writer: sqlite.then(Arc::default),
+        })
     }
 
     /// The connection for writes (and reads that must see them).
     pub fn write(&self) -> &DatabaseConnection {
         &self.write
+    }
+
+    /// Begins a write transaction (queued behind other writers on SQLite; the guard must live
+    /// until the commit).
+    pub async fn begin_write(&self) -> Result<(DatabaseTransaction, Option<OwnedMutexGuard<()>>)> {
+        let guard = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        Ok((self.write.begin().await?, guard))
     }
 
     /// The connection for read-only queries (the replica when configured).

@@ -5,6 +5,7 @@ mod errors;
 mod filters;
 mod helpers;
 mod http;
+mod ingest;
 mod limits;
 mod nested;
 mod pagination;

@@ -1,0 +1,227 @@
+//! `ingestComplaints`: a batch of up to 1,000 complaints from a source, each reported back as
+//! created, duplicate or rejected.
+use super::complaint::Complaint;
+use super::enums::{Category, Source};
+use super::prefetch::{self, Wants};
+use super::{ctx_db, request, snapshot};
+use crate::auth::{NoteScope, RowScope, policy};
+use crate::error::GqlResult;
+use crate::ingest::{self, Outcome, Submission};
+use crate::store::{self, complaints::Skip};
+use crate::{Error, auth::Principal};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use std::{collections::HashMap, sync::Arc};
+
+/// The citizen, as the source knows them.
+#[derive(InputObject, Default)]
+pub struct AuthorInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Link to a social-network profile.
+    pub profile_url: Option<String>,
+}
+
+/// One complaint delivered by a source; (source, externalId) identifies it.
+#[derive(InputObject)]
+pub struct IngestComplaintInput {
+    /// Channel.
+    pub source: Source,
+    /// Id in the source system.
+    pub external_id: String,
+    /// The citizen's text (1 byte to under 100 KB).
+    pub text: String,
+    /// Municipality concerned.
+    pub municipality_id: ID,
+    /// Category; classified from the text when absent.
+    pub category: Option<Category>,
+    /// When the source received it (default: now; not in the future).
+    pub received_at: Option<DateTime<Utc>>,
+    /// The citizen.
+    pub author: Option<AuthorInput>,
+    /// Address.
+    pub address: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+}
+
+impl IngestComplaintInput {
+    fn into_submission(self) -> std::result::Result<Submission, String> {
+        let municipality_id = self.municipality_id.parse::<i32>().map_err(|_| {
+            format!("municipalityId is not a valid id: {:?}", self.municipality_id.as_str())
+        })?;
+        let a = self.author.unwrap_or_default();
+        Ok(Submission {
+            source: self.source.into(),
+            external_id: self.external_id,
+            text: self.text,
+            municipality_id,
+            category: self.category.map(Into::into),
+            received_at: self.received_at,
+            author: ingest::Author {
+                name: a.name,
+                phone: a.phone,
+                email: a.email,
+                profile_url: a.profile_url,
+            },
+            address: self.address,
+            lat: self.lat,
+            lon: self.lon,
+        })
+    }
+}
+
+/// What became of one delivered complaint.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum IngestStatus {
+    /// Registered now.
+    Created,
+    /// Delivered before; the existing complaint, nothing written.
+    Duplicate,
+    /// Refused (see `reason`); nothing written.
+    Rejected,
+}
+
+/// The result of one item, in input order.
+#[derive(SimpleObject)]
+pub struct IngestItemResult {
+    /// Created, duplicate or rejected.
+    pub status: IngestStatus,
+    /// The item's external id, as sent.
+    pub external_id: String,
+    /// The complaint's id (created or existing).
+    pub complaint_id: Option<ID>,
+    /// The complaint's number (created or existing).
+    pub number: Option<String>,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// The complaint, when the caller may read it.
+    pub complaint: Option<Complaint>,
+}
+
+/// The result of a batch.
+#[derive(SimpleObject)]
+pub struct IngestResult {
+    /// One result per input item, in order.
+    pub items: Vec<IngestItemResult>,
+    /// Items registered now.
+    pub created: i32,
+    /// Items that were already registered.
+    pub duplicates: i32,
+    /// Items refused.
+    pub rejected: i32,
+}
+
+/// How an actor is written into the history: `role:sub`.
+pub(crate) fn actor(p: &Principal) -> String {
+    format!("{}:{}", p.role.as_str(), p.sub)
+}
+
+/// Root field `ingestComplaints`.
+#[derive(Default)]
+pub struct IngestMutation;
+
+#[Object]
+impl IngestMutation {
+    /// Registers up to 1,000 complaints; re-deliveries return the existing complaint and write
+    /// nothing; one bad item does not fail the others.
+    async fn ingest_complaints(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<IngestComplaintInput>,
+    ) -> Result<IngestResult> {
+        let req = request(ctx);
+        if !policy::may(&req.principal, policy::Action::Ingest) {
+            return Err(Error::Forbidden(format!(
+                "role `{}` may not ingest",
+                req.principal.role.as_str()
+            )))
+            .gql();
+        }
+        if input.is_empty() || input.len() > ingest::MAX_BATCH {
+            let msg = format!("send 1 to {} complaints, not {}", ingest::MAX_BATCH, input.len());
+            return Err(Error::bad_input(msg)).gql();
+        }
+        let external: Vec<String> = input.iter().map(|i| i.external_id.clone()).collect();
+        let mut parsed = Vec::with_capacity(input.len());
+        let mut bad = HashMap::new();
+        for (i, item) in input.into_iter().enumerate() {
+            match item.into_submission() {
+                Ok(s) => parsed.push((i, s)),
+                Err(reason) => {
+                    bad.insert(i, reason);
+                }
+            }
+        }
+        let (positions, submissions): (Vec<usize>, Vec<Submission>) = parsed.into_iter().unzip();
+        let db = ctx_db(ctx);
+        let outcomes = ingest::run(db, &actor(&req.principal), submissions, req.now).await.gql()?;
+        let mut by_position: HashMap<usize, Outcome> =
+            positions.into_iter().zip(outcomes).collect();
+        by_position.extend(bad.into_iter().map(|(i, r)| (i, Outcome::Rejected(r))));
+
+        // The complaints the caller may read, read back from the primary with what the
+        // selection asks for.
+        let ids: Vec<i64> = by_position.values().filter_map(Outcome::id).collect();
+        let scope = RowScope::of(&req.principal);
+        let rows = store::complaints::get_many(db.write(), scope, &ids).await.gql()?;
+        let wants = Wants::of(&ctx.look_ahead().field("items").field("complaint"));
+        let directory = snapshot(ctx).await?;
+        let row_ids: Vec<i64> = rows.keys().copied().collect();
+        let related = prefetch::load(
+            db.write(),
+            &row_ids,
+            wants,
+            None,
+            Skip::default(),
+            directory,
+            NoteScope::of(&req.principal),
+        )
+        .await
+        .gql()?;
+        let related = Arc::new(related);
+
+        let mut result = IngestResult {
+            items: Vec::with_capacity(external.len()),
+            created: 0,
+            duplicates: 0,
+            rejected: 0,
+        };
+        for (i, external_id) in external.into_iter().enumerate() {
+            let outcome =
+                by_position.remove(&i).unwrap_or(Outcome::Rejected("not processed".into()));
+            let (status, id, number, reason) = match outcome {
+                Outcome::Created { id, number } => {
+                    (IngestStatus::Created, Some(id), Some(number), None)
+                }
+                Outcome::Duplicate { id, number } => {
+                    (IngestStatus::Duplicate, Some(id), Some(number), None)
+                }
+                Outcome::Rejected(reason) => (IngestStatus::Rejected, None, None, Some(reason)),
+            };
+            match status {
+                IngestStatus::Created => result.created += 1,
+                IngestStatus::Duplicate => result.duplicates += 1,
+                IngestStatus::Rejected => result.rejected += 1,
+            }
+            let complaint = id
+                .and_then(|id| rows.get(&id))
+                .map(|row| Complaint::new(row.clone(), related.clone()));
+            result.items.push(IngestItemResult {
+                status,
+                external_id,
+                complaint_id: id.map(|id| ID(id.to_string())),
+                number,
+                reason,
+                complaint,
+            });
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,250 @@
+//! Writing ingested complaints: one transaction per batch, idempotent by (source,
+//! external_id) through the unique index — a delivery that loses the race to another
+//! connection or replica finds the winner's row and writes nothing.
+use super::{Db, bulk, complaints::search_text};
+use crate::{
+    Result,
+    domain::{
+        routing::Rule,
+        sla::{Calendar, Policy},
+    },
+};
+use chrono::{DateTime, Utc};
+use entity::{
+    ComplaintStatus, Source, assignment,
+    complaint::{self, Column as C},
+    complaint_search, holiday, municipality, routing_rule, sla_policy, status_event,
+};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, sea_query::OnConflict,
+};
+use std::collections::{HashMap, HashSet};
+
+/// Who the routing step is recorded as in the history.
+pub const ROUTING_ACTOR: &str = "routing-rules";
+
+/// What ingestion decides with: known municipalities, routing rules, SLA policies, holidays.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Municipality ids.
+    pub municipalities: HashSet<i32>,
+    /// Routing rules.
+    pub rules: Vec<Rule>,
+    /// SLA policies (with a catch-all).
+    pub policies: Vec<Policy>,
+    /// The working calendar.
+    pub calendar: Calendar,
+}
+
+/// Reads the decision context (four small tables).
+pub async fn context(db: &DatabaseConnection) -> Result<Context> {
+    let municipalities: Vec<i32> = municipality::Entity::find()
+        .select_only()
+        .column(municipality::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let rules = routing_rule::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| Rule {
+            category: r.category,
+            municipality: r.municipality_id,
+            department: r.department_id,
+        })
+        .collect();
+    let mut policies: Vec<Policy> =
+        sla_policy::Entity::find().all(db).await?.iter().filter_map(Policy::from_row).collect();
+    if !policies.iter().any(|p| p.source.is_none() && p.priority.is_none()) {
+        // Without a catch-all the deadlines could not be computed; the built-in one applies.
+        policies.extend(
+            crate::domain::sla::default_policies()
+                .into_iter()
+                .filter(|p| p.source.is_none() && p.priority.is_none()),
+        );
+    }
+    let holidays = holiday::Entity::find().all(db).await?.into_iter().map(|h| h.day).collect();
+    Ok(Context {
+        municipalities: municipalities.into_iter().collect(),
+        rules,
+        policies,
+        calendar: Calendar::new(holidays),
+    })
+}
+
+/// What happened to one row of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Inserted now.
+    Created {
+        /// Its id.
+        id: i64,
+        /// Its number.
+        number: String,
+    },
+    /// Already there (same source and external id): nothing written.
+    Duplicate {
+        /// The existing row's id.
+        id: i64,
+        /// The existing row's number.
+        number: String,
+    },
+}
+
+/// The human-readable number of complaint `id`: region code, year, id.
+pub fn number_for(id: i64, received_at: DateTime<Utc>) -> String {
+    format!("86-{}-{id:07}", received_at.format("%Y"))
+}
+
+/// Inserts `rows` (ids and numbers are assigned here; a row with a department is routed) with
+/// their registration history, in one transaction. Rows must have distinct (source,
+/// external_id) pairs.
+pub async fn write(
+    db: &Db,
+    mut rows: Vec<complaint::Model>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Written>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tx, _writer) = db.begin_write().await?;
+    let ids = bulk::reserve_complaint_ids(&tx, rows.len()).await?;
+    for (row, id) in rows.iter_mut().zip(ids) {
+        row.id = id;
+        row.number = number_for(id, row.received_at);
+    }
+    let created = insert_new(&tx, &rows).await?;
+    let existing = find_existing(&tx, rows.iter().filter(|r| !created.contains(&r.id))).await?;
+    let fresh: Vec<&complaint::Model> = rows.iter().filter(|r| created.contains(&r.id)).collect();
+    write_history(&tx, &fresh, actor, now).await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| {
+            if created.contains(&r.id) {
+                return Ok(Written::Created { id: r.id, number: r.number.clone() });
+            }
+            let (id, number) =
+                existing.get(&(r.source, r.external_id.clone())).cloned().ok_or_else(|| {
+                    crate::Error::Internal(format!(
+                        "row {} neither inserted nor found",
+                        r.external_id
+                    ))
+                })?;
+            Ok(Written::Duplicate { id, number })
+        })
+        .collect()
+}
+
+/// INSERT … ON CONFLICT (source, external_id) DO NOTHING RETURNING id: the ids inserted.
+async fn insert_new(tx: &DatabaseTransaction, rows: &[complaint::Model]) -> Result<HashSet<i64>> {
+    let models = rows.iter().cloned().map(IntoActiveModel::into_active_model);
+    let mut insert = complaint::Entity::insert_many(models)
+        .on_conflict(OnConflict::columns([C::Source, C::ExternalId]).do_nothing().to_owned())
+        .into_query();
+    insert.returning_col(C::Id);
+    let stmt = tx.get_database_backend().build(&insert);
+    let inserted = tx.query_all_raw(stmt).await?;
+    Ok(inserted.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?)
+}
+
+/// The id and number of already stored complaints, by (source, external_id).
+async fn find_existing<'a>(
+    tx: &DatabaseTransaction,
+    rows: impl Iterator<Item = &'a complaint::Model>,
+) -> Result<HashMap<(Source, String), (i64, String)>> {
+    let wanted: HashSet<(Source, String)> =
+        rows.map(|r| (r.source, r.external_id.clone())).collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(i64, String, Source, String)> = complaint::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Number, C::Source, C::ExternalId])
+        .filter(C::ExternalId.is_in(wanted.iter().map(|(_, e)| e.clone())))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|(_, _, s, e)| wanted.contains(&(*s, e.clone())))
+        .map(|(id, number, s, e)| ((s, e), (id, number)))
+        .collect())
+}
+
+/// Search text, the registration event, and for routed rows the assignment and its event.
+async fn write_history(
+    tx: &DatabaseTransaction,
+    rows: &[&complaint::Model],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let searches = rows.iter().map(|r| {
+        complaint_search::Model {
+            complaint_id: r.id,
+            text: search_text(&r.number, &r.text, r.address.as_deref()),
+        }
+        .into_active_model()
+    });
+    complaint_search::Entity::insert_many(searches).exec_without_returning(tx).await?;
+    let mut events = Vec::with_capacity(rows.len() * 2);
+    let mut assignments = Vec::new();
+    for r in rows {
+        events.push(event(r.id, None, ComplaintStatus::New, actor, r.received_at));
+        if let Some(department_id) = r.department_id {
+            events.push(event(
+                r.id,
+                Some(ComplaintStatus::New),
+                ComplaintStatus::Assigned,
+                ROUTING_ACTOR,
+                now,
+            ));
+            assignments.push(assignment::ActiveModel {
+                id: NotSet,
+                ..assignment::Model {
+                    id: 0,
+                    complaint_id: r.id,
+                    department_id,
+                    staff_id: None,
+                    assigned_by: ROUTING_ACTOR.to_owned(),
+                    assigned_at: now,
+                    reason: Some("по правилу маршрутизации".to_owned()),
+                }
+                .into_active_model()
+            });
+        }
+    }
+    status_event::Entity::insert_many(events).exec_without_returning(tx).await?;
+    if !assignments.is_empty() {
+        assignment::Entity::insert_many(assignments).exec_without_returning(tx).await?;
+    }
+    Ok(())
+}
+
+/// A status event row to insert.
+pub(crate) fn event(
+    complaint_id: i64,
+    from: Option<ComplaintStatus>,
+    to: ComplaintStatus,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> status_event::ActiveModel {
+    status_event::ActiveModel {
+        id: NotSet,
+        ..status_event::Model {
+            id: 0,
+            complaint_id,
+            from_status: from,
+            to_status: to,
+            actor: actor.to_owned(),
+            comment: None,
+            at,
+        }
+        .into_active_model()
+    }
+}
