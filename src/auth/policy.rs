@@ -72,6 +72,9 @@ pub enum Action {
     Reassign,
     /// Edit routing rules.
     EditRouting,
+    /// Reopen an answered or resolved complaint (the citizen is not satisfied; the center
+    /// takes that feedback, so it sits with the operators).
+    Reopen,
 }
 
 /// One row of the roles matrix.
@@ -136,6 +139,7 @@ pub static MATRIX: [RolePolicy; 6] = [
             Action::Reject,
             Action::Escalate,
             Action::EditRouting,
+            Action::Reopen,
         ],
     },
     RolePolicy {

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod enums;
 pub mod guard;
 pub mod ingest;
+pub mod lifecycle;
 pub mod prefetch;
 mod viewer;
 mod visibility;
@@ -39,7 +40,7 @@ pub struct QueryRoot(
 /// Every root mutation field, merged from the domain areas.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(ingest::IngestMutation);
+pub struct MutationRoot(ingest::IngestMutation, lifecycle::LifecycleMutation);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -8,6 +8,7 @@ pub mod complaints;
 pub mod directory;
 pub mod history;
 pub mod ingest;
+pub mod lifecycle;
 pub mod pagination;
 
 use crate::{Config, Result};

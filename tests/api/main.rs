@@ -6,6 +6,7 @@ mod filters;
 mod helpers;
 mod http;
 mod ingest;
+mod lifecycle;
 mod limits;
 mod nested;
 mod pagination;

@@ -1,0 +1,245 @@
+//! The changes staff make to a complaint — assign, respond, move through the lifecycle,
+//! reject, escalate — each checked against the roles matrix and the lifecycle, then written
+//! in one transaction with its history (`store::lifecycle`).
+use crate::{
+    Error, Result,
+    auth::{
+        Principal, Role, RowScope,
+        policy::{self, Action},
+    },
+    domain::lifecycle,
+    ingest::MAX_TEXT_BYTES,
+    store::{
+        Db,
+        directory::Snapshot,
+        lifecycle::{NewResponse, Plan, change},
+    },
+};
+use chrono::{DateTime, Utc};
+use entity::{ComplaintStatus, complaint};
+
+/// Who and when: the common arguments of every change.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    /// The caller.
+    pub principal: &'a Principal,
+    /// The directory to check departments and staff against.
+    pub directory: &'a Snapshot,
+    /// The request's instant.
+    pub now: DateTime<Utc>,
+}
+
+impl By<'_> {
+    fn actor(&self) -> String {
+        format!("{}:{}", self.principal.role.as_str(), self.principal.sub)
+    }
+
+    fn require(&self, action: Action, what: &str) -> Result<()> {
+        if policy::may(self.principal, action) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("role `{}` may not {what}", self.principal.role.as_str())))
+        }
+    }
+
+    /// Ministries act only on complaints currently assigned to them.
+    fn require_current(&self, row: &complaint::Model) -> Result<()> {
+        match self.principal.role {
+            Role::Ministry if row.department_id != self.principal.department_id => {
+                Err(Error::Forbidden(
+                    "the complaint is not currently assigned to your department".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn transition(row: &complaint::Model, to: ComplaintStatus) -> Result<()> {
+    if lifecycle::allows(row.status, to) {
+        Ok(())
+    } else {
+        Err(Error::InvalidTransition(lifecycle::refusal(row.status, to)))
+    }
+}
+
+fn required_text(value: &str, name: &str) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::bad_input(format!("`{name}` must not be empty")));
+    }
+    if value.len() >= MAX_TEXT_BYTES {
+        return Err(Error::bad_input(format!("`{name}` must be under {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Routes a complaint to `department` (and optionally a staff member of it). Operators route
+/// any complaint; a ministry hands on one currently assigned to it.
+pub async fn assign(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    department: i32,
+    assignee: Option<i64>,
+    expected_version: i32,
+    reason: Option<String>,
+) -> Result<complaint::Model> {
+    let operator = policy::may(by.principal, Action::Assign);
+    if !operator {
+        by.require(Action::Reassign, "assign complaints")?;
+    }
+    if by.directory.department(department).is_none() {
+        return Err(Error::bad_input(format!("unknown department {department}")));
+    }
+    if let Some(staff) = assignee {
+        match by.directory.staff(staff) {
+            None => return Err(Error::bad_input(format!("unknown staff member {staff}"))),
+            Some(s) if s.department_id != department => {
+                return Err(Error::bad_input(format!(
+                    "staff member {staff} works in department {}, not {department}",
+                    s.department_id
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let reason = reason.map(|r| required_text(&r, "reason")).transpose()?;
+    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+        if !operator {
+            by.require_current(row)?;
+        }
+        transition(row, ComplaintStatus::Assigned)?;
+        Ok(Plan {
+            status: Some(ComplaintStatus::Assigned),
+            assign: Some((department, assignee)),
+            comment: reason.clone(),
+            ..Plan::default()
+        })
+    })
+    .await
+}
+
+/// Escalates a complaint to the center (its department of kind `center`).
+pub async fn escalate(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    reason: &str,
+    expected_version: i32,
+) -> Result<complaint::Model> {
+    by.require(Action::Escalate, "escalate complaints")?;
+    let reason = required_text(reason, "reason")?;
+    let center = by
+        .directory
+        .departments
+        .iter()
+        .find(|d| d.kind == "center")
+        .map(|d| d.id)
+        .ok_or_else(|| Error::Internal("the directory has no center department".into()))?;
+    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+        transition(row, ComplaintStatus::Assigned)?;
+        Ok(Plan {
+            status: Some(ComplaintStatus::Assigned),
+            assign: Some((center, None)),
+            comment: Some(reason.clone()),
+            ..Plan::default()
+        })
+    })
+    .await
+}
+
+/// Rejects a complaint (spam, duplicate, out of scope) with a reason.
+pub async fn reject(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    reason: &str,
+    expected_version: i32,
+) -> Result<complaint::Model> {
+    by.require(Action::Reject, "reject complaints")?;
+    let reason = required_text(reason, "reason")?;
+    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+        transition(row, ComplaintStatus::Rejected)?;
+        Ok(Plan {
+            status: Some(ComplaintStatus::Rejected),
+            comment: Some(reason.clone()),
+            ..Plan::default()
+        })
+    })
+    .await
+}
+
+/// Moves a complaint to IN_PROGRESS, ANSWERED, RESOLVED (the responsible ministry) or
+/// REOPENED (operators). Routing and rejection have mutations of their own.
+pub async fn set_status(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    to: ComplaintStatus,
+    expected_version: i32,
+    comment: Option<String>,
+) -> Result<complaint::Model> {
+    let action = match to {
+        ComplaintStatus::InProgress | ComplaintStatus::Answered => Some(Action::Progress),
+        ComplaintStatus::Resolved => Some(Action::Resolve),
+        ComplaintStatus::Reopened => Some(Action::Reopen),
+        ComplaintStatus::Assigned => {
+            return Err(Error::bad_input(
+                "use assignComplaint or escalateComplaint to route a complaint",
+            ));
+        }
+        ComplaintStatus::Rejected => {
+            return Err(Error::bad_input("use rejectComplaint with a reason"));
+        }
+        ComplaintStatus::New => None,
+    };
+    if let Some(action) = action {
+        by.require(action, &format!("set status {}", lifecycle::name(to)))?;
+    }
+    let comment = comment.map(|c| required_text(&c, "comment")).transpose()?;
+    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+        by.require_current(row)?;
+        transition(row, to)?;
+        Ok(Plan { status: Some(to), comment: comment.clone(), ..Plan::default() })
+    })
+    .await
+}
+
+/// Adds an answer to the citizen (public) or an internal note, on an open complaint: the
+/// ministry it is assigned to, or the municipality it concerns.
+pub async fn respond(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    text: &str,
+    public: bool,
+    expected_version: i32,
+) -> Result<complaint::Model> {
+    by.require(Action::Respond, "respond to complaints")?;
+    let text = required_text(text, "text")?;
+    // A municipality writes as its administration.
+    let department = match by.principal.role {
+        Role::Municipality => by
+            .directory
+            .departments
+            .iter()
+            .find(|d| d.kind == "municipal" && d.municipality_id == by.principal.municipality_id)
+            .map(|d| d.id),
+        _ => by.principal.department_id,
+    };
+    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+        by.require_current(row)?;
+        if !lifecycle::is_open(row.status) {
+            return Err(Error::InvalidTransition(format!(
+                "a {} complaint takes no more responses",
+                lifecycle::name(row.status)
+            )));
+        }
+        Ok(Plan {
+            response: Some(NewResponse { text: text.clone(), public, department_id: department }),
+            ..Plan::default()
+        })
+    })
+    .await
+}

@@ -1,0 +1,122 @@
+//! The lifecycle mutations: assign, respond, change status, reject, escalate. Each takes the
+//! `expectedVersion` it was read at and returns the complaint as written.
+use super::complaint::Complaint;
+use super::enums::ComplaintStatus;
+use super::prefetch::{self, Wants};
+use super::{ctx_db, parse_id, request, snapshot};
+use crate::auth::NoteScope;
+use crate::changes::{self, By};
+use crate::error::GqlResult;
+use crate::store::complaints::Skip;
+use async_graphql::{Context, ID, Object, Result};
+use entity::complaint;
+use std::sync::Arc;
+
+/// A complaint just written, read back with what the selection asks for (from the primary,
+/// so the caller sees its own write).
+async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> {
+    let req = request(ctx);
+    let wants = Wants::of(&ctx.look_ahead());
+    let directory = snapshot(ctx).await?;
+    let notes = NoteScope::of(&req.principal);
+    let db = ctx_db(ctx).write();
+    let related = prefetch::load(db, &[row.id], wants, None, Skip::default(), directory, notes)
+        .await
+        .gql()?;
+    Ok(Complaint::new(Arc::new(row), Arc::new(related)))
+}
+
+/// Root fields of the lifecycle.
+#[derive(Default)]
+pub struct LifecycleMutation;
+
+#[Object]
+impl LifecycleMutation {
+    /// Routes a complaint to a department (and optionally one of its staff).
+    async fn assign_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        department_id: ID,
+        assignee_id: Option<ID>,
+        expected_version: i32,
+        reason: Option<String>,
+    ) -> Result<Complaint> {
+        let id = parse_id(&id, "id").gql()?;
+        let department = parse_id(&department_id, "departmentId").gql()?;
+        let assignee = assignee_id.map(|a| parse_id(&a, "assigneeId")).transpose().gql()?;
+        let (req, directory) = (request(ctx), snapshot(ctx).await?);
+        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let row =
+            changes::assign(ctx_db(ctx), by, id, department, assignee, expected_version, reason)
+                .await
+                .gql()?;
+        written(ctx, row).await
+    }
+
+    /// Adds an answer to the citizen (`public: true`) or an internal note.
+    async fn respond_to_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        text: String,
+        public: bool,
+        expected_version: i32,
+    ) -> Result<Complaint> {
+        let id = parse_id(&id, "id").gql()?;
+        let (req, directory) = (request(ctx), snapshot(ctx).await?);
+        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let row =
+            changes::respond(ctx_db(ctx), by, id, &text, public, expected_version).await.gql()?;
+        written(ctx, row).await
+    }
+
+    /// Moves a complaint to IN_PROGRESS, ANSWERED, RESOLVED or REOPENED.
+    async fn change_complaint_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: ComplaintStatus,
+        expected_version: i32,
+        comment: Option<String>,
+    ) -> Result<Complaint> {
+        let id = parse_id(&id, "id").gql()?;
+        let (req, directory) = (request(ctx), snapshot(ctx).await?);
+        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let row =
+            changes::set_status(ctx_db(ctx), by, id, status.into(), expected_version, comment)
+                .await
+                .gql()?;
+        written(ctx, row).await
+    }
+
+    /// Rejects a complaint (spam, duplicate, out of scope) with a reason.
+    async fn reject_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+        expected_version: i32,
+    ) -> Result<Complaint> {
+        let id = parse_id(&id, "id").gql()?;
+        let (req, directory) = (request(ctx), snapshot(ctx).await?);
+        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let row = changes::reject(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
+        written(ctx, row).await
+    }
+
+    /// Escalates a complaint to the center with a reason.
+    async fn escalate_complaint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+        expected_version: i32,
+    ) -> Result<Complaint> {
+        let id = parse_id(&id, "id").gql()?;
+        let (req, directory) = (request(ctx), snapshot(ctx).await?);
+        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let row = changes::escalate(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
+        written(ctx, row).await
+    }
+}

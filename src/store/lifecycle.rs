@@ -1,0 +1,169 @@
+//! Changes to one complaint, each in one transaction with its history: optimistic locking on
+//! `version` (a stale version is CONFLICT and writes nothing), the lifecycle checked by the
+//! caller's plan (INVALID_TRANSITION writes nothing either).
+use super::{Db, complaints::scope_condition, ingest::event};
+use crate::{Error, Result, auth::RowScope};
+use chrono::{DateTime, Utc};
+use entity::{
+    ComplaintStatus, assignment,
+    complaint::{self, Column as C},
+    response,
+};
+use sea_orm::{
+    ActiveValue::NotSet,
+    ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+
+/// What a change does, decided by the caller from the current row.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// New state (with a status event).
+    pub status: Option<ComplaintStatus>,
+    /// New department and assignee (with an assignment row).
+    pub assign: Option<(i32, Option<i64>)>,
+    /// A response to add.
+    pub response: Option<NewResponse>,
+    /// Comment of the status event or reason of the assignment.
+    pub comment: Option<String>,
+}
+
+/// A response or internal note.
+#[derive(Debug, Clone)]
+pub struct NewResponse {
+    /// Text.
+    pub text: String,
+    /// Sent to the citizen (true) or an internal note.
+    pub public: bool,
+    /// The writing department.
+    pub department_id: Option<i32>,
+}
+
+/// Applies the plan that `decide` makes for complaint `id` in `scope`, if its version is
+/// still `expected_version`. Returns the updated row.
+pub async fn change(
+    db: &Db,
+    scope: RowScope,
+    id: i64,
+    expected_version: i32,
+    actor: &str,
+    now: DateTime<Utc>,
+    decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
+) -> Result<complaint::Model> {
+    let (tx, _writer) = db.begin_write().await?;
+    let current = complaint::Entity::find_by_id(id)
+        .filter(scope_condition(scope))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("complaint {id}")))?;
+    if current.version != expected_version {
+        return Err(stale(id, current.version, expected_version));
+    }
+    let plan = decide(&current)?;
+    update_row(&tx, &current, &plan, expected_version, now).await?;
+    write_history(&tx, &current, &plan, actor, now).await?;
+    let updated = complaint::Entity::find_by_id(id).one(&tx).await?.ok_or_else(|| {
+        Error::Internal(format!("complaint {id} vanished in its own transaction"))
+    })?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+fn stale(id: i64, current: i32, expected: i32) -> Error {
+    Error::Conflict(format!(
+        "complaint {id} is at version {current}, not {expected}: reload it and try again"
+    ))
+}
+
+/// One compare-and-set UPDATE: only if the version is still the expected one.
+async fn update_row(
+    tx: &DatabaseTransaction,
+    current: &complaint::Model,
+    plan: &Plan,
+    expected_version: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut update = complaint::Entity::update_many()
+        .col_expr(C::Version, Expr::col(C::Version).add(1))
+        .col_expr(C::UpdatedAt, Expr::val(now))
+        .filter(C::Id.eq(current.id))
+        .filter(C::Version.eq(expected_version));
+    if let Some(status) = plan.status {
+        update = update.col_expr(C::Status, Expr::val(status));
+        match status {
+            ComplaintStatus::Resolved => update = update.col_expr(C::ResolvedAt, Expr::val(now)),
+            ComplaintStatus::Reopened => {
+                update = update.col_expr(C::ResolvedAt, Expr::val(Option::<DateTime<Utc>>::None))
+            }
+            _ => {}
+        }
+    }
+    if let Some((department, assignee)) = plan.assign {
+        update = update
+            .col_expr(C::DepartmentId, Expr::val(department))
+            .col_expr(C::AssigneeId, Expr::val(assignee));
+    }
+    if plan.response.as_ref().is_some_and(|r| r.public) && current.first_response_at.is_none() {
+        update = update.col_expr(C::FirstResponseAt, Expr::val(now));
+    }
+    let done = update.exec(tx).await?;
+    if done.rows_affected == 0 {
+        // Another writer committed between our read and our write.
+        return Err(stale(current.id, current.version + 1, expected_version));
+    }
+    Ok(())
+}
+
+async fn write_history(
+    tx: &DatabaseTransaction,
+    current: &complaint::Model,
+    plan: &Plan,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(to) = plan.status {
+        let mut e = event(current.id, Some(current.status), to, actor, now);
+        e.comment = sea_orm::ActiveValue::Set(plan.comment.clone());
+        status_insert(tx, e).await?;
+    }
+    if let Some((department_id, staff_id)) = plan.assign {
+        let row = assignment::Model {
+            id: 0,
+            complaint_id: current.id,
+            department_id,
+            staff_id,
+            assigned_by: actor.to_owned(),
+            assigned_at: now,
+            reason: plan.comment.clone(),
+        };
+        assignment::Entity::insert(assignment::ActiveModel {
+            id: NotSet,
+            ..row.into_active_model()
+        })
+        .exec_without_returning(tx)
+        .await?;
+    }
+    if let Some(r) = &plan.response {
+        let row = response::Model {
+            id: 0,
+            complaint_id: current.id,
+            department_id: r.department_id,
+            staff_id: None,
+            text: r.text.clone(),
+            is_public: r.public,
+            at: now,
+        };
+        response::Entity::insert(response::ActiveModel { id: NotSet, ..row.into_active_model() })
+            .exec_without_returning(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn status_insert(
+    tx: &DatabaseTransaction,
+    e: entity::status_event::ActiveModel,
+) -> Result<()> {
+    entity::status_event::Entity::insert(e).exec_without_returning(tx).await?;
+    Ok(())
+}
