@@ -8,6 +8,7 @@ pub mod guard;
 pub mod ingest;
 pub mod lifecycle;
 pub mod prefetch;
+pub mod routing;
 mod viewer;
 mod visibility;
 
@@ -35,12 +36,17 @@ pub struct QueryRoot(
     directory::DirectoryQuery,
     viewer::ViewerQuery,
     audit::AuditQuery,
+    routing::RoutingQuery,
 );
 
 /// Every root mutation field, merged from the domain areas.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(ingest::IngestMutation, lifecycle::LifecycleMutation);
+pub struct MutationRoot(
+    ingest::IngestMutation,
+    lifecycle::LifecycleMutation,
+    routing::RoutingMutation,
+);
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -10,6 +10,7 @@ pub mod history;
 pub mod ingest;
 pub mod lifecycle;
 pub mod pagination;
+pub mod routing;
 
 use crate::{Config, Result};
 use migration::{Migrator, MigratorTrait};

@@ -161,3 +161,58 @@ async fn concurrent_deliveries_of_one_complaint_make_one_row() {
     let events = app.db.sql_i64("SELECT COUNT(*) FROM status_event WHERE complaint_id = (SELECT id FROM complaint WHERE external_id = 'tg-777')", vec![]).await;
     assert_eq!(events, 2, "one registration, one routing");
 }
+
+#[tokio::test]
+async fn operators_edit_routing_rules_and_ingestion_follows_them() {
+    let app = TestApp::spawn_with(Backend::Sqlite, 10, 7).await;
+    let admin = app
+        .db
+        .sql_i64(
+            "SELECT id FROM department WHERE kind = 'municipal' AND municipality_id = 3",
+            vec![],
+        )
+        .await;
+    let set = "mutation($d: ID!) { setRoutingRule(category: HEALTHCARE, municipalityId: \"3\", departmentId: $d) { id category municipality { id } department { id } } }";
+    let ministry = app.token(Role::Ministry, Some(2), None);
+    let (_, resp) = app.gql_as(Some(&ministry), set, json!({ "d": admin.to_string() })).await;
+    assert_eq!(error_code(&resp), Some("FORBIDDEN"));
+    let resp = app.gql(set, json!({ "d": "9999" })).await;
+    assert_eq!(error_code(&resp), Some("BAD_USER_INPUT"));
+    let rule = app.data(set, json!({ "d": admin.to_string() })).await["setRoutingRule"].clone();
+    assert_eq!(rule["department"]["id"], admin.to_string());
+    // Setting the same pair again replaces the rule rather than adding one.
+    let again = app.data(set, json!({ "d": admin.to_string() })).await["setRoutingRule"].clone();
+    assert_eq!(again["id"], rule["id"]);
+
+    let text = "Закрыли поликлинику в посёлке, к врачу ехать 80 км";
+    let routed =
+        |ext: &str| json!({ "input": [item(ext, text, json!({ "municipalityId": "3" }))] });
+    let data = app.data(INGEST, routed("r-1")).await;
+    assert_eq!(
+        data["ingestComplaints"]["items"][0]["complaint"]["department"]["code"],
+        json!(format!(
+            "admin-{}",
+            app.db
+                .sql_column::<String>(
+                    "SELECT lower(name_en) FROM municipality WHERE id = 3",
+                    vec![]
+                )
+                .await[0]
+        ))
+    );
+
+    let delete = "mutation($id: ID!) { deleteRoutingRule(id: $id) }";
+    assert_eq!(app.data(delete, json!({ "id": rule["id"] })).await["deleteRoutingRule"], true);
+    let data = app.data(INGEST, routed("r-2")).await;
+    assert_eq!(
+        data["ingestComplaints"]["items"][0]["complaint"]["department"]["code"], "health",
+        "back to the region-wide rule"
+    );
+    let resp = app.gql(delete, json!({ "id": rule["id"] })).await;
+    assert_eq!(error_code(&resp), Some("NOT_FOUND"));
+    let rules = app.data("{ routingRules { id } }", json!({})).await;
+    assert!(
+        rules["routingRules"].as_array().is_some_and(|r| r.len() > 100),
+        "the default rules are listed"
+    );
+}
