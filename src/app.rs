@@ -37,6 +37,10 @@ pub struct AppState {
     pub introspection: Introspection,
     /// Time limit of one GraphQL request.
     pub request_timeout: Duration,
+    /// The directory (municipalities, departments, staff) snapshot source.
+    pub directory: Arc<Directory>,
+    /// Open311 API keys and the integration names they post as.
+    pub open311_keys: Arc<std::collections::HashMap<String, String>>,
 }
 
 /// A built, bound, not yet running gateway.
@@ -75,7 +79,7 @@ impl Application {
                 "developer mode: tokens are signed with the built-in development secret"
             );
         }
-        let schema = graphql::build_schema(db.clone(), directory);
+        let schema = graphql::build_schema(db.clone(), directory.clone());
         let types = TypeIndex::from_sdl(&schema.sdl());
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
@@ -90,6 +94,8 @@ impl Application {
             limits: config.limits,
             introspection: config.introspection(),
             request_timeout: config.request_timeout(),
+            directory,
+            open311_keys: Arc::new(http::open311::parse_keys(config.open311_api_keys.as_deref())?),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's
         // limit is a backstop for everything else.

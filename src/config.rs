@@ -41,6 +41,10 @@ pub struct Config {
     /// Query limits against abuse.
     #[command(flatten)]
     pub limits: QueryLimits,
+    /// Open311 API keys: `key=name` pairs separated by commas; each key posts as an
+    /// `integration` principal with that name.
+    #[arg(long, env = "CUR_OPEN311_API_KEYS", global = true, hide_env_values = true)]
+    pub open311_api_keys: Option<String>,
 }
 
 /// How bearer tokens are verified. Exactly one key source: a secret (HS256), a public key

@@ -165,8 +165,9 @@ fn prepare(s: Submission, ctx: &ingest::Context, now: DateTime<Utc>) -> complain
         resolution_due_at: ctx.calendar.due_at(received_at, policy.resolution),
         first_response_at: None,
         resolved_at: None,
-        // Social-network incidents are public: the answer is posted in the network.
-        is_public: matches!(s.source, Source::Vk | Source::Telegram | Source::Ok),
+        // Social-network incidents are public (the answer is posted in the network), and so
+        // are Open311 requests (GeoReport is a public interface by design).
+        is_public: matches!(s.source, Source::Vk | Source::Telegram | Source::Ok | Source::Open311),
         version: 1,
         updated_at: now,
     }

@@ -352,6 +352,7 @@ impl ComplaintFilterInput {
             received_to: self.received_to,
             overdue: self.overdue,
             search: self.search,
+            numbers: None,
         })
     }
 }

@@ -19,6 +19,7 @@ pub enum Source {
     /// E-mail.
     Email,
     /// Another system speaking Open311 GeoReport v2.
+    #[graphql(name = "OPEN311")]
     Open311,
     /// Anything else.
     Other,

@@ -1,7 +1,8 @@
-//! HTTP routes: `/graphql`, `/healthz`, `/readyz`, with request ids, tracing, timeouts and a
-//! body limit around them.
+//! HTTP routes: `/graphql`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
+//! tracing, timeouts and a body limit around them.
 mod graphql;
 mod health;
+pub mod open311;
 
 use crate::app::AppState;
 use axum::{
@@ -34,6 +35,10 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/open311/v2/services.json", get(open311::services))
+        .route("/open311/v2/services/{file}", get(open311::service_definition))
+        .route("/open311/v2/requests.json", get(open311::list_requests).post(open311::post_request))
+        .route("/open311/v2/requests/{file}", get(open311::get_request))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))

@@ -39,6 +39,8 @@ pub struct ComplaintFilter {
     pub overdue: Option<bool>,
     /// Case-insensitive substring of the number, text or address.
     pub search: Option<String>,
+    /// One of these numbers exactly.
+    pub numbers: Option<Vec<String>>,
 }
 
 /// The row-scope condition of the roles matrix, in SQL.
@@ -107,6 +109,9 @@ impl ComplaintFilter {
         }
         if let Some(s) = self.source {
             cond = cond.add(C::Source.eq(s));
+        }
+        if let Some(numbers) = &self.numbers {
+            cond = cond.add(C::Number.is_in(numbers.iter().cloned()));
         }
         if let Some(from) = self.received_from {
             cond = cond.add(C::ReceivedAt.gte(from));

@@ -9,6 +9,7 @@ mod ingest;
 mod lifecycle;
 mod limits;
 mod nested;
+mod open311;
 mod pagination;
 mod roles;
 mod schema;
