@@ -55,13 +55,7 @@ impl Application {
     /// binds the listener, so `local_addr()` is known before `run_until_stopped`.
     pub async fn build(config: &Config) -> Result<Self> {
         let db = Db::connect(config).await?;
-        if config.database_url.is_none() {
-            db.migrate().await?;
-            if seed::is_empty(&db).await? {
-                tracing::info!(complaints = config.demo_complaints, "seeding the demo region");
-                seed::run(&db, &seed::SeedOptions::demo(config.demo_complaints)).await?;
-            }
-        }
+        prepare_embedded(config, &db).await?;
         Self::with_db(config, db).await
     }
 
@@ -135,6 +129,20 @@ impl Application {
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
     }
+}
+
+/// On the embedded backend (no DATABASE_URL): migrates, and seeds the demo region into an
+/// empty database, so `serve` and `import` work on a fresh machine.
+pub async fn prepare_embedded(config: &Config, db: &Db) -> Result<()> {
+    if config.database_url.is_some() {
+        return Ok(());
+    }
+    db.migrate().await?;
+    if seed::is_empty(db).await? {
+        tracing::info!(complaints = config.demo_complaints, "seeding the demo region");
+        seed::run(db, &seed::SeedOptions::demo(config.demo_complaints)).await?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -48,6 +48,15 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         staff: u32,
     },
+    /// Import complaints from a CSV file (idempotent: importing again adds nothing).
+    Import {
+        /// Source of every row: HOTLINE_122, EMAIL, …
+        #[arg(long)]
+        source: String,
+        /// The CSV file (header: external_id, received_at, municipality, text, category,
+        /// author_name, author_phone, author_email, address, lat, lon).
+        file: std::path::PathBuf,
+    },
     /// Mint a token with the configured HS256 secret (development and tests).
     Token {
         /// Role: governor, operator, ministry, municipality or integration.
@@ -107,6 +116,16 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             let options = seed::SeedOptions { complaints, seed: s, staff, progress: true };
             let report = seed::run(&db, &options).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Import { source, file } => {
+            let source = cur_gateway::import::parse_source(&source)?;
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            cur_gateway::app::prepare_embedded(&config, &db).await?;
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = cur_gateway::import::run(&db, source, &file, progress).await?;
+            print!("{report}");
             Ok(())
         }
         Command::Token { role, department, municipality, sub, ttl } => {

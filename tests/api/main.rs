@@ -5,6 +5,7 @@ mod errors;
 mod filters;
 mod helpers;
 mod http;
+mod import;
 mod ingest;
 mod lifecycle;
 mod limits;
