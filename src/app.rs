@@ -48,6 +48,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: AppState,
+    watch: Option<(Duration, chrono::Duration)>,
 }
 
 impl Application {
@@ -98,7 +99,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
             crate::Error::Internal(format!("cannot listen on {}: {e}", config.listen))
         })?;
-        Ok(Application { listener, router, state })
+        let watch = (config.deadline_watch_secs > 0).then(|| {
+            (
+                Duration::from_secs(config.deadline_watch_secs),
+                chrono::Duration::hours(config.deadline_lookback_hours.max(1)),
+            )
+        });
+        Ok(Application { listener, router, state, watch })
     }
 
     /// The bound address.
@@ -122,12 +129,35 @@ impl Application {
                 tracing::debug!(%err, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router)
+        let watch = self.watch.map(|(every, lookback)| {
+            tokio::spawn(watch_deadlines(self.state.db.clone(), every, lookback))
+        });
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| crate::Error::Internal(format!("server error: {e}")))?;
+            .map_err(|e| crate::Error::Internal(format!("server error: {e}")));
+        if let Some(watch) = watch {
+            watch.abort();
+        }
+        served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
+    }
+}
+
+/// Runs the deadline watch every `every`; errors are logged and the next pass retries.
+async fn watch_deadlines(db: Db, every: Duration, lookback: chrono::Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match crate::store::deadlines::tick(&db, chrono::Utc::now(), lookback).await {
+            Ok(t) if t.reported > 0 => {
+                tracing::info!(reported = t.reported, "deadline watch: overdue complaints recorded")
+            }
+            Ok(t) => tracing::debug!(skipped = t.skipped, "deadline watch: nothing new"),
+            Err(err) => tracing::warn!(%err, "deadline watch pass failed"),
+        }
     }
 }
 

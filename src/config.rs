@@ -41,6 +41,12 @@ pub struct Config {
     /// Query limits against abuse.
     #[command(flatten)]
     pub limits: QueryLimits,
+    /// Seconds between deadline-watch passes (0: off). One replica does each pass.
+    #[arg(long, env = "CUR_DEADLINE_WATCH_SECS", default_value_t = 60, global = true)]
+    pub deadline_watch_secs: u64,
+    /// How far back a pass looks for deadlines that passed (covers downtime), in hours.
+    #[arg(long, env = "CUR_DEADLINE_LOOKBACK_HOURS", default_value_t = 168, global = true)]
+    pub deadline_lookback_hours: i64,
     /// Open311 API keys: `key=name` pairs separated by commas; each key posts as an
     /// `integration` principal with that name.
     #[arg(long, env = "CUR_OPEN311_API_KEYS", global = true, hide_env_values = true)]

@@ -2,6 +2,7 @@
 pub mod assignment;
 pub mod audit_record;
 pub mod complaint;
+pub mod complaint_event;
 pub mod complaint_search;
 pub mod department;
 pub mod enums;

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod complaints;
+pub mod deadlines;
 pub mod directory;
 pub mod history;
 pub mod ingest;

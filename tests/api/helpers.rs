@@ -53,6 +53,8 @@ impl TestDb {
         config.listen = "127.0.0.1:0".parse().expect("address");
         config.db_pool_size = 5;
         config.dev = Some(true);
+        // The deadline watch writes history on its own schedule; its test runs it by hand.
+        config.deadline_watch_secs = 0;
         let (pg_name, sqlite_path) = match backend {
             Backend::Postgres => {
                 let admin = Database::connect(format!("{}/postgres", pg_root()))
