@@ -172,7 +172,7 @@ pub async fn prepare_embedded(config: &Config, db: &Db) -> Result<()> {
         tracing::info!(complaints = config.demo_complaints, "seeding the demo region");
         seed::run(db, &seed::SeedOptions::demo(config.demo_complaints)).await?;
     }
-    Ok(())
+    seed::ensure_rules(db).await
 }
 
 async fn shutdown_signal() {

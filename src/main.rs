@@ -105,7 +105,11 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             let db = Db::connect(&config).await?;
             match down {
                 Some(n) => db.migrate_down(n).await?,
-                None => db.migrate().await?,
+                None => {
+                    db.migrate().await?;
+                    // Default routing rules and holidays for a directory that lacks them.
+                    seed::ensure_rules(&db).await?;
+                }
             }
             tracing::info!(backend = db.backend_name(), "migrations applied");
             Ok(())

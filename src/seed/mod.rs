@@ -10,7 +10,10 @@ mod texts;
 use crate::store::{Db, bulk};
 use crate::{Error, Result};
 use chrono::{DurationRound, TimeDelta, Utc};
-use entity::{assignment, complaint, department, municipality, response, staff, status_event};
+use entity::{
+    assignment, complaint, department, holiday, municipality, response, routing_rule, staff,
+    status_event,
+};
 use generate::{Batch, Generator, NextIds, Region};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{
@@ -71,6 +74,29 @@ impl fmt::Display for SeedReport {
 /// Whether the database has no directory yet (a fresh embedded database).
 pub async fn is_empty(db: &Db) -> Result<bool> {
     Ok(municipality::Entity::find().count(db.write()).await? == 0)
+}
+
+/// Fills the default routing rules and holidays into a database whose directory exists but
+/// whose tables are empty (databases seeded before those tables existed). Idempotent.
+pub async fn ensure_rules(db: &Db) -> Result<()> {
+    let conn = db.write();
+    if is_empty(db).await? {
+        return Ok(());
+    }
+    if routing_rule::Entity::find().count(conn).await? == 0 {
+        let depts = department::Entity::find().all(conn).await?;
+        let tx = conn.begin().await?;
+        insert_chunks(&tx, &reference::routing_rules(&depts, Utc::now()), 500).await?;
+        tx.commit().await?;
+        bulk::reset_sequences(db, &["routing_rule"]).await?;
+        tracing::info!("default routing rules written");
+    }
+    if holiday::Entity::find().count(conn).await? == 0 {
+        let tx = conn.begin().await?;
+        insert_chunks(&tx, &reference::holidays(), 500).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Generates and writes the region.
@@ -232,12 +258,10 @@ async fn ensure_directory(db: &Db, opts: &SeedOptions) -> Result<Region> {
         for p in reference::sla_policies() {
             p.into_active_model().insert(&tx).await?;
         }
-        insert_chunks(&tx, &reference::routing_rules(&depts, Utc::now()), 500).await?;
-        insert_chunks(&tx, &reference::holidays(), 500).await?;
         tx.commit().await?;
-        let tables = ["municipality", "department", "staff", "sla_policy", "routing_rule"];
-        bulk::reset_sequences(db, &tables).await?;
+        bulk::reset_sequences(db, &["municipality", "department", "staff", "sla_policy"]).await?;
     }
+    ensure_rules(db).await?;
     let munis = municipality::Entity::find().all(conn).await?;
     let depts = department::Entity::find().all(conn).await?;
     let staff: Vec<(i64, i32)> = staff::Entity::find()
