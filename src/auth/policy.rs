@@ -213,13 +213,60 @@ pub struct FieldRule {
     pub access: fn(&RolePolicy) -> Access,
 }
 
-/// Fields whose visibility depends on the role.
+/// Allowed when the role may do any of `actions`, denied otherwise.
+fn any_of(p: &RolePolicy, actions: &[Action]) -> Access {
+    if actions.iter().any(|a| p.actions.contains(a)) { Allow } else { Deny }
+}
+
+/// Fields whose visibility depends on the role. A mutation no action of the role can use is
+/// absent from its schema; row-level conditions (a ministry's own complaints) are checked
+/// when it runs.
 pub static FIELD_RULES: &[FieldRule] = &[
     FieldRule { type_name: "Complaint", field: "author", access: |p| p.author },
     FieldRule { type_name: "Complaint", field: "externalId", access: |p| p.external_ids },
     FieldRule { type_name: "Staff", field: "phone", access: |p| p.staff_contacts },
     FieldRule { type_name: "Staff", field: "email", access: |p| p.staff_contacts },
     FieldRule { type_name: "Query", field: "auditLog", access: |p| p.audit_log },
+    FieldRule {
+        type_name: "Mutation",
+        field: "ingestComplaints",
+        access: |p| any_of(p, &[Action::Ingest]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "assignComplaint",
+        access: |p| any_of(p, &[Action::Assign, Action::Reassign]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "respondToComplaint",
+        access: |p| any_of(p, &[Action::Respond]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "changeComplaintStatus",
+        access: |p| any_of(p, &[Action::Progress, Action::Resolve, Action::Reopen]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "rejectComplaint",
+        access: |p| any_of(p, &[Action::Reject]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "escalateComplaint",
+        access: |p| any_of(p, &[Action::Escalate]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "setRoutingRule",
+        access: |p| any_of(p, &[Action::EditRouting]),
+    },
+    FieldRule {
+        type_name: "Mutation",
+        field: "deleteRoutingRule",
+        access: |p| any_of(p, &[Action::EditRouting]),
+    },
 ];
 
 /// How `role` may see field `field` of GraphQL type `type_name`.

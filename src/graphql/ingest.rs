@@ -131,6 +131,7 @@ pub struct IngestMutation;
 impl IngestMutation {
     /// Registers up to 1,000 complaints; re-deliveries return the existing complaint and write
     /// nothing; one bad item does not fail the others.
+    #[graphql(visible = "super::visibility::ingest")]
     async fn ingest_complaints(
         &self,
         ctx: &Context<'_>,

@@ -33,6 +33,7 @@ pub struct LifecycleMutation;
 #[Object]
 impl LifecycleMutation {
     /// Routes a complaint to a department (and optionally one of its staff).
+    #[graphql(visible = "super::visibility::assign")]
     async fn assign_complaint(
         &self,
         ctx: &Context<'_>,
@@ -55,6 +56,7 @@ impl LifecycleMutation {
     }
 
     /// Adds an answer to the citizen (`public: true`) or an internal note.
+    #[graphql(visible = "super::visibility::respond")]
     async fn respond_to_complaint(
         &self,
         ctx: &Context<'_>,
@@ -72,6 +74,7 @@ impl LifecycleMutation {
     }
 
     /// Moves a complaint to IN_PROGRESS, ANSWERED, RESOLVED or REOPENED.
+    #[graphql(visible = "super::visibility::change_status")]
     async fn change_complaint_status(
         &self,
         ctx: &Context<'_>,
@@ -91,6 +94,7 @@ impl LifecycleMutation {
     }
 
     /// Rejects a complaint (spam, duplicate, out of scope) with a reason.
+    #[graphql(visible = "super::visibility::reject")]
     async fn reject_complaint(
         &self,
         ctx: &Context<'_>,
@@ -106,6 +110,7 @@ impl LifecycleMutation {
     }
 
     /// Escalates a complaint to the center with a reason.
+    #[graphql(visible = "super::visibility::escalate")]
     async fn escalate_complaint(
         &self,
         ctx: &Context<'_>,

@@ -70,6 +70,7 @@ pub struct RoutingMutation;
 impl RoutingMutation {
     /// Routes `category` in `municipalityId` (omitted: region-wide) to `departmentId`,
     /// replacing the rule for that pair if there is one.
+    #[graphql(visible = "super::visibility::edit_routing")]
     async fn set_routing_rule(
         &self,
         ctx: &Context<'_>,
@@ -104,6 +105,7 @@ impl RoutingMutation {
     }
 
     /// Deletes a routing rule; complaints it covered fall back to the region-wide rule.
+    #[graphql(visible = "super::visibility::edit_routing")]
     async fn delete_routing_rule(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         require_operator(ctx)?;
         let id = parse_id::<i32>(&id, "id").gql()?;

@@ -29,3 +29,43 @@ pub(crate) fn staff_contacts(ctx: &Context<'_>) -> bool {
 pub(crate) fn audit_log(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "auditLog")
 }
+
+/// A mutation field, by name.
+fn mutation(ctx: &Context<'_>, field: &str) -> bool {
+    allowed(ctx, "Mutation", field)
+}
+
+/// `ingestComplaints`.
+pub(crate) fn ingest(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "ingestComplaints")
+}
+
+/// `assignComplaint`.
+pub(crate) fn assign(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "assignComplaint")
+}
+
+/// `respondToComplaint`.
+pub(crate) fn respond(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "respondToComplaint")
+}
+
+/// `changeComplaintStatus`.
+pub(crate) fn change_status(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "changeComplaintStatus")
+}
+
+/// `rejectComplaint`.
+pub(crate) fn reject(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "rejectComplaint")
+}
+
+/// `escalateComplaint`.
+pub(crate) fn escalate(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "escalateComplaint")
+}
+
+/// `setRoutingRule` and `deleteRoutingRule`.
+pub(crate) fn edit_routing(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "setRoutingRule")
+}

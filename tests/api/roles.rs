@@ -213,6 +213,36 @@ async fn introspection_shows_each_role_its_own_schema() {
         assert_eq!(staff.contains(&"phone".to_owned()), contacts, "{data}");
         assert_eq!(roots.contains(&"auditLog".to_owned()), audit, "{data}");
     }
+    // Mutations: each role sees the ones some action of it can use.
+    let q = "{ __schema { mutationType { fields { name } } } }";
+    let cases = [
+        (
+            Some(app.token(Role::Operator, None, None)),
+            vec![
+                "assignComplaint",
+                "changeComplaintStatus",
+                "deleteRoutingRule",
+                "escalateComplaint",
+                "ingestComplaints",
+                "rejectComplaint",
+                "setRoutingRule",
+            ],
+        ),
+        (Some(app.token(Role::Governor, None, None)), vec!["escalateComplaint"]),
+        (
+            Some(app.token(Role::Ministry, Some(1), None)),
+            vec!["assignComplaint", "changeComplaintStatus", "respondToComplaint"],
+        ),
+        (Some(app.token(Role::Municipality, None, Some(1))), vec!["respondToComplaint"]),
+        (Some(app.token(Role::Integration, None, None)), vec!["ingestComplaints"]),
+        (None, vec![]),
+    ];
+    for (token, expected) in cases {
+        let data = app.data_as(token.as_deref(), q, json!({})).await;
+        let mut got = names(&data["__schema"]["mutationType"]);
+        got.sort();
+        assert_eq!(got, expected, "{data}");
+    }
 }
 
 #[tokio::test]
