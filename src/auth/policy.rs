@@ -228,6 +228,11 @@ pub static FIELD_RULES: &[FieldRule] = &[
     FieldRule { type_name: "Staff", field: "email", access: |p| p.staff_contacts },
     FieldRule { type_name: "Query", field: "auditLog", access: |p| p.audit_log },
     FieldRule {
+        type_name: "Query",
+        field: "kpis",
+        access: |p| if p.kpis == KpiGroups::Nothing { Deny } else { Allow },
+    },
+    FieldRule {
         type_name: "Mutation",
         field: "ingestComplaints",
         access: |p| any_of(p, &[Action::Ingest]),

@@ -1,6 +1,7 @@
 //! Pure domain logic: the lifecycle, deadlines and the region's calendar, classification,
 //! routing, personal-data masking. No I/O here.
 pub mod classify;
+pub mod kpi;
 pub mod lifecycle;
 pub mod masking;
 pub mod routing;

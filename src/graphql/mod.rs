@@ -6,6 +6,7 @@ pub mod documents;
 pub mod enums;
 pub mod guard;
 pub mod ingest;
+pub mod kpi;
 pub mod lifecycle;
 pub mod prefetch;
 pub mod routing;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     viewer::ViewerQuery,
     audit::AuditQuery,
     routing::RoutingQuery,
+    kpi::KpiQueryRoot,
 );
 
 /// Every root mutation field, merged from the domain areas.

@@ -30,6 +30,11 @@ pub(crate) fn audit_log(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "auditLog")
 }
 
+/// `Query.kpis`.
+pub(crate) fn kpis(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Query", "kpis")
+}
+
 /// A mutation field, by name.
 fn mutation(ctx: &Context<'_>, field: &str) -> bool {
     allowed(ctx, "Mutation", field)

@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod directory;
 pub mod history;
 pub mod ingest;
+pub mod kpis;
 pub mod lifecycle;
 pub mod pagination;
 pub mod routing;

@@ -8,6 +8,7 @@ mod helpers;
 mod http;
 mod import;
 mod ingest;
+mod kpis;
 mod lifecycle;
 mod limits;
 mod nested;

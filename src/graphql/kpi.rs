@@ -1,0 +1,249 @@
+//! `kpis(filter, groupBy)`: response KPIs by department, municipality, category, source, local
+//! day or ISO week, scoped by role — all groups for the governor and the center, a ministry's
+//! own department (a municipality's own territory) plus a region-total row, region totals for
+//! the public.
+use super::enums::{Category, Source};
+use super::{ctx_db, parse_id, request, snapshot};
+use crate::auth::policy::KpiScope;
+use crate::domain::kpi::{self, Durations, Fact, Figures};
+use crate::error::GqlResult;
+use crate::store::{directory::Snapshot, kpis::KpiQuery};
+use crate::{Error, store};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// Longest KPI window.
+const MAX_WINDOW_DAYS: i64 = 732;
+/// Key of the region-total row.
+pub const TOTAL_KEY: &str = "TOTAL";
+
+/// What KPIs are computed over; `from`/`to` bound `receivedAt` (`[from, to)`).
+#[derive(InputObject)]
+pub struct KpiFilter {
+    /// Received at or after.
+    pub from: DateTime<Utc>,
+    /// Received before.
+    pub to: DateTime<Utc>,
+    /// Only this municipality.
+    pub municipality_id: Option<ID>,
+    /// Only complaints currently assigned to this department.
+    pub department_id: Option<ID>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only this source.
+    pub source: Option<Source>,
+}
+
+/// How KPI rows are grouped.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum KpiDimension {
+    /// Current department (`NONE`: not routed yet).
+    Department,
+    /// Municipality.
+    Municipality,
+    /// Category.
+    Category,
+    /// Source.
+    Source,
+    /// Local day (Asia/Yekaterinburg), `YYYY-MM-DD`.
+    Day,
+    /// ISO week of the local day, `YYYY-Www`.
+    Week,
+}
+
+/// Average and percentiles of a duration, in seconds.
+#[derive(SimpleObject)]
+pub struct DurationStats {
+    /// Arithmetic mean.
+    pub avg: f64,
+    /// Median (linear interpolation, as `percentile_cont`).
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl From<Durations> for DurationStats {
+    fn from(d: Durations) -> Self {
+        DurationStats { avg: d.avg, p50: d.p50, p90: d.p90 }
+    }
+}
+
+/// The KPIs of one group (or of the region: key `TOTAL`).
+#[derive(SimpleObject)]
+pub struct KpiRow {
+    /// Group key: an id, an enum value, a day, a week, or `TOTAL`.
+    pub key: String,
+    /// Human-readable name of the group.
+    pub label: String,
+    /// Complaints received in the window.
+    pub received: u64,
+    /// Of those, not resolved or rejected now.
+    pub open: u64,
+    /// Of those, open and past a deadline now.
+    pub overdue: u64,
+    /// Responded on time / (responded + unresponded past the deadline); null with neither.
+    pub sla_compliance: Option<f64>,
+    /// Received -> first public response; null without responses.
+    pub first_response: Option<DurationStats>,
+    /// Received -> resolved; null without resolutions.
+    pub resolution: Option<DurationStats>,
+    /// Share of complaints ever reopened.
+    pub reopened_share: Option<f64>,
+}
+
+fn row(key: String, label: String, f: Figures) -> KpiRow {
+    KpiRow {
+        key,
+        label,
+        received: f.received,
+        open: f.open,
+        overdue: f.overdue,
+        sla_compliance: f.sla_compliance,
+        first_response: f.first_response.map(Into::into),
+        resolution: f.resolution.map(Into::into),
+        reopened_share: f.reopened_share,
+    }
+}
+
+fn category_label(c: &str) -> &'static str {
+    match c {
+        "HEALTHCARE" => "Здравоохранение",
+        "SOCIAL_PROTECTION" => "Социальная защита",
+        "HOUSING_UTILITIES" => "ЖКХ",
+        "TRANSPORT" => "Транспорт",
+        "ROADS" => "Дороги",
+        "EDUCATION" => "Образование",
+        "ECOLOGY" => "Экология",
+        "SAFETY" => "Безопасность",
+        _ => "Прочее",
+    }
+}
+
+fn source_label(s: &str) -> &'static str {
+    match s {
+        "VK" => "ВКонтакте",
+        "TELEGRAM" => "Telegram",
+        "OK" => "Одноклассники",
+        "GOSUSLUGI_POS" => "Госуслуги (ПОС)",
+        "HOTLINE_122" => "Горячая линия 122",
+        "EMAIL" => "Электронная почта",
+        "OPEN311" => "Open311",
+        _ => "Другое",
+    }
+}
+
+/// The group key and label of a fact.
+fn group_of(f: &Fact, by: KpiDimension, directory: &Snapshot) -> (String, String) {
+    match by {
+        KpiDimension::Department => match f.department_id {
+            Some(d) => (
+                d.to_string(),
+                directory.department(d).map_or_else(|| format!("#{d}"), |x| x.name.clone()),
+            ),
+            None => ("NONE".into(), "Не назначено".into()),
+        },
+        KpiDimension::Municipality => (
+            f.municipality_id.to_string(),
+            directory
+                .municipality(f.municipality_id)
+                .map_or_else(|| format!("#{}", f.municipality_id), |m| m.name.clone()),
+        ),
+        KpiDimension::Category => (f.category.clone(), category_label(&f.category).into()),
+        KpiDimension::Source => (f.source.clone(), source_label(&f.source).into()),
+        KpiDimension::Day => {
+            let day = kpi::local_day(f.received_at);
+            (day.clone(), day)
+        }
+        KpiDimension::Week => {
+            let week = kpi::local_week(f.received_at);
+            (week.clone(), week)
+        }
+    }
+}
+
+/// Root field `kpis`.
+#[derive(Default)]
+pub struct KpiQueryRoot;
+
+#[Object]
+impl KpiQueryRoot {
+    /// KPIs of the complaints received in `[filter.from, filter.to)`, one row per group in key
+    /// order, then the region-total row (`key: "TOTAL"`). Scoped by role.
+    #[graphql(visible = "super::visibility::kpis")]
+    async fn kpis(
+        &self,
+        ctx: &Context<'_>,
+        filter: KpiFilter,
+        group_by: KpiDimension,
+    ) -> Result<Vec<KpiRow>> {
+        let req = request(ctx);
+        if filter.to <= filter.from || filter.to - filter.from > Duration::days(MAX_WINDOW_DAYS) {
+            let msg = format!("`to` must be after `from`, at most {MAX_WINDOW_DAYS} days later");
+            return Err(Error::bad_input(msg)).gql();
+        }
+        let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
+        let mut query = KpiQuery {
+            from: Some(filter.from),
+            to: Some(filter.to),
+            municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
+            department_id: parse(filter.department_id, "departmentId").gql()?,
+            category: filter.category.map(Into::into),
+            source: filter.source.map(Into::into),
+        };
+        // The region total ignores where: it is the whole region's figure for this window.
+        let region = KpiQuery { municipality_id: None, department_id: None, ..query.clone() };
+        let scope = KpiScope::of(&req.principal);
+        let groups = match scope {
+            KpiScope::All => true,
+            KpiScope::Department(d) => {
+                if query.department_id.is_some_and(|x| x != d) {
+                    return Err(Error::Forbidden(
+                        "a ministry sees its own department's KPIs".into(),
+                    ))
+                    .gql();
+                }
+                query.department_id = Some(d);
+                true
+            }
+            KpiScope::Municipality(m) => {
+                if query.municipality_id.is_some_and(|x| x != m) {
+                    return Err(Error::Forbidden(
+                        "a municipality sees its own territory's KPIs".into(),
+                    ))
+                    .gql();
+                }
+                query.municipality_id = Some(m);
+                true
+            }
+            KpiScope::RegionTotal => false,
+            KpiScope::Nothing => {
+                return Err(Error::Forbidden("this role has no KPIs".into())).gql();
+            }
+        };
+        let db = ctx_db(ctx).read();
+        let directory = snapshot(ctx).await?;
+        let now = req.now;
+        let mut rows = Vec::new();
+        let total_facts = if groups {
+            let facts = store::kpis::facts(db, &query).await.gql()?;
+            let mut by_key: BTreeMap<String, (String, Vec<&Fact>)> = BTreeMap::new();
+            for f in &facts {
+                let (key, label) = group_of(f, group_by, &directory);
+                by_key.entry(key).or_insert_with(|| (label, Vec::new())).1.push(f);
+            }
+            for (key, (label, members)) in by_key {
+                rows.push(row(key, label, kpi::figures(members, now)));
+            }
+            if scope == KpiScope::All { Some(facts) } else { None }
+        } else {
+            None
+        };
+        let total_facts = match total_facts {
+            Some(facts) => facts,
+            None => store::kpis::facts(db, &region).await.gql()?,
+        };
+        rows.push(row(TOTAL_KEY.into(), "Югра, всего".into(), kpi::figures(&total_facts, now)));
+        Ok(rows)
+    }
+}

@@ -1,0 +1,364 @@
+//! KPIs checked against figures computed here from the raw rows (and, on Postgres, against
+//! `percentile_cont` itself), on both backends; edge cases; scoping by role.
+use crate::helpers::{BOTH, Backend, TestApp, error_code};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use cur_gateway::auth::Role;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+
+const KPIS: &str = "query($f: KpiFilter!, $g: KpiDimension!) { kpis(filter: $f, groupBy: $g) {
+    key label received open overdue slaCompliance firstResponse { avg p50 p90 } resolution { avg p50 p90 } reopenedShare } }";
+
+/// One complaint as the test reads it from the table.
+#[derive(Debug, Clone)]
+struct Raw {
+    department: Option<i64>,
+    municipality: i64,
+    category: String,
+    source: String,
+    received: DateTime<Utc>,
+    status: String,
+    first_at: Option<DateTime<Utc>>,
+    first_due: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+    reopened: bool,
+}
+
+async fn raw_rows(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Raw> {
+    let reopened: HashSet<i64> = app
+        .db
+        .sql_column::<i64>(
+            "SELECT DISTINCT complaint_id FROM status_event WHERE to_status = 'REOPENED'",
+            vec![],
+        )
+        .await
+        .into_iter()
+        .collect();
+    let rows = app
+        .db
+        .sql(
+            "SELECT id, department_id, municipality_id, category, source, received_at, status, first_response_at, \
+             first_response_due_at, resolution_due_at, resolved_at FROM complaint WHERE received_at >= $1 AND received_at < $2",
+            vec![from.into(), to.into()],
+        )
+        .await;
+    rows.iter()
+        .map(|r| {
+            let int = |i: usize| {
+                r.try_get_by_index::<i64>(i)
+                    .or_else(|_| r.try_get_by_index::<i32>(i).map(i64::from))
+            };
+            let id = int(0).expect("id");
+            Raw {
+                department: r
+                    .try_get_by_index::<Option<i64>>(1)
+                    .or_else(|_| r.try_get_by_index::<Option<i32>>(1).map(|v| v.map(i64::from)))
+                    .expect("dept"),
+                municipality: int(2).expect("muni"),
+                category: r.try_get_by_index(3).expect("category"),
+                source: r.try_get_by_index(4).expect("source"),
+                received: r.try_get_by_index(5).expect("received"),
+                status: r.try_get_by_index(6).expect("status"),
+                first_at: r.try_get_by_index(7).expect("first"),
+                first_due: r.try_get_by_index(8).expect("first due"),
+                resolution_due: r.try_get_by_index(9).expect("resolution due"),
+                resolved_at: r.try_get_by_index(10).expect("resolved"),
+                reopened: reopened.contains(&id),
+            }
+        })
+        .collect()
+}
+
+/// The percentile with linear interpolation, written here independently of the gateway.
+fn pct(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let pos = p * (v.len() - 1) as f64;
+    let below = pos.floor() as usize;
+    let above = (below + 1).min(v.len() - 1);
+    v[below] * (1.0 - (pos - below as f64)) + v[above] * (pos - below as f64)
+}
+
+fn stats(values: &[f64]) -> Value {
+    if values.is_empty() {
+        return Value::Null;
+    }
+    json!({ "avg": values.iter().sum::<f64>() / values.len() as f64, "p50": pct(values, 0.5), "p90": pct(values, 0.9) })
+}
+
+/// Every figure of a group at `now`, as the test computes it.
+fn expected(rows: &[&Raw], now: DateTime<Utc>) -> Value {
+    let open = |r: &Raw| r.status != "RESOLVED" && r.status != "REJECTED";
+    let overdue = rows
+        .iter()
+        .filter(|r| {
+            open(r) && ((r.first_at.is_none() && r.first_due < now) || r.resolution_due < now)
+        })
+        .count();
+    let responded: Vec<&&Raw> = rows.iter().filter(|r| r.first_at.is_some()).collect();
+    let on_time = responded.iter().filter(|r| r.first_at.is_some_and(|a| a <= r.first_due)).count();
+    let late_silent = rows.iter().filter(|r| r.first_at.is_none() && r.first_due < now).count();
+    let judged = responded.len() + late_silent;
+    let secs = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_milliseconds() as f64 / 1000.0;
+    let first: Vec<f64> =
+        responded.iter().map(|r| secs(r.received, r.first_at.expect("responded"))).collect();
+    let resolution: Vec<f64> =
+        rows.iter().filter_map(|r| r.resolved_at.map(|at| secs(r.received, at))).collect();
+    let n = rows.len();
+    json!({
+        "received": n,
+        "open": rows.iter().filter(|r| open(r)).count(),
+        "overdue": overdue,
+        "slaCompliance": if judged == 0 { Value::Null } else { json!(on_time as f64 / judged as f64) },
+        "firstResponse": stats(&first),
+        "resolution": stats(&resolution),
+        "reopenedShare": if n == 0 { Value::Null } else { json!(rows.iter().filter(|r| r.reopened).count() as f64 / n as f64) },
+    })
+}
+
+/// Numbers equal to 1e-6 (relative), everything else exactly.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            (x - y).abs() <= 1e-6 * x.abs().max(1.0)
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn local_day(t: DateTime<Utc>) -> String {
+    t.with_timezone(&FixedOffset::east_opt(5 * 3600).expect("UTC+5")).format("%Y-%m-%d").to_string()
+}
+
+fn key_of(r: &Raw, by: &str) -> String {
+    match by {
+        "DEPARTMENT" => r.department.map_or("NONE".into(), |d| d.to_string()),
+        "MUNICIPALITY" => r.municipality.to_string(),
+        "CATEGORY" => r.category.clone(),
+        "SOURCE" => r.source.clone(),
+        "DAY" => local_day(r.received),
+        _ => {
+            let d = r
+                .received
+                .with_timezone(&FixedOffset::east_opt(5 * 3600).expect("UTC+5"))
+                .date_naive();
+            let w = chrono::Datelike::iso_week(&d);
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+    }
+}
+
+/// Asks for the KPIs and compares every row with the test's own figures (at the instant
+/// before or after the request, whichever the gateway's `now` matches).
+async fn check(
+    app: &TestApp,
+    token: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: &str,
+    keep: impl Fn(&Raw) -> bool,
+) -> Vec<Value> {
+    let before = Utc::now();
+    let data = app.data_as(token, KPIS, json!({ "f": { "from": from, "to": to }, "g": by })).await;
+    let after = Utc::now();
+    let rows = raw_rows(app, from, to).await;
+    let mut groups: BTreeMap<String, Vec<&Raw>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| keep(r)) {
+        groups.entry(key_of(r, by)).or_default().push(r);
+    }
+    let got = data["kpis"].as_array().expect("rows").clone();
+    let keys: Vec<&str> = got.iter().map(|r| r["key"].as_str().unwrap_or("")).collect();
+    let mut want: Vec<String> = groups.keys().cloned().collect();
+    want.push("TOTAL".into());
+    assert_eq!(keys, want, "{by}: groups");
+    for row in &got[..got.len() - 1] {
+        let members = &groups[row["key"].as_str().unwrap_or("")];
+        let mut figures = row.clone();
+        let obj = figures.as_object_mut().expect("row");
+        obj.remove("key");
+        obj.remove("label");
+        let ok =
+            same(&figures, &expected(members, before)) || same(&figures, &expected(members, after));
+        assert!(ok, "{by} {}: got {figures}, want {}", row["key"], expected(members, before));
+    }
+    got
+}
+
+#[tokio::test]
+async fn kpis_match_an_independent_computation_on_both_backends() {
+    for backend in BOTH {
+        let app = TestApp::spawn(backend).await;
+        let to = Utc::now() + Duration::hours(1);
+        for (from, by) in [
+            (to - Duration::days(30), "DEPARTMENT"),
+            (to - Duration::days(366), "DEPARTMENT"),
+            (to - Duration::days(366), "MUNICIPALITY"),
+            (to - Duration::days(120), "CATEGORY"),
+            (to - Duration::days(120), "SOURCE"),
+            (to - Duration::days(14), "DAY"),
+            (to - Duration::days(90), "WEEK"),
+        ] {
+            let rows = check(&app, Some(app.operator.as_str()), from, to, by, |_| true).await;
+            // The total row is the whole window.
+            let all = raw_rows(&app, from, to).await;
+            assert_eq!(
+                rows.last().map(|r| r["received"].clone()),
+                Some(json!(all.len())),
+                "{backend:?} {by} total"
+            );
+        }
+        if backend == Backend::Postgres {
+            // Percentiles agree with Postgres' own percentile_cont per department.
+            let from = to - Duration::days(366);
+            let data =
+                app.data(KPIS, json!({ "f": { "from": from, "to": to }, "g": "DEPARTMENT" })).await;
+            let sql = app
+                .db
+                .sql(
+                    "SELECT department_id::text, percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_response_at - received_at)), \
+                     percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_response_at - received_at)) \
+                     FROM complaint WHERE received_at >= $1 AND received_at < $2 AND first_response_at IS NOT NULL AND department_id IS NOT NULL GROUP BY department_id",
+                    vec![from.into(), to.into()],
+                )
+                .await;
+            for r in &sql {
+                let key: String = r.try_get_by_index(0).expect("key");
+                let (p50, p90): (f64, f64) =
+                    (r.try_get_by_index(1).expect("p50"), r.try_get_by_index(2).expect("p90"));
+                let row = data["kpis"]
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .find(|x| x["key"] == key.as_str())
+                    .expect("row");
+                assert!(
+                    same(&row["firstResponse"]["p50"], &json!(p50))
+                        && same(&row["firstResponse"]["p90"], &json!(p90)),
+                    "{key}: {row} vs {p50} {p90}"
+                );
+            }
+        }
+    }
+}
+
+const INGEST: &str = "mutation($input: [IngestComplaintInput!]!) { ingestComplaints(input: $input) { items { complaintId } } }";
+
+#[tokio::test]
+async fn edge_cases_empty_windows_no_responses_all_overdue_and_local_midnight() {
+    for backend in BOTH {
+        let app = TestApp::spawn_with(backend, 0, 7).await;
+        let op = Some(app.operator.as_str());
+        // An empty window: only the total row, zeros and nulls.
+        let empty = check(
+            &app,
+            op,
+            Utc::now() - Duration::days(3),
+            Utc::now() - Duration::days(2),
+            "DEPARTMENT",
+            |_| true,
+        )
+        .await;
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0]["received"], 0);
+        assert!(
+            empty[0]["slaCompliance"].is_null()
+                && empty[0]["firstResponse"].is_null()
+                && empty[0]["reopenedShare"].is_null()
+        );
+
+        // Four complaints around local midnight (19:00 UTC), none answered, deadlines ahead.
+        let day = (Utc::now() - Duration::days(1)).date_naive();
+        let at = |h: u32, m: u32| day.and_hms_opt(h, m, 0).expect("time").and_utc();
+        let items: Vec<Value> = [at(18, 30), at(18, 59), at(19, 0), at(19, 30)]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({ "source": "EMAIL", "externalId": format!("e-{i}"), "text": "Нет горячей воды", "municipalityId": "1", "receivedAt": t }))
+            .collect();
+        app.data(INGEST, json!({ "input": items })).await;
+        let (from, to) = (at(18, 0), at(20, 0));
+        let days = check(&app, op, from, to, "DAY", |_| true).await;
+        let keys: Vec<&str> = days.iter().map(|r| r["key"].as_str().unwrap_or("")).collect();
+        assert_eq!(
+            keys,
+            [local_day(at(18, 30)).as_str(), local_day(at(19, 0)).as_str(), "TOTAL"],
+            "two local days"
+        );
+        assert_eq!(
+            (days[0]["received"].clone(), days[1]["received"].clone()),
+            (json!(2), json!(2))
+        );
+        // No responses yet, deadlines 30 days ahead: nothing to judge, nothing late.
+        assert!(days[2]["slaCompliance"].is_null() && days[2]["firstResponse"].is_null());
+        assert_eq!((days[2]["open"].clone(), days[2]["overdue"].clone()), (json!(4), json!(0)));
+
+        // All overdue: every deadline in the past, still unanswered.
+        app.db
+            .sql(
+                "UPDATE complaint SET first_response_due_at = $1, resolution_due_at = $1",
+                vec![(Utc::now() - Duration::hours(1)).into()],
+            )
+            .await;
+        let late = check(&app, op, from, to, "CATEGORY", |_| true).await;
+        let total = late.last().expect("total");
+        assert_eq!(
+            (total["overdue"].clone(), total["slaCompliance"].clone()),
+            (json!(4), json!(0.0))
+        );
+        // One answered in time and resolved, one reopened: figures follow.
+        let ids = app.db.sql_column::<i64>("SELECT id FROM complaint ORDER BY id", vec![]).await;
+        app.db
+            .sql(
+                "UPDATE complaint SET first_response_at = received_at, status = 'RESOLVED', resolved_at = $1 WHERE id = $2",
+                vec![(Utc::now() - Duration::minutes(5)).into(), ids[0].into()],
+            )
+            .await;
+        app.db
+            .sql(
+                "INSERT INTO status_event (complaint_id, from_status, to_status, actor, at) VALUES ($1, 'RESOLVED', 'REOPENED', 't', $2)",
+                vec![ids[1].into(), Utc::now().into()],
+            )
+            .await;
+        check(&app, op, from, to, "SOURCE", |_| true).await;
+    }
+}
+
+#[tokio::test]
+async fn each_role_gets_its_kpi_groups() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let to = Utc::now() + Duration::hours(1);
+    let from = to - Duration::days(366);
+    let dept = app.db.sql_i64("SELECT id FROM department WHERE code = 'health'", vec![]).await;
+    let ministry = app.token(Role::Ministry, Some(dept as i32), None);
+    let rows =
+        check(&app, Some(&ministry), from, to, "CATEGORY", |r| r.department == Some(dept)).await;
+    assert!(rows.len() >= 2, "its own rows and the total");
+    let all = raw_rows(&app, from, to).await;
+    assert_eq!(
+        rows.last().map(|r| r["received"].clone()),
+        Some(json!(all.len())),
+        "the region total covers the region"
+    );
+    let by_dept =
+        check(&app, Some(&ministry), from, to, "DEPARTMENT", |r| r.department == Some(dept)).await;
+    assert_eq!(by_dept.len(), 2, "its department and the total: {by_dept:?}");
+
+    let municipality = app.token(Role::Municipality, None, Some(1));
+    check(&app, Some(&municipality), from, to, "DEPARTMENT", |r| r.municipality == 1).await;
+    let public = check(&app, None, from, to, "MUNICIPALITY", |_| false).await;
+    assert_eq!(public.len(), 1, "the public gets region totals only");
+    assert_eq!(public[0]["received"], json!(all.len()));
+
+    let vars = |dept: i64| json!({ "f": { "from": from, "to": to, "departmentId": dept.to_string() }, "g": "DAY" });
+    let (_, resp) = app.gql_as(Some(&ministry), KPIS, vars(dept + 1)).await;
+    assert_eq!(error_code(&resp), Some("FORBIDDEN"), "another department's KPIs");
+    let integration = app.token(Role::Integration, None, None);
+    let (_, resp) = app.gql_as(Some(&integration), KPIS, vars(dept)).await;
+    assert_eq!(error_code(&resp), Some("FORBIDDEN"));
+    let resp = app.gql(KPIS, json!({ "f": { "from": to, "to": from }, "g": "DAY" })).await;
+    assert_eq!(error_code(&resp), Some("BAD_USER_INPUT"));
+}
