@@ -39,6 +39,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The directory (municipalities, departments, staff) snapshot source.
     pub directory: Arc<Directory>,
+    /// The read cache (Redis or in memory).
+    pub cache: crate::cache::Cache,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<std::collections::HashMap<String, String>>,
 }
@@ -74,7 +76,8 @@ impl Application {
                 "developer mode: tokens are signed with the built-in development secret"
             );
         }
-        let schema = graphql::build_schema(db.clone(), directory.clone());
+        let cache = config.cache()?;
+        let schema = graphql::build_schema(db.clone(), directory.clone(), cache.clone());
         let types = TypeIndex::from_sdl(&schema.sdl());
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
@@ -90,6 +93,7 @@ impl Application {
             introspection: config.introspection(),
             request_timeout: config.request_timeout(),
             directory,
+            cache,
             open311_keys: Arc::new(http::open311::parse_keys(config.open311_api_keys.as_deref())?),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's

@@ -7,6 +7,7 @@ use crate::{
         Principal, Role, RowScope,
         policy::{self, Action},
     },
+    cache::{Cache, Topic},
     domain::lifecycle,
     ingest::MAX_TEXT_BYTES,
     store::{
@@ -27,6 +28,8 @@ pub struct By<'a> {
     pub directory: &'a Snapshot,
     /// The request's instant.
     pub now: DateTime<Utc>,
+    /// Told of every committed change.
+    pub cache: &'a Cache,
 }
 
 impl By<'_> {
@@ -53,6 +56,20 @@ impl By<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// Runs one change in the caller's scope and tells the cache once it is committed.
+async fn apply(
+    db: &Db,
+    by: By<'_>,
+    id: i64,
+    expected_version: i32,
+    decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
+) -> Result<complaint::Model> {
+    let scope = RowScope::of(by.principal);
+    let row = change(db, scope, id, expected_version, &by.actor(), by.now, decide).await?;
+    by.cache.bump(Topic::Complaints).await;
+    Ok(row)
 }
 
 fn transition(row: &complaint::Model, to: ComplaintStatus) -> Result<()> {
@@ -105,7 +122,7 @@ pub async fn assign(
         }
     }
     let reason = reason.map(|r| required_text(&r, "reason")).transpose()?;
-    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+    apply(db, by, id, expected_version, |row| {
         if !operator {
             by.require_current(row)?;
         }
@@ -137,7 +154,7 @@ pub async fn escalate(
         .find(|d| d.kind == "center")
         .map(|d| d.id)
         .ok_or_else(|| Error::Internal("the directory has no center department".into()))?;
-    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+    apply(db, by, id, expected_version, |row| {
         transition(row, ComplaintStatus::Assigned)?;
         Ok(Plan {
             status: Some(ComplaintStatus::Assigned),
@@ -159,7 +176,7 @@ pub async fn reject(
 ) -> Result<complaint::Model> {
     by.require(Action::Reject, "reject complaints")?;
     let reason = required_text(reason, "reason")?;
-    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+    apply(db, by, id, expected_version, |row| {
         transition(row, ComplaintStatus::Rejected)?;
         Ok(Plan {
             status: Some(ComplaintStatus::Rejected),
@@ -198,7 +215,7 @@ pub async fn set_status(
         by.require(action, &format!("set status {}", lifecycle::name(to)))?;
     }
     let comment = comment.map(|c| required_text(&c, "comment")).transpose()?;
-    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+    apply(db, by, id, expected_version, |row| {
         by.require_current(row)?;
         transition(row, to)?;
         Ok(Plan { status: Some(to), comment: comment.clone(), ..Plan::default() })
@@ -228,7 +245,7 @@ pub async fn respond(
             .map(|d| d.id),
         _ => by.principal.department_id,
     };
-    change(db, RowScope::of(by.principal), id, expected_version, &by.actor(), by.now, |row| {
+    apply(db, by, id, expected_version, |row| {
         by.require_current(row)?;
         if !lifecycle::is_open(row.status) {
             return Err(Error::InvalidTransition(format!(

@@ -47,6 +47,18 @@ pub struct Config {
     /// How far back a pass looks for deadlines that passed (covers downtime), in hours.
     #[arg(long, env = "CUR_DEADLINE_LOOKBACK_HOURS", default_value_t = 168, global = true)]
     pub deadline_lookback_hours: i64,
+    /// Redis for the shared cache (`redis://…`); unset: an in-memory cache in this process.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Longest life of a cached value in seconds (a backstop: writes invalidate first).
+    #[arg(long, env = "CUR_CACHE_TTL_SECS", default_value_t = 60, global = true)]
+    pub cache_ttl_secs: u64,
+    /// Time limit of one cache call in milliseconds; past it the database answers.
+    #[arg(long, env = "CUR_CACHE_TIMEOUT_MS", default_value_t = 100, global = true)]
+    pub cache_timeout_ms: u64,
+    /// Prefix of every cache key (several deployments can share one Redis).
+    #[arg(long, env = "CUR_CACHE_PREFIX", default_value = "cur:", global = true)]
+    pub cache_prefix: String,
     /// Open311 API keys: `key=name` pairs separated by commas; each key posts as an
     /// `integration` principal with that name.
     #[arg(long, env = "CUR_OPEN311_API_KEYS", global = true, hide_env_values = true)]
@@ -170,6 +182,26 @@ impl Config {
         } else {
             Introspection::Authenticated
         })
+    }
+
+    /// The cache this configuration asks for: Redis when `REDIS_URL` is set, else in memory.
+    pub fn cache(&self) -> crate::Result<crate::cache::Cache> {
+        use crate::cache::{Cache, MemoryBackend, RedisBackend};
+        use std::sync::Arc;
+        let timeout = Duration::from_millis(self.cache_timeout_ms);
+        let backend: Arc<dyn crate::cache::Backend> = match &self.redis_url {
+            Some(url) => Arc::new(
+                RedisBackend::new(url, timeout)
+                    .map_err(|e| crate::Error::Internal(format!("REDIS_URL: {e}")))?,
+            ),
+            None => Arc::new(MemoryBackend::default()),
+        };
+        Ok(Cache::new(
+            backend,
+            &self.cache_prefix,
+            Duration::from_secs(self.cache_ttl_secs),
+            timeout,
+        ))
     }
 
     /// The per-request timeout.

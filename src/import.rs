@@ -7,6 +7,7 @@
 //! `received_at` is RFC 3339 (`2026-11-28T09:15:00+05:00`).
 use crate::{
     Error, Result,
+    cache::Cache,
     ingest::{self, Outcome, Submission},
     store::Db,
 };
@@ -131,7 +132,13 @@ async fn municipality_names(db: &Db) -> Result<HashMap<String, i32>> {
 }
 
 /// Imports `path` as complaints from `source`.
-pub async fn run(db: &Db, source: Source, path: &Path, progress: bool) -> Result<ImportReport> {
+pub async fn run(
+    db: &Db,
+    cache: &Cache,
+    source: Source,
+    path: &Path,
+    progress: bool,
+) -> Result<ImportReport> {
     let started = Instant::now();
     let io = |e: csv::Error| Error::bad_input(format!("{}: {e}", path.display()));
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(io)?;
@@ -191,7 +198,7 @@ pub async fn run(db: &Db, source: Source, path: &Path, progress: bool) -> Result
                 },
             }
         }
-        let outcomes = ingest::run(db, &actor, batch, Utc::now()).await?;
+        let outcomes = ingest::run(db, cache, &actor, batch, Utc::now()).await?;
         for (line, outcome) in lines.into_iter().zip(outcomes) {
             match outcome {
                 Outcome::Created { .. } => report.created += 1,

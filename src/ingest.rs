@@ -4,6 +4,7 @@
 //! good ones go in.
 use crate::{
     Result,
+    cache::{Cache, Topic},
     domain::{classify::classify, routing::route, sla},
     store::{
         Db,
@@ -177,6 +178,7 @@ fn prepare(s: Submission, ctx: &ingest::Context, now: DateTime<Utc>) -> complain
 /// order, each created, duplicate or rejected.
 pub async fn run(
     db: &Db,
+    cache: &Cache,
     actor: &str,
     items: Vec<Submission>,
     now: DateTime<Utc>,
@@ -209,6 +211,9 @@ pub async fn run(
         rows.push(prepare(item, &ctx, now));
     }
     let written = ingest::write(db, rows, actor, now).await?;
+    if written.iter().any(|w| matches!(w, Written::Created { .. })) {
+        cache.bump(Topic::Complaints).await;
+    }
     for (i, w) in positions.into_iter().zip(written) {
         outcomes[i] = Some(match w {
             Written::Created { id, number } => Outcome::Created { id, number },

@@ -128,7 +128,8 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             db.migrate().await?;
             cur_gateway::app::prepare_embedded(&config, &db).await?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let report = cur_gateway::import::run(&db, source, &file, progress).await?;
+            let cache = config.cache()?;
+            let report = cur_gateway::import::run(&db, &cache, source, &file, progress).await?;
             print!("{report}");
             Ok(())
         }

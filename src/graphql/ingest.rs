@@ -162,7 +162,9 @@ impl IngestMutation {
         }
         let (positions, submissions): (Vec<usize>, Vec<Submission>) = parsed.into_iter().unzip();
         let db = ctx_db(ctx);
-        let outcomes = ingest::run(db, &actor(&req.principal), submissions, req.now).await.gql()?;
+        let cache = ctx.data_unchecked::<crate::cache::Cache>();
+        let outcomes =
+            ingest::run(db, cache, &actor(&req.principal), submissions, req.now).await.gql()?;
         let mut by_position: HashMap<usize, Outcome> =
             positions.into_iter().zip(outcomes).collect();
         by_position.extend(bad.into_iter().map(|(i, r)| (i, Outcome::Rejected(r))));

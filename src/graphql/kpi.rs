@@ -5,6 +5,7 @@
 use super::enums::{Category, Source};
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::auth::policy::KpiScope;
+use crate::cache::{Cache, Topic};
 use crate::domain::kpi::{self, Durations, Fact, Figures};
 use crate::error::GqlResult;
 use crate::store::{directory::Snapshot, kpis::KpiQuery};
@@ -53,7 +54,7 @@ pub enum KpiDimension {
 }
 
 /// Average and percentiles of a duration, in seconds.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, serde::Serialize, serde::Deserialize)]
 pub struct DurationStats {
     /// Arithmetic mean.
     pub avg: f64,
@@ -70,7 +71,7 @@ impl From<Durations> for DurationStats {
 }
 
 /// The KPIs of one group (or of the region: key `TOTAL`).
-#[derive(SimpleObject)]
+#[derive(SimpleObject, serde::Serialize, serde::Deserialize)]
 pub struct KpiRow {
     /// Group key: an id, an enum value, a day, a week, or `TOTAL`.
     pub key: String,
@@ -224,26 +225,34 @@ impl KpiQueryRoot {
         let db = ctx_db(ctx).read();
         let directory = snapshot(ctx).await?;
         let now = req.now;
-        let mut rows = Vec::new();
-        let total_facts = if groups {
-            let facts = store::kpis::facts(db, &query).await.gql()?;
-            let mut by_key: BTreeMap<String, (String, Vec<&Fact>)> = BTreeMap::new();
-            for f in &facts {
-                let (key, label) = group_of(f, group_by, &directory);
-                by_key.entry(key).or_insert_with(|| (label, Vec::new())).1.push(f);
-            }
-            for (key, (label, members)) in by_key {
-                rows.push(row(key, label, kpi::figures(members, now)));
-            }
-            if scope == KpiScope::All { Some(facts) } else { None }
-        } else {
-            None
+        // Cached per KPI scope (never per role name alone) and query; any complaint write
+        // bumps the generation, so the next request after a commit recomputes.
+        let parts = format!("{scope:?}|{query:?}|{region:?}|{group_by:?}");
+        let compute = async {
+            let mut rows = Vec::new();
+            let total_facts = if groups {
+                let facts = store::kpis::facts(db, &query).await?;
+                let mut by_key: BTreeMap<String, (String, Vec<&Fact>)> = BTreeMap::new();
+                for f in &facts {
+                    let (key, label) = group_of(f, group_by, &directory);
+                    by_key.entry(key).or_insert_with(|| (label, Vec::new())).1.push(f);
+                }
+                for (key, (label, members)) in by_key {
+                    rows.push(row(key, label, kpi::figures(members, now)));
+                }
+                if scope == KpiScope::All { Some(facts) } else { None }
+            } else {
+                None
+            };
+            let total_facts = match total_facts {
+                Some(facts) => facts,
+                None => store::kpis::facts(db, &region).await?,
+            };
+            rows.push(row(TOTAL_KEY.into(), "Югра, всего".into(), kpi::figures(&total_facts, now)));
+            Ok(rows)
         };
-        let total_facts = match total_facts {
-            Some(facts) => facts,
-            None => store::kpis::facts(db, &region).await.gql()?,
-        };
-        rows.push(row(TOTAL_KEY.into(), "Югра, всего".into(), kpi::figures(&total_facts, now)));
+        let cache = ctx.data_unchecked::<Cache>();
+        let rows = cache.get_or_compute(Topic::Complaints, "kpi", &parts, compute).await.gql()?;
         Ok(rows)
     }
 }

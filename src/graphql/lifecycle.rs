@@ -5,6 +5,7 @@ use super::enums::ComplaintStatus;
 use super::prefetch::{self, Wants};
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::auth::NoteScope;
+use crate::cache::Cache;
 use crate::changes::{self, By};
 use crate::error::GqlResult;
 use crate::store::complaints::Skip;
@@ -47,7 +48,8 @@ impl LifecycleMutation {
         let department = parse_id(&department_id, "departmentId").gql()?;
         let assignee = assignee_id.map(|a| parse_id(&a, "assigneeId")).transpose().gql()?;
         let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let cache = ctx.data_unchecked::<Cache>();
+        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
         let row =
             changes::assign(ctx_db(ctx), by, id, department, assignee, expected_version, reason)
                 .await
@@ -67,7 +69,8 @@ impl LifecycleMutation {
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
         let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let cache = ctx.data_unchecked::<Cache>();
+        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
         let row =
             changes::respond(ctx_db(ctx), by, id, &text, public, expected_version).await.gql()?;
         written(ctx, row).await
@@ -85,7 +88,8 @@ impl LifecycleMutation {
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
         let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let cache = ctx.data_unchecked::<Cache>();
+        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
         let row =
             changes::set_status(ctx_db(ctx), by, id, status.into(), expected_version, comment)
                 .await
@@ -104,7 +108,8 @@ impl LifecycleMutation {
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
         let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let cache = ctx.data_unchecked::<Cache>();
+        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
         let row = changes::reject(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
         written(ctx, row).await
     }
@@ -120,7 +125,8 @@ impl LifecycleMutation {
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
         let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let by = By { principal: &req.principal, directory: &directory, now: req.now };
+        let cache = ctx.data_unchecked::<Cache>();
+        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
         let row = changes::escalate(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
         written(ctx, row).await
     }

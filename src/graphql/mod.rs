@@ -53,11 +53,12 @@ pub struct MutationRoot(
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema; `db` and the directory are shared by all requests.
-pub fn build_schema(db: Db, directory: Arc<Directory>) -> AppSchema {
+/// Builds the schema; `db`, the directory and the cache are shared by all requests.
+pub fn build_schema(db: Db, directory: Arc<Directory>, cache: crate::cache::Cache) -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
         .data(directory)
+        .data(cache)
         .finish()
 }
 

@@ -35,6 +35,7 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route("/open311/v2/services.json", get(open311::services))
         .route("/open311/v2/services/{file}", get(open311::service_definition))
         .route("/open311/v2/requests.json", get(open311::list_requests).post(open311::post_request))

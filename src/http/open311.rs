@@ -229,10 +229,11 @@ pub async fn post_request(
         lon,
     };
     let actor = format!("{}:{}", principal.role.as_str(), principal.sub);
-    let outcome = match ingest::run(&state.db, &actor, vec![submission], Utc::now()).await {
-        Ok(mut o) => o.pop(),
-        Err(e) => return internal(e),
-    };
+    let outcome =
+        match ingest::run(&state.db, &state.cache, &actor, vec![submission], Utc::now()).await {
+            Ok(mut o) => o.pop(),
+            Err(e) => return internal(e),
+        };
     let (status, number, notice) = match outcome {
         Some(Outcome::Created { number, .. }) => {
             (StatusCode::CREATED, number, "Обращение зарегистрировано")

@@ -79,6 +79,16 @@ impl TestDb {
         TestDb { db, config, pg_name, sqlite_path }
     }
 
+    /// Another handle on the same database, for a second gateway; it drops nothing.
+    pub fn shared(other: &TestDb) -> TestDb {
+        TestDb {
+            db: other.db.clone(),
+            config: other.config.clone(),
+            pg_name: None,
+            sqlite_path: None,
+        }
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.write().get_database_backend()
     }

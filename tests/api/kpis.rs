@@ -6,13 +6,13 @@ use cur_gateway::auth::Role;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 
-const KPIS: &str = "query($f: KpiFilter!, $g: KpiDimension!) { kpis(filter: $f, groupBy: $g) {
+pub(crate) const KPIS: &str = "query($f: KpiFilter!, $g: KpiDimension!) { kpis(filter: $f, groupBy: $g) {
     key label received open overdue slaCompliance firstResponse { avg p50 p90 } resolution { avg p50 p90 } reopenedShare } }";
 
 /// One complaint as the test reads it from the table.
 #[derive(Debug, Clone)]
-struct Raw {
-    department: Option<i64>,
+pub(crate) struct Raw {
+    pub(crate) department: Option<i64>,
     municipality: i64,
     category: String,
     source: String,
@@ -155,7 +155,7 @@ fn key_of(r: &Raw, by: &str) -> String {
 
 /// Asks for the KPIs and compares every row with the test's own figures (at the instant
 /// before or after the request, whichever the gateway's `now` matches).
-async fn check(
+pub(crate) async fn check(
     app: &TestApp,
     token: Option<&str>,
     from: DateTime<Utc>,

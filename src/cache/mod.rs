@@ -1,0 +1,217 @@
+//! The read cache: one [`Backend`] trait with a Redis and an in-memory implementation, and
+//! [`Cache`], which adds what both need — generation-stamped keys (a write bumps the
+//! generation of what it touched, so every replica's next read misses), single-flight for
+//! cold keys, hit/miss counters, and a database fallback whenever the backend fails: a cache
+//! outage slows reads down, it never breaks them.
+mod memory;
+mod redis_backend;
+
+pub use memory::MemoryBackend;
+pub use redis_backend::RedisBackend;
+
+use futures_util::future::BoxFuture;
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+use tokio::sync::OnceCell;
+
+/// A cache backend failed (unreachable, slow, refused).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cache backend: {0}")]
+pub struct BackendError(pub String);
+
+/// What a cache backend stores: bytes under keys with a TTL, and counters.
+pub trait Backend: Send + Sync {
+    /// The value under `key`.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>>;
+    /// Stores `value` under `key` for `ttl`.
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BackendError>>;
+    /// The counter under `key` (0 when absent).
+    fn counter<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>>;
+    /// Increments the counter under `key`.
+    fn incr<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>>;
+    /// Whether the backend answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), BackendError>>;
+    /// `memory` or `redis`.
+    fn name(&self) -> &'static str;
+}
+
+/// What a write touched; its generation is bumped after the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Complaints and everything computed from them (KPIs).
+    Complaints,
+}
+
+impl Topic {
+    fn key(self) -> &'static str {
+        match self {
+            Topic::Complaints => "gen:complaints",
+        }
+    }
+}
+
+/// Hit, miss and failure counts.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Answers from the cache.
+    pub hits: AtomicU64,
+    /// Answers computed (and stored).
+    pub misses: AtomicU64,
+    /// Backend failures (each answered from the database).
+    pub errors: AtomicU64,
+}
+
+type Flight = Arc<OnceCell<Vec<u8>>>;
+
+/// The gateway's cache.
+#[derive(Clone)]
+pub struct Cache {
+    backend: Arc<dyn Backend>,
+    prefix: Arc<str>,
+    ttl: Duration,
+    op_timeout: Duration,
+    counters: Arc<Counters>,
+    flights: Arc<Mutex<HashMap<String, Flight>>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("backend", &self.backend.name())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl Cache {
+    /// A cache over `backend`; keys start with `prefix`; values live at most `ttl` (a
+    /// backstop: generations make them stale first); each backend call gets `op_timeout`.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        prefix: &str,
+        ttl: Duration,
+        op_timeout: Duration,
+    ) -> Self {
+        Cache {
+            backend,
+            prefix: prefix.into(),
+            ttl,
+            op_timeout,
+            counters: Arc::default(),
+            flights: Arc::default(),
+        }
+    }
+
+    /// `memory` or `redis`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Hit, miss and failure counts.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    async fn timed<T>(
+        &self,
+        op: BoxFuture<'_, Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
+        match tokio::time::timeout(self.op_timeout, op).await {
+            Ok(result) => result,
+            Err(_) => Err(BackendError(format!("no answer within {:?}", self.op_timeout))),
+        }
+    }
+
+    fn failed(&self, err: &BackendError) {
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%err, "cache unavailable; answering from the database");
+    }
+
+    /// Whether the backend answers now.
+    pub async fn healthy(&self) -> bool {
+        self.timed(self.backend.ping()).await.is_ok()
+    }
+
+    /// Marks `topic` changed on every replica (after a committed write).
+    pub async fn bump(&self, topic: Topic) {
+        let key = format!("{}{}", self.prefix, topic.key());
+        if let Err(err) = self.timed(self.backend.incr(&key)).await {
+            // Entries of this generation will still expire by TTL.
+            self.failed(&err);
+        }
+    }
+
+    /// The cached value of `name`/`parts` for the current generation of `topic`, or
+    /// `compute`'s, stored for the next reader. Concurrent readers of a cold key in this
+    /// process share one computation. Any backend failure falls back to `compute`.
+    pub async fn get_or_compute<T, F>(
+        &self,
+        topic: Topic,
+        name: &str,
+        parts: &str,
+        compute: F,
+    ) -> crate::Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = crate::Result<T>>,
+    {
+        let gen_key = format!("{}{}", self.prefix, topic.key());
+        let generation = match self.timed(self.backend.counter(&gen_key)).await {
+            Ok(g) => g,
+            Err(err) => {
+                self.failed(&err);
+                return compute.await;
+            }
+        };
+        let digest: String =
+            Sha256::digest(parts.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let key = format!("{}{name}:g{generation}:{digest}", self.prefix);
+        match self.timed(self.backend.get(&key)).await {
+            Ok(Some(bytes)) => {
+                if let Ok(value) = serde_json::from_slice(&bytes) {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(value);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                self.failed(&err);
+                return compute.await;
+            }
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+            flights.entry(key.clone()).or_default().clone()
+        };
+        let computed = flight
+            .get_or_try_init(|| async {
+                let value = compute.await?;
+                let bytes = serde_json::to_vec(&value)
+                    .map_err(|e| crate::Error::Internal(e.to_string()))?;
+                if let Err(err) = self.timed(self.backend.set(&key, bytes.clone(), self.ttl)).await
+                {
+                    self.failed(&err);
+                }
+                Ok::<_, crate::Error>(bytes)
+            })
+            .await;
+        self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        let bytes = computed?;
+        serde_json::from_slice(bytes)
+            .map_err(|e| crate::Error::Internal(format!("cache value: {e}")))
+    }
+}

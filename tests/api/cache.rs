@@ -1,0 +1,196 @@
+//! The read cache: per-scope keys, freshness after writes on every replica (Redis), identical
+//! cached and uncached answers, and reads that survive a Redis outage.
+use crate::helpers::{BOTH, Backend, TestApp, TestDb, error_code};
+use crate::kpis::{KPIS, check};
+use chrono::{Duration, Utc};
+use cur_gateway::{Application, auth::Role, store::Db};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+
+fn window() -> Value {
+    let to = Utc::now() + Duration::hours(1);
+    json!({ "from": to - Duration::days(366), "to": to })
+}
+
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+const ONE: &str = "mutation($e: String!) { ingestComplaints(input: [{ source: EMAIL, externalId: $e, text: \"В поликлинике нет талонов\", municipalityId: \"1\" }]) { created } }";
+
+#[tokio::test]
+async fn ministries_get_their_own_cached_answers_fresh_after_every_write() {
+    for backend in BOTH {
+        let app = TestApp::spawn(backend).await;
+        let (to, from) = (Utc::now() + Duration::hours(1), Utc::now() - Duration::days(366));
+        let health =
+            app.db.sql_i64("SELECT id FROM department WHERE code = 'health'", vec![]).await;
+        let social =
+            app.db.sql_i64("SELECT id FROM department WHERE code = 'social'", vec![]).await;
+        let a = app.token(Role::Ministry, Some(health as i32), None);
+        let b = app.token(Role::Ministry, Some(social as i32), None);
+        // The same query by two ministries: each its own department, each correct.
+        let first_a =
+            check(&app, Some(&a), from, to, "DEPARTMENT", |r| r.department == Some(health)).await;
+        let first_b =
+            check(&app, Some(&b), from, to, "DEPARTMENT", |r| r.department == Some(social)).await;
+        assert_ne!(first_a[0]["key"], first_b[0]["key"], "{backend:?}");
+        // Asked again: from the cache, no SQL, the same answer.
+        let (hits, statements) = (metric(&app, "cur_cache_hits_total").await, app.statements());
+        let vars = json!({ "f": { "from": from, "to": to }, "g": "DEPARTMENT" });
+        let again = app.data_as(Some(&a), KPIS, vars.clone()).await;
+        assert_eq!(again["kpis"].as_array().expect("rows"), &first_a, "cached = uncached");
+        assert_eq!(metric(&app, "cur_cache_hits_total").await, hits + 1);
+        assert_eq!(app.statements(), statements, "{backend:?}: a hit runs no SQL");
+        // A write: the next read is fresh (the new complaint is routed to health).
+        app.data(ONE, json!({ "e": "cache-1" })).await;
+        let fresh =
+            check(&app, Some(&a), from, to, "DEPARTMENT", |r| r.department == Some(health)).await;
+        assert_eq!(
+            fresh[0]["received"].as_u64(),
+            first_a[0]["received"].as_u64().map(|n| n + 1),
+            "{backend:?}"
+        );
+    }
+}
+
+/// Two gateways on one database and one Redis (a test-private key prefix).
+async fn pair(redis: &str) -> (TestApp, TestApp) {
+    let prefix =
+        format!("test:{}:{}:", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0));
+    let one = TestApp::spawn_configured(Backend::Postgres, 200, |c| {
+        c.redis_url = Some(redis.to_owned());
+        c.cache_prefix = prefix.clone();
+    })
+    .await;
+    let db = Db::connect(&one.db.config).await.expect("second pool");
+    let app = Application::with_db(&one.db.config, db.clone()).await.expect("second gateway");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped());
+    let second = TestDb::shared(&one.db);
+    let two = TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db: second,
+        gateway_db: db,
+        operator: one.operator.clone(),
+    };
+    (one, two)
+}
+
+#[tokio::test]
+async fn a_write_through_one_replica_is_seen_by_the_next_read_through_another() {
+    let (one, two) = pair("redis://127.0.0.1:6379").await;
+    let vars = json!({ "f": window(), "g": "SOURCE" });
+    let before = two.data(KPIS, vars.clone()).await;
+    let cached = two.data(KPIS, vars.clone()).await;
+    assert_eq!(before, cached);
+    assert!(metric(&two, "cur_cache_hits_total").await >= 1);
+    one.data(ONE, json!({ "e": "replica-1" })).await;
+    let after = two.data(KPIS, vars).await;
+    let total =
+        |v: &Value| v["kpis"].as_array().and_then(|r| r.last()).map(|t| t["received"].as_u64());
+    assert_eq!(
+        total(&after),
+        total(&before).map(|n| n.map(|n| n + 1)),
+        "fresh on the other replica"
+    );
+}
+
+/// A redis-server of the test's own on a spare port.
+fn redis_on(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server (Debian package redis-server) must be installed");
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+async fn readyz(app: &TestApp) -> Value {
+    app.client.get(app.url("/readyz")).send().await.expect("readyz").json().await.expect("json")
+}
+
+#[tokio::test]
+async fn reads_survive_a_redis_outage_and_use_redis_again_when_it_returns() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("spare port");
+        l.local_addr().expect("addr").port()
+    };
+    let mut redis = redis_on(port);
+    let app = TestApp::spawn_configured(Backend::Postgres, 200, |c| {
+        c.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        c.cache_timeout_ms = 200;
+    })
+    .await;
+    let vars = json!({ "f": window(), "g": "CATEGORY" });
+    let truth = app.data(KPIS, vars.clone()).await;
+    assert_eq!(app.data(KPIS, vars.clone()).await, truth);
+    assert_eq!(readyz(&app).await["redis"], "ok");
+    let hits = metric(&app, "cur_cache_hits_total").await;
+    assert!(hits >= 1);
+
+    redis.kill().expect("stop redis");
+    redis.wait().expect("redis stopped");
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(app.data(KPIS, vars.clone()).await, truth, "answered from the database");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "within the request timeout");
+    let ready = readyz(&app).await;
+    assert_eq!((ready["redis"].clone(), ready["db"].clone()), (json!("degraded"), json!("ok")));
+    assert!(metric(&app, "cur_cache_errors_total").await > 0);
+    // Writes go through too (the generation bump fails; the TTL is the backstop).
+    assert_eq!(app.data(ONE, json!({ "e": "outage-1" })).await["ingestComplaints"]["created"], 1);
+
+    let mut redis = redis_on(port);
+    let mut back = false;
+    for _ in 0..50 {
+        if readyz(&app).await["redis"] == "ok" {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "the gateway uses Redis again without a restart");
+    let fresh = app.data(KPIS, vars.clone()).await;
+    let total =
+        |v: &Value| v["kpis"].as_array().and_then(|r| r.last()).map(|t| t["received"].clone());
+    assert_eq!(
+        total(&fresh).and_then(|v| v.as_u64()),
+        total(&truth).and_then(|v| v.as_u64()).map(|n| n + 1)
+    );
+    let hits_before = metric(&app, "cur_cache_hits_total").await;
+    assert_eq!(app.data(KPIS, vars).await, fresh);
+    assert_eq!(metric(&app, "cur_cache_hits_total").await, hits_before + 1, "cached again");
+    let _ = error_code(&fresh);
+    redis.kill().ok();
+    redis.wait().ok();
+}
