@@ -68,7 +68,8 @@ impl Topic {
 pub struct Counters {
     /// Answers from the cache.
     pub hits: AtomicU64,
-    /// Answers computed (and stored).
+    /// Values computed (and stored); readers that waited on another's computation count
+    /// neither as hits nor as misses.
     pub misses: AtomicU64,
     /// Backend failures (each answered from the database).
     pub errors: AtomicU64,
@@ -192,13 +193,19 @@ impl Cache {
                 return compute.await;
             }
         }
-        self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let flight = {
             let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
             flights.entry(key.clone()).or_default().clone()
         };
         let computed = flight
             .get_or_try_init(|| async {
+                // A reader that missed just before another flight stored the value finds it
+                // here instead of computing it again.
+                if let Ok(Some(bytes)) = self.timed(self.backend.get(&key)).await {
+                    return Ok(bytes);
+                }
+                // Counted here: a miss is a computation, however many readers waited on it.
+                self.counters.misses.fetch_add(1, Ordering::Relaxed);
                 let value = compute.await?;
                 let bytes = serde_json::to_vec(&value)
                     .map_err(|e| crate::Error::Internal(e.to_string()))?;

@@ -194,3 +194,17 @@ async fn reads_survive_a_redis_outage_and_use_redis_again_when_it_returns() {
     redis.kill().ok();
     redis.wait().ok();
 }
+
+#[tokio::test]
+async fn a_cold_key_under_concurrent_load_is_computed_once() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let vars = json!({ "f": window(), "g": "MUNICIPALITY" });
+    // Warm everything but this key (directory snapshot, pools).
+    app.data(KPIS, json!({ "f": window(), "g": "DAY" })).await;
+    let (misses, statements) = (metric(&app, "cur_cache_misses_total").await, app.statements());
+    let answers =
+        futures_util::future::join_all((0..20).map(|_| app.data(KPIS, vars.clone()))).await;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for all");
+    assert_eq!(metric(&app, "cur_cache_misses_total").await, misses + 1, "computed once");
+    assert_eq!(app.statements() - statements, 1, "one facts query for twenty readers");
+}
