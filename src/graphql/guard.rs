@@ -131,6 +131,14 @@ struct Walk<'a> {
     fragments: Vec<&'a Name>,
 }
 
+/// Whether the operation `operation_name` of `doc` (the only one when unnamed) is a mutation.
+pub fn is_mutation(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    doc.operations.iter().any(|(name, op)| {
+        op.node.ty == OperationType::Mutation
+            && (operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+    })
+}
+
 /// Checks the operation `operation_name` of `doc` (every operation when none is chosen).
 pub fn check(
     index: &TypeIndex,

@@ -28,7 +28,7 @@ pub async fn post(
     headers: HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
-    handle(&state, &headers, req).await
+    handle(&state, &headers, req, false).await
 }
 
 /// GET /graphql: GraphiQL for browsers in developer mode, otherwise a query in the URL.
@@ -44,7 +44,8 @@ pub async fn get(
     if wants_html && state.dev {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    handle(&state, &headers, req).await
+    // GraphQL over HTTP: GET only reads, so a link can never change anything.
+    handle(&state, &headers, req, true).await
 }
 
 /// A response holding only errors, with an HTTP status.
@@ -82,6 +83,7 @@ async fn handle(
     state: &AppState,
     headers: &HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    read_only: bool,
 ) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let principal = match state.auth.authenticate(authorization) {
@@ -94,7 +96,7 @@ async fn handle(
     };
     match batch {
         BatchRequest::Single(req) => {
-            let (resp, status) = run(state, &principal, req).await;
+            let (resp, status) = run(state, &principal, req, read_only).await;
             (status, GraphQLResponse::from(resp)).into_response()
         }
         BatchRequest::Batch(reqs) => {
@@ -106,7 +108,7 @@ async fn handle(
             let mut out = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
             for req in reqs {
-                let (resp, s) = run(state, &principal, req).await;
+                let (resp, s) = run(state, &principal, req, read_only).await;
                 status = status.max(s);
                 out.push(resp);
             }
@@ -133,6 +135,7 @@ async fn run(
     state: &AppState,
     principal: &Principal,
     mut req: Request,
+    read_only: bool,
 ) -> (GqlResponse, StatusCode) {
     let introspection = match state.introspection {
         Introspection::All => true,
@@ -142,6 +145,13 @@ async fn run(
     let doc = state.documents.prepare(&mut req);
     if let Some(doc) = &doc {
         let op = req.operation_name.as_deref();
+        if read_only && guard::is_mutation(doc, op) {
+            let err = Error::bad_input("mutations must be sent with POST");
+            return (
+                GqlResponse::from_errors(vec![err.to_server_error()]),
+                StatusCode::METHOD_NOT_ALLOWED,
+            );
+        }
         let caller = guard::Caller { role: principal.role, introspection };
         if let Err(refusal) =
             guard::check(&state.types, doc, op, &req.variables, caller, &state.limits)

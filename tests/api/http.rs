@@ -72,3 +72,26 @@ async fn malformed_and_oversized_bodies_are_rejected() {
         .expect("post");
     assert_eq!(resp.status(), 413, "bodies over the limit are refused");
 }
+
+#[tokio::test]
+async fn get_requests_never_run_mutations() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let before = app.db.sql_i64("SELECT COUNT(*) FROM complaint", vec![]).await;
+    let mutation = "mutation { ingestComplaints(input: [{ source: VK, externalId: \"get-1\", text: \"Яма\", municipalityId: \"1\" }]) { created } }";
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", mutation)])
+        .bearer_auth(&app.operator)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status(), 405);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(
+        app.db.sql_i64("SELECT COUNT(*) FROM complaint", vec![]).await,
+        before,
+        "nothing written"
+    );
+}
