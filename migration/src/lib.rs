@@ -7,6 +7,7 @@ mod m20261129_000003_create_history;
 mod m20261129_000004_audit_indexes;
 mod m20261129_000005_routing_and_calendar;
 mod m20261129_000006_deadline_watch;
+mod m20261129_000007_reopened_index;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_audit_indexes::Migration),
             Box::new(m20261129_000005_routing_and_calendar::Migration),
             Box::new(m20261129_000006_deadline_watch::Migration),
+            Box::new(m20261129_000007_reopened_index::Migration),
         ]
     }
 }
