@@ -8,7 +8,7 @@ use crate::auth::policy::KpiScope;
 use crate::cache::{Cache, Topic};
 use crate::domain::kpi::{self, Durations, Fact, Figures};
 use crate::error::GqlResult;
-use crate::store::{directory::Snapshot, kpis::KpiQuery};
+use crate::store::{complaints::ComplaintFilter, directory::Snapshot};
 use crate::{Error, store};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
@@ -184,16 +184,18 @@ impl KpiQueryRoot {
             return Err(Error::bad_input(msg)).gql();
         }
         let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
-        let mut query = KpiQuery {
-            from: Some(filter.from),
-            to: Some(filter.to),
+        let mut query = ComplaintFilter {
+            received_from: Some(filter.from),
+            received_to: Some(filter.to),
             municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
             department_id: parse(filter.department_id, "departmentId").gql()?,
             category: filter.category.map(Into::into),
             source: filter.source.map(Into::into),
+            ..ComplaintFilter::default()
         };
         // The region total ignores where: it is the whole region's figure for this window.
-        let region = KpiQuery { municipality_id: None, department_id: None, ..query.clone() };
+        let region =
+            ComplaintFilter { municipality_id: None, department_id: None, ..query.clone() };
         let scope = KpiScope::of(&req.principal);
         let groups = match scope {
             KpiScope::All => true,
@@ -231,7 +233,7 @@ impl KpiQueryRoot {
         let compute = async {
             let mut rows = Vec::new();
             let total_facts = if groups {
-                let facts = store::kpis::facts(db, &query).await?;
+                let facts = store::kpis::facts(db, &query, now).await?;
                 let mut by_key: BTreeMap<String, (String, Vec<&Fact>)> = BTreeMap::new();
                 for f in &facts {
                     let (key, label) = group_of(f, group_by, &directory);
@@ -246,7 +248,7 @@ impl KpiQueryRoot {
             };
             let total_facts = match total_facts {
                 Some(facts) => facts,
-                None => store::kpis::facts(db, &region).await?,
+                None => store::kpis::facts(db, &region, now).await?,
             };
             rows.push(row(TOTAL_KEY.into(), "Югра, всего".into(), kpi::figures(&total_facts, now)));
             Ok(rows)

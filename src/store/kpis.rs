@@ -1,32 +1,15 @@
 //! The facts KPIs are computed from: one narrow row per complaint received in the window,
 //! within the caller's KPI scope and the filter.
-use crate::{Result, domain::kpi::Fact};
+use super::complaints::ComplaintFilter;
+use crate::{Result, auth::RowScope, domain::kpi::Fact};
 use chrono::{DateTime, Utc};
 use entity::{
     Category, ComplaintStatus, Source,
     complaint::{self, Column as C},
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, sea_query::Expr,
 };
-
-/// The window and filters of a KPI request.
-#[derive(Debug, Clone, Default)]
-pub struct KpiQuery {
-    /// Received at or after.
-    pub from: Option<DateTime<Utc>>,
-    /// Received before.
-    pub to: Option<DateTime<Utc>>,
-    /// Only this municipality.
-    pub municipality_id: Option<i32>,
-    /// Only complaints currently assigned to this department.
-    pub department_id: Option<i32>,
-    /// Only this category.
-    pub category: Option<Category>,
-    /// Only this source.
-    pub source: Option<Source>,
-}
 
 #[derive(Debug, FromQueryResult)]
 struct Row {
@@ -43,8 +26,13 @@ struct Row {
     reopened: bool,
 }
 
-/// Facts of the complaints matching `q`.
-pub async fn facts(db: &DatabaseConnection, q: &KpiQuery) -> Result<Vec<Fact>> {
+/// Facts of the complaints matching `filter` (its received window, municipality, department,
+/// category, source), evaluated at `now`.
+pub async fn facts(
+    db: &DatabaseConnection,
+    filter: &ComplaintFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<Fact>> {
     let mut query = complaint::Entity::find().select_only().columns([
         C::DepartmentId,
         C::MunicipalityId,
@@ -66,24 +54,8 @@ pub async fn facts(db: &DatabaseConnection, q: &KpiQuery) -> Result<Vec<Fact>> {
         ),
         "reopened",
     );
-    if let Some(from) = q.from {
-        query = query.filter(C::ReceivedAt.gte(from));
-    }
-    if let Some(to) = q.to {
-        query = query.filter(C::ReceivedAt.lt(to));
-    }
-    if let Some(m) = q.municipality_id {
-        query = query.filter(C::MunicipalityId.eq(m));
-    }
-    if let Some(d) = q.department_id {
-        query = query.filter(C::DepartmentId.eq(d));
-    }
-    if let Some(c) = q.category {
-        query = query.filter(C::Category.eq(c));
-    }
-    if let Some(s) = q.source {
-        query = query.filter(C::Source.eq(s));
-    }
+    filter.validate()?;
+    query = query.filter(filter.condition(RowScope::All, now));
     let rows = query.into_model::<Row>().all(db).await?;
     Ok(rows
         .into_iter()
