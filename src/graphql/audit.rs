@@ -77,12 +77,7 @@ impl AuditConnection {
     }
     /// Where this page lies.
     async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.page.has_next_page,
-            has_previous_page: self.page.has_previous_page,
-            start_cursor: self.page.rows.first().map(cursor),
-            end_cursor: self.page.rows.last().map(cursor),
-        }
+        PageInfo::of(&self.page, cursor)
     }
     /// All matching records.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {

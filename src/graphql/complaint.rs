@@ -394,6 +394,18 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+impl PageInfo {
+    /// Where `page` lies, with its first and last rows' cursors.
+    pub fn of<T>(page: &Page<T>, cursor: impl Fn(&T) -> String) -> Self {
+        PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: page.rows.first().map(&cursor),
+            end_cursor: page.rows.last().map(&cursor),
+        }
+    }
+}
+
 /// One row of a complaint connection.
 pub struct ComplaintEdge {
     node: Arc<complaint::Model>,
@@ -442,15 +454,9 @@ impl ComplaintConnection {
     }
     /// Where this page lies.
     async fn page_info(&self) -> PageInfo {
-        let cursor = |row: &Arc<complaint::Model>| {
+        PageInfo::of(&self.page, |row| {
             store::complaints::cursor_of(row, self.order).encode(self.order)
-        };
-        PageInfo {
-            has_next_page: self.page.has_next_page,
-            has_previous_page: self.page.has_previous_page,
-            start_cursor: self.page.rows.first().map(cursor),
-            end_cursor: self.page.rows.last().map(cursor),
-        }
+        })
     }
     /// All matching complaints in the caller's scope (counted only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
