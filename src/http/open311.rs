@@ -365,25 +365,35 @@ pub async fn list_requests(
             }
         }
     }
-    let page = PageRequest { limit: MAX_RECORDS, backward: false, cursor: None };
-    let listed = store::complaints::list(
-        state.db.read(),
-        RowScope::PublicOnly,
-        &filter,
-        Order::default(),
-        page,
-        now,
-        Shape::default(),
-    )
-    .await;
-    match listed {
-        Ok(page) => Json(Value::Array(
-            page.rows.iter().map(|l| request_json(&l.complaint, &directory)).collect(),
-        ))
-        .into_response(),
+    match public_requests(&state, &directory, &filter, MAX_RECORDS, now).await {
+        Ok(requests) => Json(Value::Array(requests)).into_response(),
         Err(crate::Error::BadUserInput(msg)) => error(StatusCode::BAD_REQUEST, msg),
         Err(e) => internal(e),
     }
+}
+
+/// Up to `limit` public complaints matching `filter`, newest first, as GeoReport requests.
+async fn public_requests(
+    state: &AppState,
+    directory: &Snapshot,
+    filter: &ComplaintFilter,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> crate::Result<Vec<Value>> {
+    let page = PageRequest { limit, backward: false, cursor: None };
+    let order = Order::default();
+    let shape = Shape::default();
+    let listed = store::complaints::list(
+        state.db.read(),
+        RowScope::PublicOnly,
+        filter,
+        order,
+        page,
+        now,
+        shape,
+    )
+    .await?;
+    Ok(listed.rows.iter().map(|l| request_json(&l.complaint, directory)).collect())
 }
 
 /// GET requests/{id}.json: one request, as a one-element array.
@@ -394,22 +404,9 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
         Err(e) => return internal(e),
     };
     let filter = ComplaintFilter { numbers: Some(vec![number.clone()]), ..Default::default() };
-    let page = PageRequest { limit: 1, backward: false, cursor: None };
-    let found = store::complaints::list(
-        state.db.read(),
-        RowScope::PublicOnly,
-        &filter,
-        Order::default(),
-        page,
-        Utc::now(),
-        Shape::default(),
-    )
-    .await;
-    match found {
-        Ok(page) => match page.rows.first() {
-            Some(l) => Json(json!([request_json(&l.complaint, &directory)])).into_response(),
-            None => error(StatusCode::NOT_FOUND, format!("no service request {number}")),
-        },
+    match public_requests(&state, &directory, &filter, 1, Utc::now()).await {
+        Ok(found) if !found.is_empty() => Json(Value::Array(found)).into_response(),
+        Ok(_) => error(StatusCode::NOT_FOUND, format!("no service request {number}")),
         Err(e) => internal(e),
     }
 }
