@@ -18,14 +18,15 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use entity::{ComplaintStatus, complaint};
+use std::sync::Arc;
 
 /// Who and when: the common arguments of every change.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct By<'a> {
     /// The caller.
     pub principal: &'a Principal,
     /// The directory to check departments and staff against.
-    pub directory: &'a Snapshot,
+    pub directory: Arc<Snapshot>,
     /// The request's instant.
     pub now: DateTime<Utc>,
     /// Told of every committed change.
@@ -33,10 +34,6 @@ pub struct By<'a> {
 }
 
 impl By<'_> {
-    fn actor(&self) -> String {
-        format!("{}:{}", self.principal.role.as_str(), self.principal.sub)
-    }
-
     fn require(&self, action: Action, what: &str) -> Result<()> {
         if policy::may(self.principal, action) {
             Ok(())
@@ -61,20 +58,22 @@ impl By<'_> {
 /// Runs one change in the caller's scope and tells the cache once it is committed.
 async fn apply(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     expected_version: i32,
     decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
 ) -> Result<complaint::Model> {
     let scope = RowScope::of(by.principal);
-    let row = change(db, scope, id, expected_version, &by.actor(), by.now, decide).await?;
+    let row =
+        change(db, scope, id, expected_version, &by.principal.actor(), by.now, decide).await?;
     by.cache.bump(Topic::Complaints).await;
     Ok(row)
 }
 
-fn transition(row: &complaint::Model, to: ComplaintStatus) -> Result<()> {
+/// A plan that moves `row` to `to`, if the lifecycle allows it.
+fn moved(row: &complaint::Model, to: ComplaintStatus) -> Result<Plan> {
     if lifecycle::allows(row.status, to) {
-        Ok(())
+        Ok(Plan { status: Some(to), ..Plan::default() })
     } else {
         Err(Error::InvalidTransition(lifecycle::refusal(row.status, to)))
     }
@@ -95,7 +94,7 @@ fn required_text(value: &str, name: &str) -> Result<String> {
 /// any complaint; a ministry hands on one currently assigned to it.
 pub async fn assign(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     department: i32,
     assignee: Option<i64>,
@@ -126,13 +125,8 @@ pub async fn assign(
         if !operator {
             by.require_current(row)?;
         }
-        transition(row, ComplaintStatus::Assigned)?;
-        Ok(Plan {
-            status: Some(ComplaintStatus::Assigned),
-            assign: Some((department, assignee)),
-            comment: reason.clone(),
-            ..Plan::default()
-        })
+        let to_department = moved(row, ComplaintStatus::Assigned)?;
+        Ok(Plan { assign: Some((department, assignee)), comment: reason, ..to_department })
     })
     .await
 }
@@ -140,7 +134,7 @@ pub async fn assign(
 /// Escalates a complaint to the center (its department of kind `center`).
 pub async fn escalate(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     reason: &str,
     expected_version: i32,
@@ -155,13 +149,8 @@ pub async fn escalate(
         .map(|d| d.id)
         .ok_or_else(|| Error::Internal("the directory has no center department".into()))?;
     apply(db, by, id, expected_version, |row| {
-        transition(row, ComplaintStatus::Assigned)?;
-        Ok(Plan {
-            status: Some(ComplaintStatus::Assigned),
-            assign: Some((center, None)),
-            comment: Some(reason.clone()),
-            ..Plan::default()
-        })
+        let to_center = moved(row, ComplaintStatus::Assigned)?;
+        Ok(Plan { assign: Some((center, None)), comment: Some(reason), ..to_center })
     })
     .await
 }
@@ -169,7 +158,7 @@ pub async fn escalate(
 /// Rejects a complaint (spam, duplicate, out of scope) with a reason.
 pub async fn reject(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     reason: &str,
     expected_version: i32,
@@ -177,12 +166,7 @@ pub async fn reject(
     by.require(Action::Reject, "reject complaints")?;
     let reason = required_text(reason, "reason")?;
     apply(db, by, id, expected_version, |row| {
-        transition(row, ComplaintStatus::Rejected)?;
-        Ok(Plan {
-            status: Some(ComplaintStatus::Rejected),
-            comment: Some(reason.clone()),
-            ..Plan::default()
-        })
+        Ok(Plan { comment: Some(reason), ..moved(row, ComplaintStatus::Rejected)? })
     })
     .await
 }
@@ -191,7 +175,7 @@ pub async fn reject(
 /// REOPENED (operators). Routing and rejection have mutations of their own.
 pub async fn set_status(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     to: ComplaintStatus,
     expected_version: i32,
@@ -217,8 +201,7 @@ pub async fn set_status(
     let comment = comment.map(|c| required_text(&c, "comment")).transpose()?;
     apply(db, by, id, expected_version, |row| {
         by.require_current(row)?;
-        transition(row, to)?;
-        Ok(Plan { status: Some(to), comment: comment.clone(), ..Plan::default() })
+        Ok(Plan { comment, ..moved(row, to)? })
     })
     .await
 }
@@ -227,7 +210,7 @@ pub async fn set_status(
 /// ministry it is assigned to, or the municipality it concerns.
 pub async fn respond(
     db: &Db,
-    by: By<'_>,
+    by: &By<'_>,
     id: i64,
     text: &str,
     public: bool,
@@ -254,7 +237,7 @@ pub async fn respond(
             )));
         }
         Ok(Plan {
-            response: Some(NewResponse { text: text.clone(), public, department_id: department }),
+            response: Some(NewResponse { text, public, department_id: department }),
             ..Plan::default()
         })
     })

@@ -70,6 +70,11 @@ impl Principal {
         }
     }
 
+    /// How the caller is written into a complaint's history: `role:sub`.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role.as_str(), self.sub)
+    }
+
     /// Whether the caller presented a valid token.
     pub fn is_authenticated(&self) -> bool {
         self.role != Role::Public

@@ -4,11 +4,11 @@ use super::complaint::Complaint;
 use super::enums::{Category, Source};
 use super::prefetch::{self, Wants};
 use super::{ctx_db, request, snapshot};
+use crate::Error;
 use crate::auth::{NoteScope, RowScope, policy};
 use crate::error::GqlResult;
 use crate::ingest::{self, Outcome, Submission};
 use crate::store::{self, complaints::Skip};
-use crate::{Error, auth::Principal};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -118,11 +118,6 @@ pub struct IngestResult {
     pub rejected: i32,
 }
 
-/// How an actor is written into the history: `role:sub`.
-pub(crate) fn actor(p: &Principal) -> String {
-    format!("{}:{}", p.role.as_str(), p.sub)
-}
-
 /// Root field `ingestComplaints`.
 #[derive(Default)]
 pub struct IngestMutation;
@@ -164,7 +159,7 @@ impl IngestMutation {
         let db = ctx_db(ctx);
         let cache = ctx.data_unchecked::<crate::cache::Cache>();
         let outcomes =
-            ingest::run(db, cache, &actor(&req.principal), submissions, req.now).await.gql()?;
+            ingest::run(db, cache, &req.principal.actor(), submissions, req.now).await.gql()?;
         let mut by_position: HashMap<usize, Outcome> =
             positions.into_iter().zip(outcomes).collect();
         by_position.extend(bad.into_iter().map(|(i, r)| (i, Outcome::Rejected(r))));

@@ -27,6 +27,14 @@ async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> 
     Ok(Complaint::new(Arc::new(row), Arc::new(related)))
 }
 
+/// The caller, the request's directory snapshot, instant and cache.
+async fn by<'a>(ctx: &Context<'a>) -> Result<By<'a>> {
+    let req = request(ctx);
+    let directory = snapshot(ctx).await?;
+    let cache = ctx.data_unchecked::<Cache>();
+    Ok(By { principal: &req.principal, directory, now: req.now, cache })
+}
+
 /// Root fields of the lifecycle.
 #[derive(Default)]
 pub struct LifecycleMutation;
@@ -47,11 +55,9 @@ impl LifecycleMutation {
         let id = parse_id(&id, "id").gql()?;
         let department = parse_id(&department_id, "departmentId").gql()?;
         let assignee = assignee_id.map(|a| parse_id(&a, "assigneeId")).transpose().gql()?;
-        let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let cache = ctx.data_unchecked::<Cache>();
-        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
+        let by = by(ctx).await?;
         let row =
-            changes::assign(ctx_db(ctx), by, id, department, assignee, expected_version, reason)
+            changes::assign(ctx_db(ctx), &by, id, department, assignee, expected_version, reason)
                 .await
                 .gql()?;
         written(ctx, row).await
@@ -68,11 +74,9 @@ impl LifecycleMutation {
         expected_version: i32,
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
-        let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let cache = ctx.data_unchecked::<Cache>();
-        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
+        let by = by(ctx).await?;
         let row =
-            changes::respond(ctx_db(ctx), by, id, &text, public, expected_version).await.gql()?;
+            changes::respond(ctx_db(ctx), &by, id, &text, public, expected_version).await.gql()?;
         written(ctx, row).await
     }
 
@@ -87,11 +91,9 @@ impl LifecycleMutation {
         comment: Option<String>,
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
-        let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let cache = ctx.data_unchecked::<Cache>();
-        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
+        let by = by(ctx).await?;
         let row =
-            changes::set_status(ctx_db(ctx), by, id, status.into(), expected_version, comment)
+            changes::set_status(ctx_db(ctx), &by, id, status.into(), expected_version, comment)
                 .await
                 .gql()?;
         written(ctx, row).await
@@ -107,10 +109,8 @@ impl LifecycleMutation {
         expected_version: i32,
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
-        let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let cache = ctx.data_unchecked::<Cache>();
-        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
-        let row = changes::reject(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
+        let by = by(ctx).await?;
+        let row = changes::reject(ctx_db(ctx), &by, id, &reason, expected_version).await.gql()?;
         written(ctx, row).await
     }
 
@@ -124,10 +124,8 @@ impl LifecycleMutation {
         expected_version: i32,
     ) -> Result<Complaint> {
         let id = parse_id(&id, "id").gql()?;
-        let (req, directory) = (request(ctx), snapshot(ctx).await?);
-        let cache = ctx.data_unchecked::<Cache>();
-        let by = By { principal: &req.principal, directory: &directory, now: req.now, cache };
-        let row = changes::escalate(ctx_db(ctx), by, id, &reason, expected_version).await.gql()?;
+        let by = by(ctx).await?;
+        let row = changes::escalate(ctx_db(ctx), &by, id, &reason, expected_version).await.gql()?;
         written(ctx, row).await
     }
 }

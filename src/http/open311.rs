@@ -228,7 +228,7 @@ pub async fn post_request(
         lat,
         lon,
     };
-    let actor = format!("{}:{}", principal.role.as_str(), principal.sub);
+    let actor = principal.actor();
     let outcome =
         match ingest::run(&state.db, &state.cache, &actor, vec![submission], Utc::now()).await {
             Ok(mut o) => o.pop(),
