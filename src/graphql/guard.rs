@@ -98,6 +98,10 @@ fn too_complex(message: String) -> Refusal {
     Refusal { message, forbidden: false }
 }
 
+fn forbidden(message: String) -> Refusal {
+    Refusal { message, forbidden: true }
+}
+
 /// What the walk measured.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {
@@ -301,16 +305,16 @@ impl<'a> Walk<'a> {
         if let Some(t) = type_name
             && field_access(role, t, name) == Access::Deny
         {
-            return Err(Refusal {
-                message: format!("field `{t}.{name}` is not available to role `{}`", role.as_str()),
-                forbidden: true,
-            });
+            return Err(forbidden(format!(
+                "field `{t}.{name}` is not available to role `{}`",
+                role.as_str()
+            )));
         }
         if matches!(name, "__schema" | "__type") && !self.caller.introspection {
-            return Err(Refusal {
-                message: format!("introspection is not available to role `{}`", role.as_str()),
-                forbidden: true,
-            });
+            return Err(forbidden(format!(
+                "introspection is not available to role `{}`",
+                role.as_str()
+            )));
         }
         // Introspection types are not in the index; their size is bounded by the schema, so
         // only their depth counts.

@@ -59,6 +59,8 @@ async fn malformed_and_oversized_bodies_are_rejected() {
         .await
         .expect("post");
     assert_eq!(resp.status(), 400, "malformed JSON is a 400");
+    let body: Value = resp.json().await.expect("a GraphQL error body");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     let huge =
         format!("{{\"query\": \"{{ me {{ role }} }}\", \"x\": \"{}\"}}", "a".repeat(2 << 20));
