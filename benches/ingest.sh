@@ -67,6 +67,8 @@ kill $GW; wait $GW 2>/dev/null || true
 trap - EXIT
 
 python3 - "$OUT" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$COMPLAINTS" "$total" "$dupes" <<'PY'
+import sys; sys.path.insert(0, "benches")
+from results_section import write_section
 import re, sys, datetime, statistics
 out, conns, duration, rounds, seeded, total, dupes = sys.argv[1:8]
 rounds = int(rounds)
@@ -100,12 +102,5 @@ Gateway: **{g:.0f} complaints/s** (aim: at least 5,000); {g / s:.2f} of raw SQL.
 (gateway/raw): {runs}. Failed batches: {failed}. Rows afterwards: {int(total):,}, duplicate
 (source, external id) pairs: {dupes}.
 <!-- ingest:end -->"""
-path = "benches/RESULTS.md"
-text = open(path).read()
-if "<!-- ingest:start -->" in text:
-    text = re.sub(r"<!-- ingest:start -->.*<!-- ingest:end -->", lambda _: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-print(block)
+write_section("ingest", block)
 PY

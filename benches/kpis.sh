@@ -48,6 +48,8 @@ kill $GW; wait $GW 2>/dev/null || true
 trap - EXIT
 
 python3 - "$OUT" "$CONNECTIONS" "$DURATION" "$DAYS" "$WRITE_EVERY" "$((h1 - h0))" "$((m1 - m0))" "${REDIS_URL:-}" <<'PY'
+import sys; sys.path.insert(0, "benches")
+from results_section import write_section
 import re, sys, datetime
 out, conns, duration, days, every, hits, misses, redis = sys.argv[1:9]
 pat = r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+)"
@@ -71,12 +73,5 @@ invalidates the KPIs).
 Cached / uncached throughput: **{ratio:.0f}×** (aim: at least 20×). Hit ratio under the mixed
 load: {hits}/{hits + misses} = **{(hits / max(hits + misses, 1)):.2f}**.
 <!-- kpis:end -->"""
-path = "benches/RESULTS.md"
-text = open(path).read()
-if "<!-- kpis:start -->" in text:
-    text = re.sub(r"<!-- kpis:start -->.*<!-- kpis:end -->", lambda _: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-print(block)
+write_section("kpis", block)
 PY

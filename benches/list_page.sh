@@ -57,6 +57,8 @@ body=$(python3 -c 'import json,sys; print(json.dumps({"query": open("benches/lis
 check=$(curl -s -X POST "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
   -H "authorization: Bearer $CUR_BENCH_TOKEN" -d "$body")
 python3 - "$check" <<'PY'
+import sys; sys.path.insert(0, "benches")
+from results_section import write_section
 import json, sys
 r = json.loads(sys.argv[1])
 assert "errors" not in r, r["errors"]
@@ -117,15 +119,5 @@ municipality, with municipality, department, assignee, status and response count
 Gateway / raw SQL throughput: **{ratio:.2f}** (aim: at least 0.5). Rounds (gateway/pgbench):
 {runs}. Non-2xx responses: {g_bad}.
 <!-- list-page:end -->"""
-path = "benches/RESULTS.md"
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# Benchmark results\n\nEach section names the command that produced it.\n"
-if "<!-- list-page:start -->" in text:
-    text = re.sub(r"<!-- list-page:start -->.*<!-- list-page:end -->", lambda _: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-print(block)
+write_section("list-page", block)
 PY
