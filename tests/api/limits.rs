@@ -78,7 +78,6 @@ async fn each_limit_refuses_with_its_code_and_runs_nothing() {
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
     let body: Value = post(json!([])).await.expect("empty batch").json().await.expect("json");
     assert!(body["errors"].is_array(), "an empty batch is an error: {body}");
-
 }
 
 #[tokio::test]
