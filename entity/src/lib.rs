@@ -7,6 +7,7 @@ pub mod complaint_search;
 pub mod department;
 pub mod enums;
 pub mod holiday;
+pub mod kpi_block;
 pub mod municipality;
 pub mod response;
 pub mod routing_rule;

@@ -8,6 +8,7 @@ mod m20261129_000004_audit_indexes;
 mod m20261129_000005_routing_and_calendar;
 mod m20261129_000006_deadline_watch;
 mod m20261129_000007_reopened_index;
+mod m20261129_000008_kpi_blocks;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_routing_and_calendar::Migration),
             Box::new(m20261129_000006_deadline_watch::Migration),
             Box::new(m20261129_000007_reopened_index::Migration),
+            Box::new(m20261129_000008_kpi_blocks::Migration),
         ]
     }
 }

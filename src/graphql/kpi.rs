@@ -6,13 +6,12 @@ use super::enums::{Category, Source};
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::auth::policy::KpiScope;
 use crate::cache::{Cache, Topic};
-use crate::domain::kpi::{self, Durations, Fact, Figures};
+use crate::domain::kpi::{self, Dimension, Durations, Figures, Selection};
 use crate::error::GqlResult;
-use crate::store::{complaints::ComplaintFilter, directory::Snapshot};
+use crate::store::directory::Snapshot;
 use crate::{Error, store};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::BTreeMap;
 
 /// Longest KPI window.
 const MAX_WINDOW_DAYS: i64 = 732;
@@ -134,31 +133,35 @@ fn source_label(s: &str) -> &'static str {
     }
 }
 
-/// The group key and label of a fact.
-fn group_of(f: &Fact, by: KpiDimension, directory: &Snapshot) -> (String, String) {
+/// The label of a group key.
+fn label_of(key: &str, by: KpiDimension, directory: &Snapshot) -> String {
     match by {
-        KpiDimension::Department => match f.department_id {
-            Some(d) => (
-                d.to_string(),
-                directory.department(d).map_or_else(|| format!("#{d}"), |x| x.name.clone()),
-            ),
-            None => ("NONE".into(), "Не назначено".into()),
-        },
-        KpiDimension::Municipality => (
-            f.municipality_id.to_string(),
-            directory
-                .municipality(f.municipality_id)
-                .map_or_else(|| format!("#{}", f.municipality_id), |m| m.name.clone()),
-        ),
-        KpiDimension::Category => (f.category.clone(), category_label(&f.category).into()),
-        KpiDimension::Source => (f.source.clone(), source_label(&f.source).into()),
-        KpiDimension::Day => {
-            let day = kpi::local_day(f.received_at);
-            (day.clone(), day)
-        }
-        KpiDimension::Week => {
-            let week = kpi::local_week(f.received_at);
-            (week.clone(), week)
+        KpiDimension::Department if key == kpi::NO_DEPARTMENT => "Не назначено".into(),
+        KpiDimension::Department => key
+            .parse()
+            .ok()
+            .and_then(|d| directory.department(d))
+            .map_or_else(|| format!("#{key}"), |x| x.name.clone()),
+        KpiDimension::Municipality => key
+            .parse()
+            .ok()
+            .and_then(|m| directory.municipality(m))
+            .map_or_else(|| format!("#{key}"), |x| x.name.clone()),
+        KpiDimension::Category => category_label(key).into(),
+        KpiDimension::Source => source_label(key).into(),
+        KpiDimension::Day | KpiDimension::Week => key.into(),
+    }
+}
+
+impl From<KpiDimension> for Dimension {
+    fn from(d: KpiDimension) -> Self {
+        match d {
+            KpiDimension::Department => Dimension::Department,
+            KpiDimension::Municipality => Dimension::Municipality,
+            KpiDimension::Category => Dimension::Category,
+            KpiDimension::Source => Dimension::Source,
+            KpiDimension::Day => Dimension::Day,
+            KpiDimension::Week => Dimension::Week,
         }
     }
 }
@@ -184,18 +187,16 @@ impl KpiQueryRoot {
             return Err(Error::bad_input(msg)).gql();
         }
         let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
-        let mut query = ComplaintFilter {
-            received_from: Some(filter.from),
-            received_to: Some(filter.to),
+        let mut query = Selection {
+            from: filter.from,
+            to: filter.to,
             municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
             department_id: parse(filter.department_id, "departmentId").gql()?,
             category: filter.category.map(Into::into),
             source: filter.source.map(Into::into),
-            ..ComplaintFilter::default()
         };
         // The region total ignores where: it is the whole region's figure for this window.
-        let region =
-            ComplaintFilter { municipality_id: None, department_id: None, ..query.clone() };
+        let region = Selection { municipality_id: None, department_id: None, ..query.clone() };
         let scope = KpiScope::of(&req.principal);
         let groups = match scope {
             KpiScope::All => true,
@@ -231,27 +232,25 @@ impl KpiQueryRoot {
         // bumps the generation, so the next request after a commit recomputes.
         let parts = format!("{scope:?}|{query:?}|{region:?}|{group_by:?}");
         let compute = async {
-            let mut rows = Vec::new();
-            let total_facts = if groups {
-                let facts = store::kpis::facts(db, &query, now).await?;
-                let mut by_key: BTreeMap<String, (String, Vec<&Fact>)> = BTreeMap::new();
-                for f in &facts {
-                    let (key, label) = group_of(f, group_by, &directory);
-                    by_key.entry(key).or_insert_with(|| (label, Vec::new())).1.push(f);
+            // The governor's and the center's total is that of the groups they see; the
+            // others get their groups and the whole region's total.
+            let own_total = scope == KpiScope::All;
+            let mut found = Vec::new();
+            if groups {
+                let by = Some(group_by.into());
+                found = store::kpis::groups(db, &query, now, by, own_total).await?;
+            }
+            if !own_total {
+                found.extend(store::kpis::groups(db, &region, now, None, true).await?);
+            }
+            let rows = found.into_iter().map(|g| match g.key {
+                Some(key) => {
+                    let label = label_of(&key, group_by, &directory);
+                    row(key, label, g.figures)
                 }
-                for (key, (label, members)) in by_key {
-                    rows.push(row(key, label, kpi::figures(members, now)));
-                }
-                if scope == KpiScope::All { Some(facts) } else { None }
-            } else {
-                None
-            };
-            let total_facts = match total_facts {
-                Some(facts) => facts,
-                None => store::kpis::facts(db, &region, now).await?,
-            };
-            rows.push(row(TOTAL_KEY.into(), "Югра, всего".into(), kpi::figures(&total_facts, now)));
-            Ok(rows)
+                None => row(TOTAL_KEY.into(), "Югра, всего".into(), g.figures),
+            });
+            Ok(rows.collect::<Vec<_>>())
         };
         let cache = ctx.data_unchecked::<Cache>();
         let rows = cache.get_or_compute(Topic::Complaints, "kpi", &parts, compute).await.gql()?;

@@ -1,7 +1,8 @@
 //! Writing ingested complaints: one transaction per batch, idempotent by (source,
 //! external_id) through the unique index — a delivery that loses the race to another
 //! connection or replica finds the winner's row and writes nothing.
-use super::{Db, bulk, complaints::search_text};
+use super::{Db, bulk, complaints::search_text, kpi_blocks};
+use crate::domain::kpi::Entry;
 use crate::{
     Result,
     domain::{
@@ -120,6 +121,12 @@ pub async fn write(
     let existing = find_existing(&tx, rows.iter().filter(|r| !created.contains(&r.id))).await?;
     let fresh: Vec<&complaint::Model> = rows.iter().filter(|r| created.contains(&r.id)).collect();
     write_history(&tx, &fresh, actor, now).await?;
+    let entries = fresh.iter().map(|r| kpi_blocks::Change {
+        block: kpi_blocks::block_of(r),
+        old: None,
+        new: Entry::of(r, false),
+    });
+    kpi_blocks::apply(&tx, entries.collect()).await?;
     tx.commit().await?;
     rows.iter()
         .map(|r| {

@@ -1,7 +1,8 @@
 //! Changes to one complaint, each in one transaction with its history: optimistic locking on
 //! `version` (a stale version is CONFLICT and writes nothing), the lifecycle checked by the
 //! caller's plan (INVALID_TRANSITION writes nothing either).
-use super::{Db, complaints::scope_condition, ingest::event};
+use super::{Db, complaints::scope_condition, ingest::event, kpi_blocks};
+use crate::domain::kpi::Entry;
 use crate::{Error, Result, auth::RowScope};
 use chrono::{DateTime, Utc};
 use entity::{
@@ -65,8 +66,30 @@ pub async fn change(
     let updated = complaint::Entity::find_by_id(id).one(&tx).await?.ok_or_else(|| {
         Error::Internal(format!("complaint {id} vanished in its own transaction"))
     })?;
+    update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))
+        .await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Moves the complaint's KPI entry from its old to its new state, when they differ.
+async fn update_kpi_entry(
+    tx: &DatabaseTransaction,
+    current: &complaint::Model,
+    updated: &complaint::Model,
+    reopens: bool,
+) -> Result<()> {
+    if !reopens && Entry::of(current, false) == Entry::of(updated, false) {
+        return Ok(());
+    }
+    // Counted after this change's own history row: a reopening is one of them.
+    let reopenings = kpi_blocks::reopenings(tx, current.id).await?;
+    let change = kpi_blocks::Change {
+        block: kpi_blocks::block_of(current),
+        old: Some(Entry::of(current, reopenings > u64::from(reopens))),
+        new: Entry::of(updated, reopenings > 0),
+    };
+    kpi_blocks::apply(tx, vec![change]).await
 }
 
 fn stale(id: i64, current: i32, expected: i32) -> Error {

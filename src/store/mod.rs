@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod directory;
 pub mod history;
 pub mod ingest;
+pub mod kpi_blocks;
 pub mod kpis;
 pub mod lifecycle;
 pub mod pagination;
@@ -100,9 +101,14 @@ impl Db {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, then fills the KPI rollup if it is new (empty while
+    /// complaints exist).
     pub async fn migrate(&self) -> Result<()> {
         Migrator::up(&self.write, None).await?;
+        let entered = kpi_blocks::ensure(&self.write).await?;
+        if entered > 0 {
+            tracing::info!(complaints = entered, "KPI rollup filled from the complaints");
+        }
         Ok(())
     }
 

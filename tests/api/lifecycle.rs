@@ -24,7 +24,7 @@ const ALLOWED: [[bool; 7]; 7] = [
 const FIELDS: &str = "id status version department { id } history { from to comment }";
 
 /// Runs the mutation that moves complaint `id` to `to`, as the role that may do it.
-async fn move_to(
+pub(crate) async fn move_to(
     app: &TestApp,
     ministry: &str,
     id: i64,

@@ -1,0 +1,21 @@
+//! The KPI rollup: packed per-complaint KPI entries, one block per local day and municipality.
+use sea_orm::entity::prelude::*;
+
+/// One block of entries.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "kpi_block")]
+pub struct Model {
+    /// Local day (Asia/Yekaterinburg), `YYYY-MM-DD`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub day: String,
+    /// Municipality of the complaints.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub municipality_id: i32,
+    /// 48 bytes per complaint, in no particular order.
+    pub entries: Vec<u8>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
