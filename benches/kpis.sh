@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # KPI benchmark on the 1M-complaint database of list_page.sh (seeded there on first use):
+# one RESULTS.md section per window length and cache backend.
 # `kpis(groupBy: DEPARTMENT)` over the last DAYS days, uncached (a new window every request)
 # and cached (the same query), in one run, then a mixed load (reads with one ingest every
 # WRITE_EVERY requests) for the hit ratio. Writes benches/RESULTS.md.
@@ -57,11 +58,13 @@ r = {m: re.search(pat, open(f"{out}/kpis_{m}.txt").read()) for m in ("uncached",
 hits, misses = int(hits), int(misses)
 ratio = float(r["cached"][1]) / float(r["uncached"][1])
 rows = "\n".join(f"| {m} | {float(x[1]):.1f} | {float(x[2]):.1f} | {float(x[3]):.1f} | {x[4]} | {x[5]} |" for m, x in r.items())
-block = f"""<!-- kpis:start -->
-## KPIs: cached vs uncached (issue 5)
+cache = "Redis" if redis else "in-memory"
+name = f"kpis-{days}d-{'redis' if redis else 'memory'}"
+block = f"""<!-- {name}:start -->
+## KPIs over {days} days, {cache} cache: cached vs uncached (issue 5)
 
 `benches/kpis.sh` — {datetime.date.today()}, {conns} connections, {duration} per mode, on 1,000,000 complaints,
-`kpis(groupBy: DEPARTMENT)` over the last {days} days as an operator, cache: {"Redis" if redis else "in-memory"}.
+`kpis(groupBy: DEPARTMENT)` over the last {days} days as an operator, cache: {cache}.
 Uncached: every request a new window end, so every request computes; cached: the same query.
 Mixed: cached reads with an ingest of one complaint every {every}th request (each write
 invalidates the KPIs).
@@ -72,6 +75,6 @@ invalidates the KPIs).
 
 Cached / uncached throughput: **{ratio:.0f}×** (aim: at least 20×). Hit ratio under the mixed
 load: {hits}/{hits + misses} = **{(hits / max(hits + misses, 1)):.2f}**.
-<!-- kpis:end -->"""
-write_section("kpis", block)
+<!-- {name}:end -->"""
+write_section(name, block)
 PY

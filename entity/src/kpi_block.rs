@@ -1,4 +1,4 @@
-//! The KPI rollup: packed per-complaint KPI entries, one block per local day and municipality.
+//! The KPI rollup: packed per-complaint KPI entries, blocks per local day and municipality.
 use sea_orm::entity::prelude::*;
 
 /// One block of entries.
@@ -11,6 +11,9 @@ pub struct Model {
     /// Municipality of the complaints.
     #[sea_orm(primary_key, auto_increment = false)]
     pub municipality_id: i32,
+    /// Part of the day's block (0, 1, …), each at most 1,024 entries.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub part: i32,
     /// 48 bytes per complaint, in no particular order.
     pub entries: Vec<u8>,
 }

@@ -1,5 +1,6 @@
-//! The KPI rollup: one row per local day (Asia/Yekaterinburg) and municipality holding a
-//! packed 48-byte entry per complaint received that day (see `domain::kpi::Entry`). Exact
+//! The KPI rollup: rows per local day (Asia/Yekaterinburg) and municipality holding a packed
+//! 48-byte entry per complaint received that day (see `domain::kpi::Entry`), split into parts
+//! of at most 1,024 entries so that a write never rewrites more than 48 KB. Exact
 //! percentiles need every duration of a window; reading them as a few thousand blobs instead
 //! of a million rows is what makes a year of KPIs fast. The gateway keeps the blocks in step
 //! in each write's transaction and fills them from the complaints when the table is empty.
@@ -14,6 +15,7 @@ enum KpiBlock {
     Table,
     Day,
     MunicipalityId,
+    Part,
     Entries,
 }
 
@@ -32,8 +34,14 @@ impl MigrationTrait for Migration {
                 .if_not_exists()
                 .col(ColumnDef::new(KpiBlock::Day).string_len(10).not_null())
                 .col(ColumnDef::new(KpiBlock::MunicipalityId).integer().not_null())
+                .col(ColumnDef::new(KpiBlock::Part).integer().not_null())
                 .col(ColumnDef::new(KpiBlock::Entries).blob().not_null())
-                .primary_key(Index::create().col(KpiBlock::Day).col(KpiBlock::MunicipalityId))
+                .primary_key(
+                    Index::create()
+                        .col(KpiBlock::Day)
+                        .col(KpiBlock::MunicipalityId)
+                        .col(KpiBlock::Part),
+                )
                 .foreign_key(
                     ForeignKey::create()
                         .from(KpiBlock::Table, KpiBlock::MunicipalityId)

@@ -5,9 +5,9 @@ use crate::Result;
 use crate::domain::kpi::{ENTRY_BYTES, Entry, Parts, local_day};
 use entity::{ComplaintStatus, complaint, kpi_block};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
-    TransactionTrait, sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
+    sea_query::OnConflict,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -30,80 +30,141 @@ pub struct Change {
     pub new: Entry,
 }
 
-/// Applies `changes` inside `tx`: each block is locked once, in key order (so concurrent
-/// writers never deadlock), then rewritten.
+/// One block's share of a write: entries replaced (old, new) and entries added.
+#[derive(Default)]
+struct BlockChanges {
+    replaced: Vec<(Entry, Entry)>,
+    added: Vec<Entry>,
+}
+
+/// Most entries in one part (48 KB): appending to a busy day rewrites at most this much.
+pub const PART_ENTRIES: usize = 1024;
+
+/// Applies `changes` inside `tx`, block by block in key order (so concurrent writers never
+/// deadlock): a changed complaint's entry is replaced where it is (its day and municipality
+/// never change), a new complaint's entry is appended to the block's last part.
 pub async fn apply(tx: &DatabaseTransaction, changes: Vec<Change>) -> Result<()> {
-    let mut by_block: BTreeMap<BlockKey, Vec<Change>> = BTreeMap::new();
-    for c in changes.into_iter().filter(|c| c.old != Some(c.new)) {
-        by_block.entry(c.block.clone()).or_default().push(c);
-    }
-    if by_block.is_empty() {
-        return Ok(());
-    }
-    // Missing blocks are created empty first, so every writer then locks an existing row.
-    let empty = by_block.keys().map(|(day, municipality)| kpi_block::ActiveModel {
-        day: sea_orm::Set(day.clone()),
-        municipality_id: sea_orm::Set(*municipality),
-        entries: sea_orm::Set(Vec::new()),
-    });
-    let insert = kpi_block::Entity::insert_many(empty)
-        .on_conflict(
-            OnConflict::columns([kpi_block::Column::Day, kpi_block::Column::MunicipalityId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .into_query();
-    tx.execute_raw(tx.get_database_backend().build(&insert)).await?;
-    let mut wanted = Condition::any();
-    for (day, municipality) in by_block.keys() {
-        wanted = wanted.add(
-            Condition::all()
-                .add(kpi_block::Column::Day.eq(day.as_str()))
-                .add(kpi_block::Column::MunicipalityId.eq(*municipality)),
-        );
-    }
-    let mut query = kpi_block::Entity::find()
-        .filter(wanted)
-        .order_by_asc(kpi_block::Column::Day)
-        .order_by_asc(kpi_block::Column::MunicipalityId);
-    if tx.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    for block in query.all(tx).await? {
-        let key = (block.day, block.municipality_id);
-        let Some(changes) = by_block.get(&key) else { continue };
-        let mut entries = block.entries;
-        for c in changes {
-            if let Some(old) = c.old {
-                remove(&mut entries, &old, &key);
-            }
-            c.new.pack(&mut entries);
+    let mut by_block: BTreeMap<BlockKey, BlockChanges> = BTreeMap::new();
+    for c in changes {
+        let block = by_block.entry(c.block).or_default();
+        match c.old {
+            Some(old) if old == c.new => {}
+            Some(old) => block.replaced.push((old, c.new)),
+            None => block.added.push(c.new),
         }
-        kpi_block::Entity::update_many()
-            .col_expr(kpi_block::Column::Entries, entries.into())
-            .filter(kpi_block::Column::Day.eq(key.0.as_str()))
-            .filter(kpi_block::Column::MunicipalityId.eq(key.1))
-            .exec(tx)
-            .await?;
+    }
+    for (key, block) in by_block {
+        if !block.replaced.is_empty() {
+            replace_in(tx, &key, &block.replaced).await?;
+        }
+        if !block.added.is_empty() {
+            append_to(tx, &key, &block.added).await?;
+        }
     }
     Ok(())
 }
 
-/// Removes one entry equal to `old` (any of equal ones: they are interchangeable).
-fn remove(entries: &mut Vec<u8>, old: &Entry, key: &BlockKey) {
-    let mut packed = Vec::with_capacity(ENTRY_BYTES);
-    old.pack(&mut packed);
-    let at = entries.chunks_exact(ENTRY_BYTES).position(|e| e == packed.as_slice());
-    match at {
-        Some(i) => {
-            let last = entries.len() - ENTRY_BYTES;
-            let start = i * ENTRY_BYTES;
-            entries.copy_within(last.., start);
-            entries.truncate(last);
+/// The parts of a block, locked for this transaction on Postgres (SQLite has one writer).
+fn parts_of(tx: &DatabaseTransaction, key: &BlockKey) -> sea_orm::Select<kpi_block::Entity> {
+    let query = kpi_block::Entity::find()
+        .filter(kpi_block::Column::Day.eq(key.0.as_str()))
+        .filter(kpi_block::Column::MunicipalityId.eq(key.1));
+    if tx.get_database_backend() == DbBackend::Postgres { query.lock_exclusive() } else { query }
+}
+
+async fn save(tx: &DatabaseTransaction, part: &kpi_block::Model) -> Result<()> {
+    kpi_block::Entity::update_many()
+        .col_expr(kpi_block::Column::Entries, part.entries.clone().into())
+        .filter(kpi_block::Column::Day.eq(part.day.as_str()))
+        .filter(kpi_block::Column::MunicipalityId.eq(part.municipality_id))
+        .filter(kpi_block::Column::Part.eq(part.part))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Overwrites each old entry with its new one, in the part that holds it.
+async fn replace_in(
+    tx: &DatabaseTransaction,
+    key: &BlockKey,
+    replaced: &[(Entry, Entry)],
+) -> Result<()> {
+    let mut parts = parts_of(tx, key).order_by_asc(kpi_block::Column::Part).all(tx).await?;
+    let mut dirty = vec![false; parts.len()];
+    let mut lost = Vec::new();
+    for (old, new) in replaced {
+        let (mut from, mut to) = (Vec::with_capacity(ENTRY_BYTES), Vec::new());
+        old.pack(&mut from);
+        new.pack(&mut to);
+        let found = parts.iter_mut().enumerate().find_map(|(i, p)| {
+            let at = p.entries.chunks_exact(ENTRY_BYTES).position(|e| e == from.as_slice())?;
+            p.entries[at * ENTRY_BYTES..(at + 1) * ENTRY_BYTES].copy_from_slice(&to);
+            Some(i)
+        });
+        match found {
+            Some(i) => dirty[i] = true,
+            None => {
+                // Only a hand edit of the complaint table gets here; `rebuild` repairs it.
+                tracing::error!(day = %key.0, municipality = key.1, "KPI rollup entry not found");
+                lost.push(*new);
+            }
         }
-        // Only a hand edit of the complaint table gets here; `rebuild` repairs it.
-        None => tracing::error!(day = %key.0, municipality = key.1, "KPI rollup entry not found"),
     }
+    for (part, _) in parts.iter().zip(dirty).filter(|(_, d)| *d) {
+        save(tx, part).await?;
+    }
+    if !lost.is_empty() {
+        append_to(tx, key, &lost).await?;
+    }
+    Ok(())
+}
+
+/// Appends entries to the block's last part, opening new parts as parts fill up. A part
+/// another writer opened meanwhile is found on the next round.
+async fn append_to(tx: &DatabaseTransaction, key: &BlockKey, added: &[Entry]) -> Result<()> {
+    let mut pending = added;
+    while !pending.is_empty() {
+        let last =
+            parts_of(tx, key).order_by_desc(kpi_block::Column::Part).limit(1).one(tx).await?;
+        let next = match last {
+            Some(mut part) => {
+                let room = PART_ENTRIES.saturating_sub(part.entries.len() / ENTRY_BYTES);
+                if room > 0 {
+                    let (now, rest) = pending.split_at(room.min(pending.len()));
+                    now.iter().for_each(|e| e.pack(&mut part.entries));
+                    save(tx, &part).await?;
+                    pending = rest;
+                    continue;
+                }
+                part.part + 1
+            }
+            None => 0,
+        };
+        let (now, rest) = pending.split_at(PART_ENTRIES.min(pending.len()));
+        let mut entries = Vec::with_capacity(now.len() * ENTRY_BYTES);
+        now.iter().for_each(|e| e.pack(&mut entries));
+        let insert = kpi_block::Entity::insert(kpi_block::ActiveModel {
+            day: sea_orm::Set(key.0.clone()),
+            municipality_id: sea_orm::Set(key.1),
+            part: sea_orm::Set(next),
+            entries: sea_orm::Set(entries),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                kpi_block::Column::Day,
+                kpi_block::Column::MunicipalityId,
+                kpi_block::Column::Part,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .into_query();
+        let done = tx.execute_raw(tx.get_database_backend().build(&insert)).await?;
+        if done.rows_affected() > 0 {
+            pending = rest;
+        }
+    }
+    Ok(())
 }
 
 /// How many times complaint `id` has been REOPENED.
@@ -162,14 +223,17 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<u64> {
         }
         entered += rows.len() as u64;
     }
-    let models: Vec<kpi_block::ActiveModel> = blocks
-        .into_iter()
-        .map(|((day, municipality_id), entries)| kpi_block::ActiveModel {
-            day: sea_orm::Set(day),
-            municipality_id: sea_orm::Set(municipality_id),
-            entries: sea_orm::Set(entries),
-        })
-        .collect();
+    let mut models = Vec::new();
+    for ((day, municipality_id), entries) in blocks {
+        for (part, chunk) in entries.chunks(PART_ENTRIES * ENTRY_BYTES).enumerate() {
+            models.push(kpi_block::ActiveModel {
+                day: sea_orm::Set(day.clone()),
+                municipality_id: sea_orm::Set(municipality_id),
+                part: sea_orm::Set(i32::try_from(part).unwrap_or(i32::MAX)),
+                entries: sea_orm::Set(chunk.to_vec()),
+            });
+        }
+    }
     for chunk in models.chunks(200) {
         kpi_block::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
     }

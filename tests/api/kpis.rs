@@ -372,17 +372,20 @@ async fn each_role_gets_its_kpi_groups() {
     assert_eq!(error_code(&resp), Some("BAD_USER_INPUT"));
 }
 
-/// Every block of the rollup as sorted 48-byte entries.
-async fn blocks(app: &TestApp) -> BTreeMap<(String, i32), Vec<Vec<u8>>> {
+/// Every block of the rollup (its parts together) as sorted 48-byte entries, and the most
+/// parts a block has.
+async fn blocks(app: &TestApp) -> (BTreeMap<(String, i32), Vec<Vec<u8>>>, usize) {
     let rows = entity::kpi_block::Entity::find().all(app.db.db.write()).await.expect("blocks");
-    rows.into_iter()
-        .map(|b| {
-            let mut entries: Vec<Vec<u8>> = b.entries.chunks(48).map(<[u8]>::to_vec).collect();
-            entries.sort();
-            ((b.day, b.municipality_id), entries)
-        })
-        .filter(|(_, entries)| !entries.is_empty())
-        .collect()
+    let mut blocks: BTreeMap<(String, i32), Vec<Vec<u8>>> = BTreeMap::new();
+    let mut parts: BTreeMap<(String, i32), usize> = BTreeMap::new();
+    for b in rows {
+        let key = (b.day, b.municipality_id);
+        *parts.entry(key.clone()).or_default() += 1;
+        blocks.entry(key).or_default().extend(b.entries.chunks(48).map(<[u8]>::to_vec));
+    }
+    blocks.values_mut().for_each(|entries| entries.sort());
+    blocks.retain(|_, entries| !entries.is_empty());
+    (blocks, parts.into_values().max().unwrap_or(0))
 }
 
 #[tokio::test]
@@ -464,11 +467,21 @@ async fn the_rollup_kept_by_every_write_path_equals_one_rebuilt_from_the_rows() 
             move_to(&app, &ministry, resolved, 0, "REOPENED", version(resolved).await).await;
         assert!(reopened.get("errors").is_none(), "{reopened}");
 
-        let kept = blocks(&app).await;
+        // A busy day: 1,200 complaints of one municipality fill more than one part.
+        let busy = now - Duration::days(2);
+        for batch in 0..2 {
+            let items: Vec<Value> = (0..600)
+                .map(|i| json!({ "source": "TELEGRAM", "externalId": format!("busy-{batch}-{i}"), "text": "Не вывезли мусор", "municipalityId": "3", "receivedAt": busy + Duration::seconds(i) }))
+                .collect();
+            app.data(INGEST, json!({ "input": items })).await;
+        }
+
+        let (kept, most_parts) = blocks(&app).await;
+        assert!(most_parts >= 2, "{backend:?}: the busy day spans parts");
         let total: usize = kept.values().map(Vec::len).sum();
         assert_eq!(total as i64, app.db.sql_i64("SELECT COUNT(*) FROM complaint", vec![]).await);
         rebuild(&app).await;
-        let rebuilt = blocks(&app).await;
+        let (rebuilt, _) = blocks(&app).await;
         for (key, entries) in &rebuilt {
             assert_eq!(kept.get(key), Some(entries), "{backend:?}: block {key:?}");
         }
