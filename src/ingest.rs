@@ -189,7 +189,7 @@ pub async fn run(
             items.len()
         )));
     }
-    let ctx = ingest::context(db.write()).await?;
+    let ctx = db.ingest_context(cache.generation(Topic::Routing).await).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
     let mut rows = Vec::new();
     let mut positions = Vec::new();

@@ -53,12 +53,15 @@ pub trait Backend: Send + Sync {
 pub enum Topic {
     /// Complaints and everything computed from them (KPIs).
     Complaints,
+    /// Routing rules (what ingestion decides with).
+    Routing,
 }
 
 impl Topic {
     fn key(self) -> &'static str {
         match self {
             Topic::Complaints => "gen:complaints",
+            Topic::Routing => "gen:routing",
         }
     }
 }
@@ -146,6 +149,19 @@ impl Cache {
         self.timed(self.backend.ping()).await.is_ok()
     }
 
+    /// The current generation of `topic` (shared by every replica on Redis); None when the
+    /// backend cannot tell, so the caller reads the database.
+    pub async fn generation(&self, topic: Topic) -> Option<u64> {
+        let key = format!("{}{}", self.prefix, topic.key());
+        match self.timed(self.backend.counter(&key)).await {
+            Ok(g) => Some(g),
+            Err(err) => {
+                self.failed(&err);
+                None
+            }
+        }
+    }
+
     /// Marks `topic` changed on every replica (after a committed write).
     pub async fn bump(&self, topic: Topic) {
         let key = format!("{}{}", self.prefix, topic.key());
@@ -169,14 +185,7 @@ impl Cache {
         T: Serialize + DeserializeOwned,
         F: Future<Output = crate::Result<T>>,
     {
-        let gen_key = format!("{}{}", self.prefix, topic.key());
-        let generation = match self.timed(self.backend.counter(&gen_key)).await {
-            Ok(g) => g,
-            Err(err) => {
-                self.failed(&err);
-                return compute.await;
-            }
-        };
+        let Some(generation) = self.generation(topic).await else { return compute.await };
         let digest: String =
             Sha256::digest(parts.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
         let key = format!("{}{name}:g{generation}:{digest}", self.prefix);

@@ -4,6 +4,7 @@ use super::directory::{Department, Municipality, department_by_id, municipality_
 use super::enums::Category;
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::auth::policy::{self, Action};
+use crate::cache::{Cache, Topic};
 use crate::error::GqlResult;
 use crate::{Error, store};
 use async_graphql::{Context, ID, Object, Result};
@@ -101,6 +102,7 @@ impl RoutingMutation {
         )
         .await
         .gql()?;
+        ctx.data_unchecked::<Cache>().bump(Topic::Routing).await;
         Ok(RoutingRule(rule))
     }
 
@@ -110,6 +112,7 @@ impl RoutingMutation {
         require_operator(ctx)?;
         let id = parse_id::<i32>(&id, "id").gql()?;
         store::routing::delete(ctx_db(ctx).write(), id).await.gql()?;
+        ctx.data_unchecked::<Cache>().bump(Topic::Routing).await;
         Ok(true)
     }
 }

@@ -28,6 +28,17 @@ use std::sync::{
 use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 
+/// Longest time an ingest context is reused without reading the tables again.
+const CONTEXT_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// An ingest context and when (routing generation, instant) it was read.
+#[derive(Debug)]
+struct CachedContext {
+    generation: u64,
+    read_at: std::time::Instant,
+    context: Arc<ingest::Context>,
+}
+
 /// Connections to the primary (writes) and, when configured, a read replica.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -38,6 +49,8 @@ pub struct Db {
     /// SQLite has one writer at a time; transactions that read before writing queue here
     /// rather than fail with SQLITE_BUSY when another commits first. None on Postgres.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The ingest decision context with the routing generation it was read at.
+    ingest_context: Arc<std::sync::Mutex<Option<CachedContext>>>,
 }
 
 impl Db {
@@ -64,7 +77,28 @@ impl Db {
             read,
             statements,
             sqlite_writer: sqlite.then(Arc::default),
+            ingest_context: Arc::default(),
         })
+    }
+
+    /// What ingestion decides with, read once per routing `generation` in this process (a
+    /// rule change bumps it on every replica); read every time when the generation is unknown,
+    /// and at least every minute (a bump lost while Redis was down).
+    pub async fn ingest_context(&self, generation: Option<u64>) -> Result<Arc<ingest::Context>> {
+        let slot = || self.ingest_context.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = generation
+            && let Some(c) = slot().as_ref()
+            && c.generation == g
+            && c.read_at.elapsed() < CONTEXT_MAX_AGE
+        {
+            return Ok(c.context.clone());
+        }
+        let context = Arc::new(ingest::context(&self.write).await?);
+        if let Some(generation) = generation {
+            let read_at = std::time::Instant::now();
+            *slot() = Some(CachedContext { generation, read_at, context: context.clone() });
+        }
+        Ok(context)
     }
 
     /// The connection for writes (and reads that must see them).

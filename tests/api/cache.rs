@@ -207,3 +207,29 @@ async fn a_cold_key_under_concurrent_load_is_computed_once() {
     assert_eq!(metric(&app, "cur_cache_misses_total").await, misses + 1, "computed once");
     assert_eq!(app.statements() - statements, 1, "one facts query for twenty readers");
 }
+
+#[tokio::test]
+async fn a_routing_rule_set_through_one_replica_routes_the_next_ingest_through_another() {
+    let (one, two) = pair("redis://127.0.0.1:6379").await;
+    let ingest = "mutation($e: String!) { ingestComplaints(input: [{ source: EMAIL, externalId: $e, text: \"Закрыли поликлинику в посёлке\", municipalityId: \"3\" }]) { items { complaint { department { id } } } } }";
+    let department =
+        |v: &Value| v["ingestComplaints"]["items"][0]["complaint"]["department"]["id"].clone();
+    // The second replica reads (and keeps) its routing context before the rule changes.
+    let before = department(&two.data(ingest, json!({ "e": "route-1" })).await);
+    let admin = one
+        .db
+        .sql_i64(
+            "SELECT id FROM department WHERE kind = 'municipal' AND municipality_id = 3",
+            vec![],
+        )
+        .await;
+    assert_ne!(before, json!(admin.to_string()));
+    let set = "mutation($d: ID!) { setRoutingRule(category: HEALTHCARE, municipalityId: \"3\", departmentId: $d) { id } }";
+    let rule =
+        one.data(set, json!({ "d": admin.to_string() })).await["setRoutingRule"]["id"].clone();
+    let after = department(&two.data(ingest, json!({ "e": "route-2" })).await);
+    assert_eq!(after, json!(admin.to_string()), "the other replica routes by the new rule");
+    one.data("mutation($id: ID!) { deleteRoutingRule(id: $id) }", json!({ "id": rule })).await;
+    let back = department(&two.data(ingest, json!({ "e": "route-3" })).await);
+    assert_eq!(back, before, "and by the region-wide rule once it is deleted");
+}
