@@ -41,6 +41,8 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     /// The read cache (Redis or in memory).
     pub cache: crate::cache::Cache,
+    /// Whether whole read operations are cached.
+    pub cache_operations: bool,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<std::collections::HashMap<String, String>>,
 }
@@ -94,6 +96,7 @@ impl Application {
             request_timeout: config.request_timeout(),
             directory,
             cache,
+            cache_operations: config.cache_operations,
             open311_keys: Arc::new(http::open311::parse_keys(config.open311_api_keys.as_deref())?),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's

@@ -56,6 +56,10 @@ pub struct Config {
     /// Time limit of one cache call in milliseconds; past it the database answers.
     #[arg(long, env = "CUR_CACHE_TIMEOUT_MS", default_value_t = 100, global = true)]
     pub cache_timeout_ms: u64,
+    /// Answer repeated read operations whole from the cache (queries without author, audit
+    /// log, `me` or routing rules), keyed by the caller's scope; false: only KPIs are cached.
+    #[arg(long, env = "CUR_CACHE_OPERATIONS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub cache_operations: bool,
     /// Prefix of every cache key (several deployments can share one Redis).
     #[arg(long, env = "CUR_CACHE_PREFIX", default_value = "cur:", global = true)]
     pub cache_prefix: String,

@@ -171,6 +171,14 @@ impl Cache {
         }
     }
 
+    /// The key of `name`/`parts` at `topic`'s current generation (None: backend down).
+    async fn key_of(&self, topic: Topic, name: &str, parts: &str) -> Option<String> {
+        let generation = self.generation(topic).await?;
+        let digest: String =
+            Sha256::digest(parts.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Some(format!("{}{name}:g{generation}:{digest}", self.prefix))
+    }
+
     /// The cached value of `name`/`parts` for the current generation of `topic`, or
     /// `compute`'s, stored for the next reader. Concurrent readers of a cold key in this
     /// process share one computation. Any backend failure falls back to `compute`.
@@ -185,16 +193,33 @@ impl Cache {
         T: Serialize + DeserializeOwned,
         F: Future<Output = crate::Result<T>>,
     {
-        let Some(generation) = self.generation(topic).await else { return compute.await };
-        let digest: String =
-            Sha256::digest(parts.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
-        let key = format!("{}{name}:g{generation}:{digest}", self.prefix);
+        let bytes = self
+            .get_or_compute_bytes(topic, name, parts, async {
+                serde_json::to_vec(&compute.await?)
+                    .map_err(|e| crate::Error::Internal(format!("cache value: {e}")))
+            })
+            .await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| crate::Error::Internal(format!("cache value: {e}")))
+    }
+
+    /// As `get_or_compute`, for values that are bytes already (whole responses). An `Err`
+    /// from `compute` is returned and not stored.
+    pub async fn get_or_compute_bytes<F>(
+        &self,
+        topic: Topic,
+        name: &str,
+        parts: &str,
+        compute: F,
+    ) -> crate::Result<Vec<u8>>
+    where
+        F: Future<Output = crate::Result<Vec<u8>>>,
+    {
+        let Some(key) = self.key_of(topic, name, parts).await else { return compute.await };
         match self.timed(self.backend.get(&key)).await {
             Ok(Some(bytes)) => {
-                if let Ok(value) = serde_json::from_slice(&bytes) {
-                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(value);
-                }
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(bytes);
             }
             Ok(None) => {}
             Err(err) => {
@@ -215,9 +240,7 @@ impl Cache {
                 }
                 // Counted here: a miss is a computation, however many readers waited on it.
                 self.counters.misses.fetch_add(1, Ordering::Relaxed);
-                let value = compute.await?;
-                let bytes = serde_json::to_vec(&value)
-                    .map_err(|e| crate::Error::Internal(e.to_string()))?;
+                let bytes = compute.await?;
                 if let Err(err) = self.timed(self.backend.set(&key, bytes.clone(), self.ttl)).await
                 {
                     self.failed(&err);
@@ -226,8 +249,6 @@ impl Cache {
             })
             .await;
         self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-        let bytes = computed?;
-        serde_json::from_slice(bytes)
-            .map_err(|e| crate::Error::Internal(format!("cache value: {e}")))
+        computed.cloned()
     }
 }

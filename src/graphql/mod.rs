@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots merged per domain area, thin types over store rows.
 pub mod audit;
+pub mod cacheable;
 pub mod complaint;
 pub mod directory;
 pub mod documents;

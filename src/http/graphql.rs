@@ -5,11 +5,14 @@
 use crate::{
     Error,
     app::AppState,
+    auth::RowScope,
     auth::{Principal, jwt::AuthError},
+    cache::Topic,
     config::Introspection,
-    graphql::{RequestCtx, guard},
+    graphql::{RequestCtx, cacheable::cacheable, guard},
     store,
 };
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     BatchRequest, BatchResponse, ParseRequestError, Request, Response as GqlResponse,
     http::GraphiQLSource, parser::types::DocumentOperations,
@@ -21,6 +24,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use std::sync::Arc;
 
 /// POST /graphql.
 pub async fn post(
@@ -95,10 +99,10 @@ async fn handle(
         Err(rejection) => return unreadable(rejection),
     };
     match batch {
-        BatchRequest::Single(req) => {
-            let (resp, status) = run(state, &principal, req, read_only).await;
-            (status, GraphQLResponse::from(resp)).into_response()
-        }
+        BatchRequest::Single(req) => match run(state, &principal, req, read_only, true).await {
+            Answer::Ran(resp, status) => (status, GraphQLResponse::from(resp)).into_response(),
+            Answer::Cached(bytes) => cached_response(bytes),
+        },
         BatchRequest::Batch(reqs) => {
             let max = state.limits.max_batch;
             if reqs.is_empty() || reqs.len() > max {
@@ -108,9 +112,11 @@ async fn handle(
             let mut out = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
             for req in reqs {
-                let (resp, s) = run(state, &principal, req, read_only).await;
-                status = status.max(s);
-                out.push(resp);
+                // Batches are not answered from the operation cache (one body for many).
+                if let Answer::Ran(resp, s) = run(state, &principal, req, read_only, false).await {
+                    status = status.max(s);
+                    out.push(resp);
+                }
             }
             (status, GraphQLResponse::from(BatchResponse::Batch(out))).into_response()
         }
@@ -130,13 +136,81 @@ fn operation_name(
     })
 }
 
-/// Runs one operation for `principal`.
+/// How an operation was answered.
+enum Answer {
+    /// Executed now.
+    Ran(GqlResponse, StatusCode),
+    /// The serialized response (of this execution, or of an earlier identical operation in
+    /// the same scope).
+    Cached(Vec<u8>),
+}
+
+fn cached_response(bytes: Vec<u8>) -> Response {
+    let content_type = HeaderValue::from_static("application/graphql-response+json");
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+/// What makes two operations the same answer: the caller's role and row scope (never the
+/// caller alone), the text, the chosen operation and the variables.
+fn operation_key(principal: &Principal, req: &Request) -> String {
+    let variables = serde_json::to_string(&req.variables).unwrap_or_default();
+    format!(
+        "{:?}|{:?}|{:?}|{}|{variables}",
+        principal.role,
+        RowScope::of(principal),
+        req.operation_name,
+        req.query
+    )
+}
+
+/// Runs one operation for `principal`, from the operation cache when `use_cache` allows.
 async fn run(
+    state: &AppState,
+    principal: &Principal,
+    req: Request,
+    read_only: bool,
+    use_cache: bool,
+) -> Answer {
+    let (req, doc) = match checked(state, principal, req, read_only) {
+        Ok(checked) => checked,
+        Err((resp, status)) => return Answer::Ran(resp, status),
+    };
+    let cacheable = use_cache
+        && state.cache_operations
+        && doc.as_deref().is_some_and(|d| cacheable(d, req.operation_name.as_deref()));
+    if !cacheable {
+        let (resp, status) = execute(state, principal, req, doc.as_deref()).await;
+        return Answer::Ran(resp, status);
+    }
+    let key = operation_key(principal, &req);
+    // Answers with errors are returned but never stored: they go out through `uncached`.
+    let mut uncached = None;
+    let compute = async {
+        let (resp, status) = execute(state, principal, req, doc.as_deref()).await;
+        if status == StatusCode::OK && resp.errors.is_empty() {
+            return serde_json::to_vec(&resp).map_err(|e| Error::Internal(e.to_string()));
+        }
+        uncached = Some((resp, status));
+        Err(Error::Internal("not stored".into()))
+    };
+    let answer = state.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await;
+    match (answer, uncached) {
+        (_, Some((resp, status))) => Answer::Ran(resp, status),
+        (Ok(bytes), None) => Answer::Cached(bytes),
+        (Err(err), None) => Answer::Ran(
+            GqlResponse::from_errors(vec![err.to_server_error()]),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    }
+}
+
+/// Parses and checks one operation: the request with its document, or the refusal.
+fn checked(
     state: &AppState,
     principal: &Principal,
     mut req: Request,
     read_only: bool,
-) -> (GqlResponse, StatusCode) {
+) -> Result<(Request, Option<Arc<ExecutableDocument>>), (GqlResponse, StatusCode)> {
     let introspection = match state.introspection {
         Introspection::All => true,
         Introspection::Authenticated => principal.is_authenticated(),
@@ -147,23 +221,33 @@ async fn run(
         let op = req.operation_name.as_deref();
         if read_only && guard::is_mutation(doc, op) {
             let err = Error::bad_input("mutations must be sent with POST");
-            return (
+            return Err((
                 GqlResponse::from_errors(vec![err.to_server_error()]),
                 StatusCode::METHOD_NOT_ALLOWED,
-            );
+            ));
         }
         let caller = guard::Caller { role: principal.role, introspection };
         if let Err(refusal) =
             guard::check(&state.types, doc, op, &req.variables, caller, &state.limits)
         {
             let errors = vec![Error::from(refusal).to_server_error()];
-            return (GqlResponse::from_errors(errors), StatusCode::OK);
+            return Err((GqlResponse::from_errors(errors), StatusCode::OK));
         }
     }
     if !introspection {
         req = req.disable_introspection();
     }
-    let operation = operation_name(&req, doc.as_deref());
+    Ok((req, doc))
+}
+
+/// Executes a checked operation within the time limit and writes its audit trail.
+async fn execute(
+    state: &AppState,
+    principal: &Principal,
+    req: Request,
+    doc: Option<&ExecutableDocument>,
+) -> (GqlResponse, StatusCode) {
+    let operation = operation_name(&req, doc);
     let ctx = RequestCtx::new(principal.clone(), state.max_page_size);
     let req = req.data(ctx.clone());
     let Ok(resp) = tokio::time::timeout(state.request_timeout, state.schema.execute(req)).await

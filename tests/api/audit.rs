@@ -1,6 +1,6 @@
 //! Every author read leaves an audit record (who, role, complaint, when, operation), written
 //! in one statement per request; refused reads leave none; operators read the trail.
-use crate::helpers::{BOTH, Backend, TestApp, error_code, node_ids};
+use crate::helpers::{BOTH, Backend, TEST_COMPLAINTS, TestApp, error_code, node_ids};
 use cur_gateway::auth::Role;
 use serde_json::json;
 
@@ -16,7 +16,10 @@ async fn audit_rows(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn author_reads_are_audited_once_per_request() {
     for backend in BOTH {
-        let app = TestApp::spawn(backend).await;
+        // The page without authors would come from the operation cache the second time.
+        let app =
+            TestApp::spawn_configured(backend, TEST_COMPLAINTS, |c| c.cache_operations = false)
+                .await;
         app.data(PAGE_WITHOUT_AUTHOR, json!({})).await; // loads the directory snapshot
         let before = app.statements();
         let data = app.data(PAGE_WITHOUT_AUTHOR, json!({})).await;

@@ -204,8 +204,9 @@ async fn a_cold_key_under_concurrent_load_is_computed_once() {
     let answers =
         futures_util::future::join_all((0..20).map(|_| app.data(KPIS, vars.clone()))).await;
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for all");
-    assert_eq!(metric(&app, "cur_cache_misses_total").await, misses + 1, "computed once");
-    assert_eq!(app.statements() - statements, 1, "one facts query for twenty readers");
+    // One computation of the operation, which computed the KPIs once.
+    assert_eq!(metric(&app, "cur_cache_misses_total").await, misses + 2, "computed once");
+    assert_eq!(app.statements() - statements, 1, "one rollup query for twenty readers");
 }
 
 #[tokio::test]
@@ -232,4 +233,66 @@ async fn a_routing_rule_set_through_one_replica_routes_the_next_ingest_through_a
     one.data("mutation($id: ID!) { deleteRoutingRule(id: $id) }", json!({ "id": rule })).await;
     let back = department(&two.data(ingest, json!({ "e": "route-3" })).await);
     assert_eq!(back, before, "and by the region-wide rule once it is deleted");
+}
+
+const PAGE: &str = "query($m: ID) { complaints(first: 20, filter: { municipalityId: $m }) { totalCount edges { node { id number status department { id } } } } }";
+
+#[tokio::test]
+async fn whole_read_operations_are_cached_per_scope_and_never_with_personal_data() {
+    for backend in BOTH {
+        let app = TestApp::spawn(backend).await;
+        let health =
+            app.db.sql_i64("SELECT id FROM department WHERE code = 'health'", vec![]).await;
+        let social =
+            app.db.sql_i64("SELECT id FROM department WHERE code = 'social'", vec![]).await;
+        let a = app.token(Role::Ministry, Some(health as i32), None);
+        let b = app.token(Role::Ministry, Some(social as i32), None);
+        let vars = json!({ "m": null });
+        let first = app.data_as(Some(&a), PAGE, vars.clone()).await;
+        // Asked again by the same scope: the stored answer, no SQL, the same bytes' worth.
+        let (hits, statements) = (metric(&app, "cur_cache_hits_total").await, app.statements());
+        let again = app.data_as(Some(&a), PAGE, vars.clone()).await;
+        assert_eq!(again, first, "{backend:?}: cached = computed");
+        assert_eq!(metric(&app, "cur_cache_hits_total").await, hits + 1);
+        assert_eq!(app.statements(), statements, "{backend:?}: a hit runs no SQL");
+        // The same text through the uncached path (a batch of one) answers the same.
+        let batch = json!([{ "query": PAGE, "variables": vars }]);
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&a)
+            .json(&batch)
+            .send()
+            .await
+            .expect("batch")
+            .json::<Value>()
+            .await
+            .expect("json");
+        assert_eq!(resp[0]["data"], first, "{backend:?}: uncached = cached");
+        // Another ministry: its own rows, not the first one's answer.
+        let other = app.data_as(Some(&b), PAGE, vars.clone()).await;
+        assert_ne!(other, first);
+        let count = |sql: &str, d: i64| {
+            let db = &app.db;
+            let sql = sql.to_owned();
+            async move { db.sql_i64(&sql, vec![d.into()]).await }
+        };
+        let ever = "SELECT COUNT(DISTINCT complaint_id) FROM assignment WHERE department_id = $1";
+        assert_eq!(other["complaints"]["totalCount"].as_i64(), Some(count(ever, social).await));
+        assert_eq!(first["complaints"]["totalCount"].as_i64(), Some(count(ever, health).await));
+        // A write through the gateway: the next read is fresh.
+        let total = app.data(PAGE, vars.clone()).await["complaints"]["totalCount"].as_i64();
+        app.data(ONE, json!({ "e": "op-cache-1" })).await;
+        let after = app.data(PAGE, vars.clone()).await["complaints"]["totalCount"].as_i64();
+        assert_eq!(after, total.map(|n| n + 1), "{backend:?}: fresh after a write");
+        // Authors are never served from the cache: each read runs and is audited.
+        let with_author = "{ complaints(first: 3) { edges { node { id author { name } } } } }";
+        let audited = || app.db.sql_i64("SELECT COUNT(*) FROM audit_record", vec![]);
+        let before = audited().await;
+        app.data(with_author, json!({})).await;
+        let statements = app.statements();
+        app.data(with_author, json!({})).await;
+        assert!(app.statements() > statements, "{backend:?}: ran again");
+        assert_eq!(audited().await, before + 6, "{backend:?}: both reads audited");
+    }
 }

@@ -1,0 +1,61 @@
+//! Which read operations may be answered whole from the cache: queries whose every field
+//! follows the complaints' generation and the caller's scope. Left out: `author` (each read
+//! must be audited), `auditLog` (written by reads, no generation), `me` (the caller's own
+//! identity, not the scope's) and `routingRules` (another generation).
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+
+/// Fields whose answers must not be shared through the cache.
+const UNCACHEABLE: [&str; 4] = ["author", "auditLog", "me", "routingRules"];
+
+/// Whether operation `operation_name` of `doc` is a query that may be cached whole. Looks at
+/// every fragment of the document, used or not: never wrong, sometimes too careful.
+pub fn cacheable(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let mut chosen = doc
+        .operations
+        .iter()
+        .filter(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name);
+    let Some((_, op)) = chosen.next() else { return false };
+    if chosen.next().is_some() || op.node.ty != OperationType::Query {
+        return false;
+    }
+    clean(&op.node.selection_set.node)
+        && doc.fragments.values().all(|f| clean(&f.node.selection_set.node))
+}
+
+fn clean(set: &SelectionSet) -> bool {
+    set.items.iter().all(|item| match &item.node {
+        Selection::Field(f) => {
+            !UNCACHEABLE.contains(&f.node.name.node.as_str()) && clean(&f.node.selection_set.node)
+        }
+        Selection::InlineFragment(f) => clean(&f.node.selection_set.node),
+        Selection::FragmentSpread(_) => true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::parse_query;
+
+    fn ok(q: &str, op: Option<&str>) -> bool {
+        cacheable(&parse_query(q).expect("valid"), op)
+    }
+
+    #[test]
+    fn only_queries_without_audited_or_personal_fields() {
+        assert!(ok("{ complaints(first: 5) { edges { node { number } } } }", None));
+        assert!(ok("query A { kpis { key } } mutation B { x }", Some("A")));
+        assert!(!ok("query A { kpis { key } } mutation B { x }", Some("B")));
+        assert!(!ok("mutation { assignComplaint { id } }", None));
+        assert!(!ok("{ complaint(id: 1) { author { name } } }", None));
+        assert!(!ok("{ complaint(id: 1) { ... on Complaint { author { name } } } }", None));
+        assert!(!ok(
+            "{ complaint(id: 1) { ...F } } fragment F on Complaint { author { name } }",
+            None
+        ));
+        assert!(!ok("{ me { role } }", None));
+        assert!(!ok("{ auditLog { totalCount } }", None));
+        assert!(!ok("{ routingRules { id } }", None));
+        assert!(!ok("query A { x } query B { y }", None), "ambiguous: executor reports it");
+    }
+}
