@@ -100,7 +100,7 @@ async fn handle(
     };
     match batch {
         BatchRequest::Single(req) => match run(state, &principal, req, read_only, true).await {
-            Answer::Ran(resp, status) => (status, GraphQLResponse::from(resp)).into_response(),
+            Answer::Ran(resp, status) => (status, GraphQLResponse::from(*resp)).into_response(),
             Answer::Cached(bytes) => cached_response(bytes),
         },
         BatchRequest::Batch(reqs) => {
@@ -115,7 +115,7 @@ async fn handle(
                 // Batches are not answered from the operation cache (one body for many).
                 if let Answer::Ran(resp, s) = run(state, &principal, req, read_only, false).await {
                     status = status.max(s);
-                    out.push(resp);
+                    out.push(*resp);
                 }
             }
             (status, GraphQLResponse::from(BatchResponse::Batch(out))).into_response()
@@ -139,7 +139,7 @@ fn operation_name(
 /// How an operation was answered.
 enum Answer {
     /// Executed now.
-    Ran(GqlResponse, StatusCode),
+    Ran(Box<GqlResponse>, StatusCode),
     /// The serialized response (of this execution, or of an earlier identical operation in
     /// the same scope).
     Cached(Vec<u8>),
@@ -173,14 +173,14 @@ async fn run(
 ) -> Answer {
     let (req, doc) = match checked(state, principal, req, read_only) {
         Ok(checked) => checked,
-        Err((resp, status)) => return Answer::Ran(resp, status),
+        Err(refused) => return refused,
     };
     let cacheable = use_cache
         && state.cache_operations
         && doc.as_deref().is_some_and(|d| cacheable(d, req.operation_name.as_deref()));
     if !cacheable {
         let (resp, status) = execute(state, principal, req, doc.as_deref()).await;
-        return Answer::Ran(resp, status);
+        return Answer::Ran(Box::new(resp), status);
     }
     let key = operation_key(principal, &req);
     // Answers with errors are returned but never stored: they go out through `uncached`.
@@ -195,10 +195,10 @@ async fn run(
     };
     let answer = state.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await;
     match (answer, uncached) {
-        (_, Some((resp, status))) => Answer::Ran(resp, status),
+        (_, Some((resp, status))) => Answer::Ran(Box::new(resp), status),
         (Ok(bytes), None) => Answer::Cached(bytes),
         (Err(err), None) => Answer::Ran(
-            GqlResponse::from_errors(vec![err.to_server_error()]),
+            Box::new(GqlResponse::from_errors(vec![err.to_server_error()])),
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
     }
@@ -210,7 +210,7 @@ fn checked(
     principal: &Principal,
     mut req: Request,
     read_only: bool,
-) -> Result<(Request, Option<Arc<ExecutableDocument>>), (GqlResponse, StatusCode)> {
+) -> Result<(Request, Option<Arc<ExecutableDocument>>), Answer> {
     let introspection = match state.introspection {
         Introspection::All => true,
         Introspection::Authenticated => principal.is_authenticated(),
@@ -221,8 +221,8 @@ fn checked(
         let op = req.operation_name.as_deref();
         if read_only && guard::is_mutation(doc, op) {
             let err = Error::bad_input("mutations must be sent with POST");
-            return Err((
-                GqlResponse::from_errors(vec![err.to_server_error()]),
+            return Err(Answer::Ran(
+                Box::new(GqlResponse::from_errors(vec![err.to_server_error()])),
                 StatusCode::METHOD_NOT_ALLOWED,
             ));
         }
@@ -231,7 +231,7 @@ fn checked(
             guard::check(&state.types, doc, op, &req.variables, caller, &state.limits)
         {
             let errors = vec![Error::from(refusal).to_server_error()];
-            return Err((GqlResponse::from_errors(errors), StatusCode::OK));
+            return Err(Answer::Ran(Box::new(GqlResponse::from_errors(errors)), StatusCode::OK));
         }
     }
     if !introspection {
