@@ -2,6 +2,7 @@
 //! routing, personal-data masking. No I/O here.
 pub mod classify;
 pub mod kpi;
+pub mod kpi_entry;
 pub mod lifecycle;
 pub mod masking;
 pub mod routing;

@@ -2,7 +2,7 @@
 //! external_id) through the unique index — a delivery that loses the race to another
 //! connection or replica finds the winner's row and writes nothing.
 use super::{Db, bulk, complaints::search_text, kpi_blocks};
-use crate::domain::kpi::Entry;
+use crate::domain::kpi_entry::Entry;
 use crate::{
     Result,
     domain::{

@@ -2,7 +2,8 @@
 //! municipality, changed in the same transaction as every write that changes an entry, and
 //! filled from the complaints when it is empty (first start after the migration, a seed).
 use crate::Result;
-use crate::domain::kpi::{ENTRY_BYTES, Entry, Parts, local_day};
+use crate::domain::kpi::local_day;
+use crate::domain::kpi_entry::{ENTRY_BYTES, Entry, Parts};
 use entity::{ComplaintStatus, complaint, kpi_block};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,

@@ -4,9 +4,9 @@
 use super::kpi_blocks;
 use crate::Result;
 use crate::domain::kpi::{
-    CATEGORIES, Dimension, Figures, Group, NO_DEPARTMENT, SOURCES, Selection, Tally, local_day,
-    unpack_all, week_of_day,
+    Dimension, Figures, Group, NO_DEPARTMENT, Selection, Tally, local_day, week_of_day,
 };
+use crate::domain::kpi_entry::{CATEGORIES, SOURCES, unpack_all};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveEnum, DatabaseConnection};
 use std::collections::{BTreeMap, HashMap};

@@ -2,7 +2,7 @@
 //! `version` (a stale version is CONFLICT and writes nothing), the lifecycle checked by the
 //! caller's plan (INVALID_TRANSITION writes nothing either).
 use super::{Db, complaints::scope_condition, ingest::event, kpi_blocks};
-use crate::domain::kpi::Entry;
+use crate::domain::kpi_entry::Entry;
 use crate::{Error, Result, auth::RowScope};
 use chrono::{DateTime, Utc};
 use entity::{
