@@ -180,9 +180,15 @@ pub async fn reopenings(tx: &DatabaseTransaction, id: i64) -> Result<u64> {
 /// Fills the rollup from the complaints if it is empty while complaints exist. Returns the
 /// number of complaints entered (0: nothing to do).
 pub async fn ensure(db: &DatabaseConnection) -> Result<u64> {
-    if kpi_block::Entity::find().count(db).await? > 0
-        || complaint::Entity::find().count(db).await? == 0
-    {
+    let any_block = kpi_block::Entity::find().one(db).await?.is_some();
+    let any_complaint = complaint::Entity::find()
+        .select_only()
+        .column(complaint::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some();
+    if any_block || !any_complaint {
         return Ok(0);
     }
     rebuild(db).await
