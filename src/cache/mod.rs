@@ -89,6 +89,9 @@ pub struct Cache {
     op_timeout: Duration,
     counters: Arc<Counters>,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
+    /// Topics whose bump failed: until it lands, this replica bypasses the cache (its entries
+    /// may predate a write) and retries the bump on every read.
+    pending: Arc<Mutex<Vec<Topic>>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -116,6 +119,7 @@ impl Cache {
             op_timeout,
             counters: Arc::default(),
             flights: Arc::default(),
+            pending: Arc::default(),
         }
     }
 
@@ -152,6 +156,9 @@ impl Cache {
     /// The current generation of `topic` (shared by every replica on Redis); None when the
     /// backend cannot tell, so the caller reads the database.
     pub async fn generation(&self, topic: Topic) -> Option<u64> {
+        if !self.settle_pending().await {
+            return None;
+        }
         let key = format!("{}{}", self.prefix, topic.key());
         match self.timed(self.backend.counter(&key)).await {
             Ok(g) => Some(g),
@@ -162,13 +169,38 @@ impl Cache {
         }
     }
 
-    /// Marks `topic` changed on every replica (after a committed write).
+    /// Marks `topic` changed on every replica (after a committed write). A bump that fails is
+    /// retried before this replica uses the cache again.
     pub async fn bump(&self, topic: Topic) {
-        let key = format!("{}{}", self.prefix, topic.key());
-        if let Err(err) = self.timed(self.backend.incr(&key)).await {
-            // Entries of this generation will still expire by TTL.
-            self.failed(&err);
+        if !self.incr(topic).await {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if !pending.contains(&topic) {
+                pending.push(topic);
+            }
         }
+    }
+
+    async fn incr(&self, topic: Topic) -> bool {
+        let key = format!("{}{}", self.prefix, topic.key());
+        match self.timed(self.backend.incr(&key)).await {
+            Ok(_) => true,
+            Err(err) => {
+                self.failed(&err);
+                false
+            }
+        }
+    }
+
+    /// Lands the bumps that failed; false while one still fails.
+    async fn settle_pending(&self) -> bool {
+        let topics = self.pending.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for topic in topics {
+            if !self.incr(topic).await {
+                return false;
+            }
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).retain(|t| *t != topic);
+        }
+        true
     }
 
     /// The key of `name`/`parts` at `topic`'s current generation (None: backend down).
@@ -250,5 +282,83 @@ impl Cache {
             .await;
         self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
         computed.cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// The memory backend behind a switch: off, every call fails.
+    #[derive(Default)]
+    struct Flaky {
+        inner: memory::MemoryBackend,
+        down: AtomicBool,
+    }
+
+    impl Flaky {
+        fn check(&self) -> Result<(), BackendError> {
+            if self.down.load(Ordering::Relaxed) {
+                return Err(BackendError("down".into()));
+            }
+            Ok(())
+        }
+    }
+
+    impl Backend for Flaky {
+        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+            match self.check() {
+                Ok(()) => self.inner.get(key),
+                Err(e) => Box::pin(async move { Err(e) }),
+            }
+        }
+        fn set<'a>(
+            &'a self,
+            key: &'a str,
+            value: Vec<u8>,
+            ttl: Duration,
+        ) -> BoxFuture<'a, Result<(), BackendError>> {
+            match self.check() {
+                Ok(()) => self.inner.set(key, value, ttl),
+                Err(e) => Box::pin(async move { Err(e) }),
+            }
+        }
+        fn counter<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
+            match self.check() {
+                Ok(()) => self.inner.counter(key),
+                Err(e) => Box::pin(async move { Err(e) }),
+            }
+        }
+        fn incr<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
+            match self.check() {
+                Ok(()) => self.inner.incr(key),
+                Err(e) => Box::pin(async move { Err(e) }),
+            }
+        }
+        fn ping(&self) -> BoxFuture<'_, Result<(), BackendError>> {
+            Box::pin(async move { self.check() })
+        }
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_during_an_outage_is_not_hidden_by_entries_from_before_it() {
+        let backend = Arc::new(Flaky::default());
+        let cache =
+            Cache::new(backend.clone(), "t:", Duration::from_secs(60), Duration::from_millis(50));
+        let read = |v: u32| cache.get_or_compute(Topic::Complaints, "k", "p", async move { Ok(v) });
+        assert_eq!(read(1).await.ok(), Some(1), "computed and stored");
+        assert_eq!(read(2).await.ok(), Some(1), "a hit");
+        // The write's bump fails: the old entry stays reachable in the backend...
+        backend.down.store(true, Ordering::Relaxed);
+        cache.bump(Topic::Complaints).await;
+        assert_eq!(read(3).await.ok(), Some(3), "down: computed");
+        // ...but when the backend answers again, the bump lands before any read.
+        backend.down.store(false, Ordering::Relaxed);
+        assert_eq!(read(4).await.ok(), Some(4), "fresh after the outage, not the old 1");
+        assert_eq!(read(5).await.ok(), Some(4), "and cached again");
     }
 }
