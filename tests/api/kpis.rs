@@ -476,6 +476,17 @@ async fn the_rollup_kept_by_every_write_path_equals_one_rebuilt_from_the_rows() 
             app.data(INGEST, json!({ "input": items })).await;
         }
 
+        // Writers at once on the same blocks: none of their entries is lost.
+        let concurrent = (0..8).map(|w| {
+            let items: Vec<Value> = (0..40)
+                .map(|i| json!({ "source": "OK", "externalId": format!("at-once-{w}-{i}"), "text": "Не работает освещение", "municipalityId": "3", "receivedAt": busy + Duration::minutes(i) }))
+                .collect();
+            app.gql(INGEST, json!({ "input": items }))
+        });
+        for resp in futures_util::future::join_all(concurrent).await {
+            assert!(resp.get("errors").is_none(), "{backend:?}: {resp}");
+        }
+
         let (kept, most_parts) = blocks(&app).await;
         assert!(most_parts >= 2, "{backend:?}: the busy day spans parts");
         let total: usize = kept.values().map(Vec::len).sum();
