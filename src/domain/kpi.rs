@@ -57,48 +57,17 @@ fn durations(mut ms: Vec<i64>) -> Option<Durations> {
     Some(Durations { avg: sum / n as f64, p50, p90 })
 }
 
-/// The counts behind a group's shares, however they were tallied (in Rust over facts, or by
-/// the database).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Complaints received in the window.
-    pub received: u64,
-    /// Of those, open now.
-    pub open: u64,
-    /// Of those, open and past a deadline now.
-    pub overdue: u64,
-    /// Responded by the first-response deadline.
-    pub on_time: u64,
-    /// Responded, or unresponded past the deadline.
-    pub judged: u64,
-    /// Ever reopened.
-    pub reopened: u64,
-}
-
-impl Figures {
-    /// The figures of a group from its counts and duration statistics.
-    pub fn from_counts(
-        c: Counts,
-        first_response: Option<Durations>,
-        resolution: Option<Durations>,
-    ) -> Figures {
-        let share = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
-        Figures {
-            received: c.received,
-            open: c.open,
-            overdue: c.overdue,
-            sla_compliance: share(c.on_time, c.judged),
-            first_response,
-            resolution,
-            reopened_share: share(c.reopened, c.received),
-        }
-    }
-}
-
 /// A group's running tally: counts and durations, entry by entry.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
-    counts: Counts,
+    received: u64,
+    open: u64,
+    overdue: u64,
+    /// Responded by the first-response deadline.
+    on_time: u64,
+    /// Responded, or unresponded past the deadline.
+    judged: u64,
+    reopened: u64,
     first: Vec<i64>,
     resolution: Vec<i64>,
 }
@@ -106,31 +75,39 @@ pub struct Tally {
 impl Tally {
     /// Counts one entry, judged at `now_us` (microseconds since the epoch).
     pub fn add(&mut self, e: &Entry, now_us: i64) {
-        let c = &mut self.counts;
-        c.received += 1;
-        c.open += u64::from(e.open);
-        c.reopened += u64::from(e.reopened);
+        self.received += 1;
+        self.open += u64::from(e.open);
+        self.reopened += u64::from(e.reopened);
         let silent_late = e.first_response_ms.is_none() && e.first_due_us < now_us;
-        c.overdue += u64::from(e.open && (silent_late || e.resolution_due_us < now_us));
+        self.overdue += u64::from(e.open && (silent_late || e.resolution_due_us < now_us));
         match e.first_response_ms {
             Some(ms) => {
-                c.judged += 1;
-                c.on_time += u64::from(e.on_time);
+                self.judged += 1;
+                self.on_time += u64::from(e.on_time);
                 self.first.push(ms);
             }
-            None => c.judged += u64::from(silent_late),
+            None => self.judged += u64::from(silent_late),
         }
         self.resolution.extend(e.resolution_ms);
     }
 
     /// Whether no entry was counted.
     pub fn is_empty(&self) -> bool {
-        self.counts.received == 0
+        self.received == 0
     }
 
     /// The group's KPIs.
     pub fn figures(self) -> Figures {
-        Figures::from_counts(self.counts, durations(self.first), durations(self.resolution))
+        let share = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+        Figures {
+            received: self.received,
+            open: self.open,
+            overdue: self.overdue,
+            sla_compliance: share(self.on_time, self.judged),
+            first_response: durations(self.first),
+            resolution: durations(self.resolution),
+            reopened_share: share(self.reopened, self.received),
+        }
     }
 }
 
