@@ -167,7 +167,7 @@ pub struct Selection {
     pub from: DateTime<Utc>,
     /// Received before.
     pub to: DateTime<Utc>,
-    /// Only this municipality (applied by choosing blocks).
+    /// Only this municipality.
     pub municipality_id: Option<i32>,
     /// Only complaints currently assigned to this department.
     pub department_id: Option<i32>,
@@ -178,9 +178,10 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether an entry (of a block this selection chose) is covered.
-    pub fn keeps(&self, e: &Entry) -> bool {
-        e.received_us >= self.from.timestamp_micros()
+    /// Whether an entry of `municipality_id`'s block is covered.
+    pub fn keeps(&self, e: &Entry, municipality_id: i32) -> bool {
+        self.municipality_id.is_none_or(|m| m == municipality_id)
+            && e.received_us >= self.from.timestamp_micros()
             && e.received_us < self.to.timestamp_micros()
             && self.department_id.is_none_or(|d| e.department_id == Some(d))
             && self.category.is_none_or(|c| e.category == category_code(c))

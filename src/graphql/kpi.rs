@@ -234,15 +234,9 @@ impl KpiQueryRoot {
         let compute = async {
             // The governor's and the center's total is that of the groups they see; the
             // others get their groups and the whole region's total.
-            let own_total = scope == KpiScope::All;
-            let mut found = Vec::new();
-            if groups {
-                let by = Some(group_by.into());
-                found = store::kpis::groups(db, &query, now, by, own_total).await?;
-            }
-            if !own_total {
-                found.extend(store::kpis::groups(db, &region, now, None, true).await?);
-            }
+            let grouped = groups.then(|| (&query, group_by.into()));
+            let total = if scope == KpiScope::All { &query } else { &region };
+            let found = store::kpis::groups(db, now, grouped, Some(total)).await?;
             let rows = found.into_iter().map(|g| match g.key {
                 Some(key) => {
                     let label = label_of(&key, group_by, &directory);

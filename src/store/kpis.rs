@@ -1,6 +1,7 @@
 //! KPI groups of the complaints received in a window, read from the rollup (`kpi_block`):
 //! only the blocks of the window's local days (of one municipality, if filtered), entries
-//! filtered by instant, department, category and source, tallied per group in one pass.
+//! filtered by instant, municipality, department, category and source, tallied per group and
+//! for the total in one pass.
 use super::kpi_blocks;
 use crate::Result;
 use crate::domain::kpi::{
@@ -11,18 +12,28 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveEnum, DatabaseConnection};
 use std::collections::{BTreeMap, HashMap};
 
-/// The groups of the complaints `sel` covers by `by`, in key order, then their total if
-/// `total`; figures evaluated at `now`.
+/// The groups by `by` of the complaints `grouped` covers, in key order, then the total of
+/// those `total` covers; figures evaluated at `now`. Both come from one read of the blocks.
 pub async fn groups(
     db: &DatabaseConnection,
-    sel: &Selection,
     now: DateTime<Utc>,
-    by: Option<Dimension>,
-    total: bool,
+    grouped: Option<(&Selection, Dimension)>,
+    total: Option<&Selection>,
 ) -> Result<Vec<Group>> {
-    let (first, last) = (local_day(sel.from), local_day(sel.to - Duration::microseconds(1)));
-    let blocks = kpi_blocks::read(db, &first, &last, sel.municipality_id).await?;
+    let selections: Vec<&Selection> = grouped.map(|(s, _)| s).into_iter().chain(total).collect();
+    let (Some(from), Some(to)) =
+        (selections.iter().map(|s| s.from).min(), selections.iter().map(|s| s.to).max())
+    else {
+        return Ok(Vec::new());
+    };
+    // Only one municipality's blocks when every selection is of that municipality.
+    let municipality = selections[0].municipality_id;
+    let municipality =
+        municipality.filter(|_| selections.iter().all(|s| s.municipality_id == municipality));
+    let (first, last) = (local_day(from), local_day(to - Duration::microseconds(1)));
+    let blocks = kpi_blocks::read(db, &first, &last, municipality).await?;
     let now_us = now.timestamp_micros();
+    let by = grouped.map(|(_, by)| by);
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).
@@ -36,18 +47,20 @@ pub async fn groups(
             _ => None,
         };
         let mut block_tally = block_key.map(|k| by_block.entry(k).or_default());
-        for e in unpack_all(&block.entries).filter(|e| sel.keeps(e)) {
-            if total {
+        for e in unpack_all(&block.entries) {
+            if total.is_some_and(|s| s.keeps(&e, block.municipality_id)) {
                 all.add(&e, now_us);
             }
+            let in_group = grouped.filter(|(s, _)| s.keeps(&e, block.municipality_id));
+            let Some((_, dimension)) = in_group else { continue };
             if let Some(t) = block_tally.as_deref_mut() {
                 t.add(&e, now_us);
                 continue;
             }
-            let code = match by {
-                Some(Dimension::Department) => e.department_id.unwrap_or(0),
-                Some(Dimension::Category) => i32::from(e.category),
-                Some(Dimension::Source) => i32::from(e.source),
+            let code = match dimension {
+                Dimension::Department => e.department_id.unwrap_or(0),
+                Dimension::Category => i32::from(e.category),
+                Dimension::Source => i32::from(e.source),
                 _ => continue,
             };
             by_entry.entry(code).or_default().add(&e, now_us);
@@ -73,7 +86,7 @@ pub async fn groups(
     }
     let mut out: Vec<Group> =
         keyed.into_iter().map(|(key, figures)| Group { key: Some(key), figures }).collect();
-    if total {
+    if total.is_some() {
         out.push(Group { key: None, figures: all.figures() });
     }
     Ok(out)

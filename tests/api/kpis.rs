@@ -357,7 +357,13 @@ async fn each_role_gets_its_kpi_groups() {
     assert_eq!(by_dept.len(), 2, "its department and the total: {by_dept:?}");
 
     let municipality = app.token(Role::Municipality, None, Some(1));
-    check(&app, Some(&municipality), from, to, "DEPARTMENT", |r| r.municipality == 1).await;
+    let own =
+        check(&app, Some(&municipality), from, to, "DEPARTMENT", |r| r.municipality == 1).await;
+    assert_eq!(
+        own.last().map(|r| r["received"].clone()),
+        Some(json!(all.len())),
+        "a municipality's region total covers the region too"
+    );
     let public = check(&app, None, from, to, "MUNICIPALITY", |_| false).await;
     assert_eq!(public.len(), 1, "the public gets region totals only");
     assert_eq!(public[0]["received"], json!(all.len()));
