@@ -298,20 +298,22 @@ mod tests {
     }
 
     impl Flaky {
-        fn check(&self) -> Result<(), BackendError> {
+        /// `op` while up; while down a failure, and `op` (the memory backend acts as it is
+        /// called) is not even started.
+        fn through<'a, T: Send + 'a>(
+            &self,
+            op: impl FnOnce() -> BoxFuture<'a, Result<T, BackendError>>,
+        ) -> BoxFuture<'a, Result<T, BackendError>> {
             if self.down.load(Ordering::Relaxed) {
-                return Err(BackendError("down".into()));
+                return Box::pin(async { Err(BackendError("down".into())) });
             }
-            Ok(())
+            op()
         }
     }
 
     impl Backend for Flaky {
         fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
-            match self.check() {
-                Ok(()) => self.inner.get(key),
-                Err(e) => Box::pin(async move { Err(e) }),
-            }
+            self.through(|| self.inner.get(key))
         }
         fn set<'a>(
             &'a self,
@@ -319,25 +321,16 @@ mod tests {
             value: Vec<u8>,
             ttl: Duration,
         ) -> BoxFuture<'a, Result<(), BackendError>> {
-            match self.check() {
-                Ok(()) => self.inner.set(key, value, ttl),
-                Err(e) => Box::pin(async move { Err(e) }),
-            }
+            self.through(|| self.inner.set(key, value, ttl))
         }
         fn counter<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
-            match self.check() {
-                Ok(()) => self.inner.counter(key),
-                Err(e) => Box::pin(async move { Err(e) }),
-            }
+            self.through(|| self.inner.counter(key))
         }
         fn incr<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, BackendError>> {
-            match self.check() {
-                Ok(()) => self.inner.incr(key),
-                Err(e) => Box::pin(async move { Err(e) }),
-            }
+            self.through(|| self.inner.incr(key))
         }
         fn ping(&self) -> BoxFuture<'_, Result<(), BackendError>> {
-            Box::pin(async move { self.check() })
+            self.through(|| self.inner.ping())
         }
         fn name(&self) -> &'static str {
             "flaky"

@@ -30,17 +30,22 @@ async fn metric(app: &TestApp, name: &str) -> u64 {
 
 const ONE: &str = "mutation($e: String!) { ingestComplaints(input: [{ source: EMAIL, externalId: $e, text: \"В поликлинике нет талонов\", municipalityId: \"1\" }]) { created } }";
 
+/// The health and social ministries: (department id, token) of each.
+async fn two_ministries(app: &TestApp) -> (i64, String, i64, String) {
+    let id = |code: &'static str| {
+        app.db.sql_i64("SELECT id FROM department WHERE code = $1", vec![code.into()])
+    };
+    let (health, social) = (id("health").await, id("social").await);
+    let token = |d: i64| app.token(Role::Ministry, Some(d as i32), None);
+    (health, token(health), social, token(social))
+}
+
 #[tokio::test]
 async fn ministries_get_their_own_cached_answers_fresh_after_every_write() {
     for backend in BOTH {
         let app = TestApp::spawn(backend).await;
         let (to, from) = (Utc::now() + Duration::hours(1), Utc::now() - Duration::days(366));
-        let health =
-            app.db.sql_i64("SELECT id FROM department WHERE code = 'health'", vec![]).await;
-        let social =
-            app.db.sql_i64("SELECT id FROM department WHERE code = 'social'", vec![]).await;
-        let a = app.token(Role::Ministry, Some(health as i32), None);
-        let b = app.token(Role::Ministry, Some(social as i32), None);
+        let (health, a, social, b) = two_ministries(&app).await;
         // The same query by two ministries: each its own department, each correct.
         let first_a =
             check(&app, Some(&a), from, to, "DEPARTMENT", |r| r.department == Some(health)).await;
@@ -241,12 +246,7 @@ const PAGE: &str = "query($m: ID) { complaints(first: 20, filter: { municipality
 async fn whole_read_operations_are_cached_per_scope_and_never_with_personal_data() {
     for backend in BOTH {
         let app = TestApp::spawn(backend).await;
-        let health =
-            app.db.sql_i64("SELECT id FROM department WHERE code = 'health'", vec![]).await;
-        let social =
-            app.db.sql_i64("SELECT id FROM department WHERE code = 'social'", vec![]).await;
-        let a = app.token(Role::Ministry, Some(health as i32), None);
-        let b = app.token(Role::Ministry, Some(social as i32), None);
+        let (health, a, social, b) = two_ministries(&app).await;
         let vars = json!({ "m": null });
         let first = app.data_as(Some(&a), PAGE, vars.clone()).await;
         // Asked again by the same scope: the stored answer, no SQL, the same bytes' worth.
