@@ -1,4 +1,5 @@
 //! Complaints: the type, its nested history, the Relay connection and the root fields.
+use super::compiled::Rows;
 use super::directory::{
     Department, Municipality, Staff, department_by_id, department_in, municipality_in, staff_by_id,
     staff_in,
@@ -31,6 +32,28 @@ impl Complaint {
     /// A complaint whose history lists resolve from `related`.
     pub fn new(row: Arc<complaint::Model>, related: Arc<Related>) -> Self {
         Complaint { row, related }
+    }
+
+    /// The row.
+    pub(crate) fn row(&self) -> &complaint::Model {
+        &self.row
+    }
+
+    /// What was loaded with its page.
+    pub(crate) fn related(&self) -> &Related {
+        &self.related
+    }
+
+    /// Open and past a deadline at `now`.
+    pub(crate) fn is_overdue_at(&self, now: DateTime<Utc>) -> bool {
+        let c = &self.row;
+        sla::is_overdue(
+            c.status.is_open(),
+            c.first_response_at,
+            c.first_response_due_at,
+            c.resolution_due_at,
+            now,
+        )
     }
 }
 
@@ -119,14 +142,7 @@ impl Complaint {
     }
     /// Open and past a deadline now.
     async fn is_overdue(&self, ctx: &Context<'_>) -> bool {
-        let c = &self.row;
-        sla::is_overdue(
-            c.status.is_open(),
-            c.first_response_at,
-            c.first_response_due_at,
-            c.resolution_due_at,
-            request(ctx).now,
-        )
+        self.is_overdue_at(request(ctx).now)
     }
     /// Shown on the public portal.
     async fn is_public(&self) -> bool {
@@ -413,15 +429,27 @@ pub struct ComplaintEdge {
     related: Arc<Related>,
 }
 
+impl ComplaintEdge {
+    /// The opaque cursor of this row.
+    pub(crate) fn cursor_string(&self) -> String {
+        store::complaints::cursor_of(&self.node, self.order).encode(self.order)
+    }
+
+    /// The complaint of this row.
+    pub(crate) fn complaint(&self) -> Complaint {
+        Complaint::new(self.node.clone(), self.related.clone())
+    }
+}
+
 #[Object]
 impl ComplaintEdge {
     /// Opaque position of this row.
     async fn cursor(&self) -> String {
-        store::complaints::cursor_of(&self.node, self.order).encode(self.order)
+        self.cursor_string()
     }
     /// The complaint.
     async fn node(&self) -> Complaint {
-        Complaint::new(self.node.clone(), self.related.clone())
+        self.complaint()
     }
 }
 
@@ -437,20 +465,28 @@ pub struct ComplaintConnection {
 #[Object]
 impl ComplaintConnection {
     /// Rows with cursors.
-    async fn edges(&self) -> Vec<ComplaintEdge> {
-        self.page
-            .rows
-            .iter()
-            .map(|row| ComplaintEdge {
-                node: row.clone(),
-                order: self.order,
-                related: self.related.clone(),
-            })
-            .collect()
+    async fn edges(&self) -> Rows<ComplaintEdge> {
+        Rows(
+            self.page
+                .rows
+                .iter()
+                .map(|row| ComplaintEdge {
+                    node: row.clone(),
+                    order: self.order,
+                    related: self.related.clone(),
+                })
+                .collect(),
+        )
     }
     /// Rows without cursors.
-    async fn nodes(&self) -> Vec<Complaint> {
-        self.page.rows.iter().map(|row| Complaint::new(row.clone(), self.related.clone())).collect()
+    async fn nodes(&self) -> Rows<Complaint> {
+        Rows(
+            self.page
+                .rows
+                .iter()
+                .map(|row| Complaint::new(row.clone(), self.related.clone()))
+                .collect(),
+        )
     }
     /// Where this page lies.
     async fn page_info(&self) -> PageInfo {

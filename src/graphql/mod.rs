@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged per domain area, thin types over store rows.
 pub mod audit;
 pub mod cacheable;
+pub mod compiled;
 pub mod complaint;
 pub mod directory;
 pub mod documents;
@@ -54,7 +55,9 @@ pub struct MutationRoot(
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema; `db`, the directory and the cache are shared by all requests.
+/// Builds the schema; `db`, the directory and the cache are shared by all requests. It has no
+/// extensions: complaint pages are built from compiled plans (`compiled`), which would bypass
+/// per-field extension hooks.
 pub fn build_schema(db: Db, directory: Arc<Directory>, cache: crate::cache::Cache) -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(db)
@@ -141,11 +144,12 @@ pub(crate) fn null_with_error<T>(ctx: &Context<'_>, err: &Error) -> Option<T> {
 
 /// A free text as the caller may see it: personal data masked where the policy says so.
 pub(crate) fn shown_text<'a>(ctx: &Context<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
-    if crate::auth::policy::masks_texts(&request(ctx).principal) {
-        crate::domain::masking::mask(text)
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    }
+    shown(crate::auth::policy::masks_texts(&request(ctx).principal), text)
+}
+
+/// A free text, masked when `masks` (the caller's policy) says so.
+pub(crate) fn shown(masks: bool, text: &str) -> std::borrow::Cow<'_, str> {
+    if masks { crate::domain::masking::mask(text) } else { std::borrow::Cow::Borrowed(text) }
 }
 
 /// Parses a numeric ID argument, naming the argument in the error.
