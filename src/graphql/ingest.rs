@@ -8,7 +8,7 @@ use crate::Error;
 use crate::auth::{NoteScope, RowScope, policy};
 use crate::error::GqlResult;
 use crate::ingest::{self, Outcome, Submission};
-use crate::store::{self, complaints::Skip};
+use crate::store::{self, complaints::Columns};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -177,7 +177,7 @@ impl IngestMutation {
             &row_ids,
             wants,
             None,
-            Skip::default(),
+            Columns::ALL,
             directory,
             NoteScope::of(&req.principal),
         )

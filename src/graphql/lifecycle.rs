@@ -8,7 +8,7 @@ use crate::auth::NoteScope;
 use crate::cache::Cache;
 use crate::changes::{self, By};
 use crate::error::GqlResult;
-use crate::store::complaints::Skip;
+use crate::store::complaints::Columns;
 use async_graphql::{Context, ID, Object, Result};
 use entity::complaint;
 use std::sync::Arc;
@@ -21,9 +21,8 @@ async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> 
     let directory = snapshot(ctx).await?;
     let notes = NoteScope::of(&req.principal);
     let db = ctx_db(ctx).write();
-    let related = prefetch::load(db, &[row.id], wants, None, Skip::default(), directory, notes)
-        .await
-        .gql()?;
+    let related =
+        prefetch::load(db, &[row.id], wants, None, Columns::ALL, directory, notes).await.gql()?;
     Ok(Complaint::new(Arc::new(row), Arc::new(related)))
 }
 

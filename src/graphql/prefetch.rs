@@ -3,44 +3,82 @@
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. Directory references resolve from the request's directory
 //! snapshot, carried along so no field has to await it.
-use crate::store::{self, complaints::Skip, directory::Snapshot};
+use crate::store::{self, complaints::Columns, directory::Snapshot};
 use crate::{Result, auth::NoteScope};
 use async_graphql::Lookahead;
-use entity::{assignment, response, status_event};
+use entity::{assignment, complaint::Column as C, response, status_event};
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, sync::Arc};
 
-/// Which history lists of complaints a selection asks for.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// The columns each `Complaint` field reads, besides `id` (every row has it). A field not
+/// listed reads only `id`.
+const FIELD_COLUMNS: &[(&str, &[C])] = &[
+    ("number", &[C::Number]),
+    ("source", &[C::Source]),
+    ("externalId", &[C::ExternalId]),
+    ("category", &[C::Category]),
+    ("municipality", &[C::MunicipalityId]),
+    ("text", &[C::Text]),
+    ("address", &[C::Address]),
+    ("lat", &[C::Lat]),
+    ("lon", &[C::Lon]),
+    ("receivedAt", &[C::ReceivedAt]),
+    ("status", &[C::Status]),
+    ("priority", &[C::Priority]),
+    ("department", &[C::DepartmentId]),
+    ("assignee", &[C::AssigneeId]),
+    ("firstResponseDueAt", &[C::FirstResponseDueAt]),
+    ("resolutionDueAt", &[C::ResolutionDueAt]),
+    ("firstResponseAt", &[C::FirstResponseAt]),
+    ("resolvedAt", &[C::ResolvedAt]),
+    ("isOverdue", &[C::Status, C::FirstResponseAt, C::FirstResponseDueAt, C::ResolutionDueAt]),
+    ("isPublic", &[C::IsPublic]),
+    ("version", &[C::Version]),
+    // The author check compares the current department.
+    (
+        "author",
+        &[C::DepartmentId, C::AuthorName, C::AuthorPhone, C::AuthorEmail, C::AuthorProfileUrl],
+    ),
+];
+
+/// The columns the `Complaint` field `field` reads (besides `id`).
+pub fn columns_of(field: &str) -> Columns {
+    FIELD_COLUMNS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(Columns::NONE, |(_, columns)| columns.iter().copied().collect())
+}
+
+/// Which columns and history lists of complaints a selection asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wants {
     assignments: bool,
     history: bool,
     responses: bool,
     response_count: bool,
-    text: bool,
-    address: bool,
-    author: bool,
-    geo: bool,
+    columns: Columns,
 }
 
 impl Wants {
-    /// The lists selected under a `Complaint` selection.
+    /// What a `Complaint` selection reads.
     pub fn of(node: &Lookahead<'_>) -> Self {
+        let columns = FIELD_COLUMNS
+            .iter()
+            .filter(|(name, _)| node.field(name).exists())
+            .flat_map(|(_, columns)| columns.iter().copied())
+            .collect();
         Wants {
             assignments: node.field("assignments").exists(),
             history: node.field("history").exists(),
             responses: node.field("responses").exists(),
             response_count: node.field("responseCount").exists(),
-            text: node.field("text").exists(),
-            address: node.field("address").exists(),
-            author: node.field("author").exists(),
-            geo: node.field("lat").exists() || node.field("lon").exists(),
+            columns,
         }
     }
 
-    /// The heavy columns no selection asked for.
-    pub fn skip(self) -> Skip {
-        Skip { text: !self.text, address: !self.address, author: !self.author, geo: !self.geo }
+    /// The columns selected fields read.
+    pub fn columns(self) -> Columns {
+        self.columns
     }
 
     /// Whether the response count is selected.
@@ -48,17 +86,14 @@ impl Wants {
         self.response_count
     }
 
-    /// Lists wanted by either selection.
+    /// What either selection reads.
     pub fn or(self, o: Self) -> Self {
         Wants {
             assignments: self.assignments || o.assignments,
             history: self.history || o.history,
             responses: self.responses || o.responses,
             response_count: self.response_count || o.response_count,
-            text: self.text || o.text,
-            address: self.address || o.address,
-            author: self.author || o.author,
-            geo: self.geo || o.geo,
+            columns: self.columns.union(o.columns),
         }
     }
 }
@@ -74,8 +109,8 @@ pub struct Related {
     pub responses: Option<HashMap<i64, Vec<response::Model>>>,
     /// Response counts by complaint (absent key: zero).
     pub response_counts: Option<HashMap<i64, i64>>,
-    /// Columns the rows were read without.
-    pub skipped: Skip,
+    /// Columns the rows were read with (the others hold placeholders).
+    pub loaded: Columns,
     /// The directory snapshot the rows' references resolve in (no await per field).
     pub directory: Arc<Snapshot>,
 }
@@ -95,12 +130,12 @@ pub async fn load(
     ids: &[i64],
     wants: Wants,
     known_counts: Option<HashMap<i64, i64>>,
-    skipped: Skip,
+    loaded: Columns,
     directory: Arc<Snapshot>,
     notes: NoteScope,
 ) -> Result<Related> {
     if ids.is_empty() {
-        return Ok(Related { skipped, directory, ..Related::default() });
+        return Ok(Related { loaded, directory, ..Related::default() });
     }
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
     let (assignments, events, responses, counts) = tokio::try_join!(
@@ -116,5 +151,5 @@ pub async fn load(
         }
         _ => None,
     };
-    Ok(Related { assignments, events, responses, response_counts, skipped, directory })
+    Ok(Related { assignments, events, responses, response_counts, loaded, directory })
 }
