@@ -223,15 +223,21 @@ fn department_value(dir: &Snapshot, d: &department::Model, field: &DepartmentFie
         F::Code => string(&d.code),
         F::Name => string(&d.name),
         F::Kind => string(&d.kind),
-        F::Parent(plan) => {
-            let parent = d.parent_id.and_then(|id| dir.department(id));
-            nullable(parent.map(AsRef::as_ref), plan, |p, f| department_value(dir, p, f))
-        }
-        F::Municipality(plan) => {
-            let m = d.municipality_id.and_then(|id| dir.municipality(id));
-            nullable(m.map(AsRef::as_ref), plan, municipality_value)
-        }
+        F::Parent(plan) => department_object(dir, d.parent_id, plan),
+        F::Municipality(plan) => municipality_object(dir, d.municipality_id, plan),
     }
+}
+
+/// The municipality `id` refers to under `plan`, or null.
+fn municipality_object(dir: &Snapshot, id: Option<i32>, plan: &Plan<MunicipalityField>) -> Value {
+    let m = id.and_then(|id| dir.municipality(id));
+    nullable(m.map(AsRef::as_ref), plan, municipality_value)
+}
+
+/// The department `id` refers to under `plan`, or null.
+fn department_object(dir: &Snapshot, id: Option<i32>, plan: &Plan<DepartmentField>) -> Value {
+    let d = id.and_then(|id| dir.department(id));
+    nullable(d.map(AsRef::as_ref), plan, |d, f| department_value(dir, d, f))
 }
 
 /// Planned fields of `Staff` (contacts are row-dependent: the executor's).
@@ -268,10 +274,7 @@ fn staff_value(dir: &Snapshot, s: &staff::Model, field: &StaffField) -> Value {
         F::FullName => string(&s.full_name),
         F::Position => string(&s.position),
         F::Active => Value::Boolean(s.active),
-        F::Department(plan) => {
-            let d = dir.department(s.department_id);
-            nullable(d.map(AsRef::as_ref), plan, |d, f| department_value(dir, d, f))
-        }
+        F::Department(plan) => department_object(dir, Some(s.department_id), plan),
     }
 }
 
@@ -360,10 +363,7 @@ fn complaint_value(c: &Complaint, field: &ComplaintField, eval: &Eval) -> Value 
         F::Source => enum_value(super::enums::Source::from(row.source)),
         F::ExternalId => string(&row.external_id),
         F::Category => enum_value(super::enums::Category::from(row.category)),
-        F::Municipality(plan) => {
-            let m = dir.municipality(row.municipality_id);
-            nullable(m.map(AsRef::as_ref), plan, municipality_value)
-        }
+        F::Municipality(plan) => municipality_object(dir, Some(row.municipality_id), plan),
         F::Text => Value::String(super::shown(eval.masks_texts, &row.text).into_owned()),
         F::Address => row
             .address
@@ -374,13 +374,10 @@ fn complaint_value(c: &Complaint, field: &ComplaintField, eval: &Eval) -> Value 
         F::ReceivedAt => scalar(&row.received_at),
         F::Status => enum_value(super::enums::ComplaintStatus::from(row.status)),
         F::Priority => enum_value(super::enums::Priority::from(row.priority)),
-        F::Department(plan) => {
-            let d = row.department_id.and_then(|id| dir.department(id));
-            nullable(d.map(AsRef::as_ref), plan, |d, f| department_value(dir, d, f))
-        }
+        F::Department(plan) => department_object(dir, row.department_id, plan),
         F::Assignee(plan) => {
-            let s = row.assignee_id.and_then(|id| dir.staff(id));
-            nullable(s.map(AsRef::as_ref), plan, |s, f| staff_value(dir, s, f))
+            let staff = row.assignee_id.and_then(|id| dir.staff(id));
+            nullable(staff.map(AsRef::as_ref), plan, |s, f| staff_value(dir, s, f))
         }
         F::FirstResponseDueAt => scalar(&row.first_response_due_at),
         F::ResolutionDueAt => scalar(&row.resolution_due_at),
@@ -474,6 +471,8 @@ impl<T: Compiled> OutputType for Rows<T> {
     ) -> ServerResult<Value> {
         let Some(sample) = self.0.first() else { return Ok(Value::List(Vec::new())) };
         let req = ctx.data_unchecked::<RequestCtx>();
+        // The operation's fragments are reachable only through async-graphql's hidden
+        // `query_env` (the version is pinned: `=7.2.1`); the executor reads them there too.
         let planner = Planner::new(&ctx.query_env.fragments, req.principal.role);
         match T::plan(&planner, &ctx.item.node, sample) {
             Some(plan) => {

@@ -245,6 +245,24 @@ impl Columns {
     pub const fn union(self, other: Columns) -> Columns {
         Columns(self.0 | other.0)
     }
+
+    /// How many columns the set holds.
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Where `column` stands in a row that selects this set in `Column` order.
+    pub const fn position(self, column: C) -> Option<usize> {
+        if !self.has(column) {
+            return None;
+        }
+        Some((self.0 & ((1 << column as u32) - 1)).count_ones() as usize)
+    }
 }
 
 impl Default for Columns {
@@ -292,13 +310,7 @@ where
     DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let mut position = 0;
-    let mut read = |column: C| -> Option<usize> {
-        columns.has(column).then(|| {
-            position += 1;
-            position - 1
-        })
-    };
+    let read = |column: C| columns.position(column);
     let err = |e: sqlx::Error| DbErr::Type(e.to_string());
     // A column of the set by its position; one outside it is its type's default.
     fn get<'r, R: sqlx::Row, T>(row: &'r R, at: Option<usize>) -> Result<T, DbErr>
@@ -308,7 +320,7 @@ where
     {
         at.map_or(Ok(T::default()), |i| row.try_get(i).map_err(|e| DbErr::Type(e.to_string())))
     }
-    // Enumerations are stored as text; they are read borrowed, outside the set as `fallback`.
+    // Enumerations are stored as text; outside the set they are `fallback`.
     fn label<'r, R: sqlx::Row, E: ActiveEnum<Value = String>>(
         row: &'r R,
         at: Option<usize>,
@@ -326,9 +338,9 @@ where
             None => Ok(fallback),
         }
     }
-    let id = row.try_get(read(C::Id).unwrap_or(0)).map_err(err)?;
+    let id_at = read(C::Id).ok_or_else(|| DbErr::Custom("list rows carry their id".into()))?;
     let complaint = complaint::Model {
-        id,
+        id: row.try_get(id_at).map_err(err)?,
         number: get(row, read(C::Number))?,
         source: label(row, read(C::Source), Source::Vk)?,
         external_id: get(row, read(C::ExternalId))?,
@@ -355,7 +367,8 @@ where
         version: get(row, read(C::Version))?,
         updated_at: get(row, read(C::UpdatedAt))?,
     };
-    Ok(Listed { complaint, response_count: row.try_get(position).map_err(err)? })
+    let count_at = columns.len();
+    Ok(Listed { complaint, response_count: row.try_get(count_at).map_err(err)? })
 }
 
 /// What a list page reads.
@@ -456,5 +469,11 @@ mod tests {
         assert!(set.has(C::Number) && set.has(C::UpdatedAt) && !set.has(C::Id));
         assert!(Columns::ALL.covers(set) && !set.covers(Columns::ALL));
         assert!(C::iter().all(|c| Columns::ALL.has(c) && !Columns::NONE.has(c)));
+        // `list` selects a set's columns in `Column` order: positions count the ones before.
+        let set: Columns = [C::Id, C::Status, C::ReceivedAt, C::UpdatedAt].into_iter().collect();
+        let at = |c| set.position(c);
+        assert_eq!([at(C::Id), at(C::ReceivedAt), at(C::Status)], [Some(0), Some(1), Some(2)]);
+        assert_eq!((at(C::UpdatedAt), at(C::Number), set.len()), (Some(3), None, 4));
+        assert!(C::iter().enumerate().all(|(i, c)| Columns::ALL.position(c) == Some(i)));
     }
 }
