@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod kpi;
 pub mod lifecycle;
 pub mod prefetch;
+pub mod response_order;
 pub mod routing;
 mod viewer;
 mod visibility;

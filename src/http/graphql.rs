@@ -9,7 +9,7 @@ use crate::{
     auth::{Principal, jwt::AuthError},
     cache::Topic,
     config::Introspection,
-    graphql::{RequestCtx, cacheable::cacheable, guard},
+    graphql::{RequestCtx, cacheable::cacheable, guard, response_order::order_response},
     store,
 };
 use async_graphql::parser::types::ExecutableDocument;
@@ -250,7 +250,7 @@ async fn execute(
     let operation = operation_name(&req, doc);
     let ctx = RequestCtx::new(principal.clone(), state.max_page_size);
     let req = req.data(ctx.clone());
-    let Ok(resp) = tokio::time::timeout(state.request_timeout, state.schema.execute(req)).await
+    let Ok(mut resp) = tokio::time::timeout(state.request_timeout, state.schema.execute(req)).await
     else {
         let secs = state.request_timeout.as_secs_f32();
         let err = Error::Timeout(format!("the request did not finish within {secs} s"));
@@ -271,6 +271,9 @@ async fn execute(
             GqlResponse::from_errors(vec![err.to_server_error()]),
             StatusCode::INTERNAL_SERVER_ERROR,
         );
+    }
+    if let Some(doc) = doc {
+        order_response(&mut resp.data, doc, operation.as_deref());
     }
     (resp, StatusCode::OK)
 }

@@ -161,3 +161,49 @@ async fn each_field_alone_reads_the_columns_it_needs() {
         }
     }
 }
+
+#[tokio::test]
+async fn answers_keep_the_order_of_the_selection() {
+    let app = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    // `totalCount` waits for Postgres while `edges` and `pageInfo` are built at once; the
+    // root fields, too, finish in another order than they were asked in.
+    let query = "{ complaints(first: 3) { totalCount pageInfo { hasNextPage endCursor } \
+                 edges { node { status id number } cursor } } \
+                 kpis(filter: { from: \"2025-01-01T00:00:00Z\", to: \"2027-01-01T00:00:00Z\" }, \
+                 groupBy: CATEGORY) { key received } municipalities { name id } }";
+    let body = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&app.operator)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(!body.contains("\"errors\""), "{body}");
+    let at =
+        |key: &str| body.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key}: {body}"));
+    let asked = [
+        "complaints",
+        "totalCount",
+        "pageInfo",
+        "hasNextPage",
+        "endCursor",
+        "edges",
+        "status",
+        "id",
+        "number",
+        "cursor",
+        "kpis",
+        "municipalities",
+    ];
+    for pair in asked.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} before {}: {body}", pair[0], pair[1]);
+    }
+    // Within every object: each edge's node lists status, id, number in that order.
+    let first_node = &body[at("node")..];
+    let pos = |key: &str| first_node.find(&format!("\"{key}\":")).expect("key");
+    assert!(pos("status") < pos("id") && pos("id") < pos("number"), "{body}");
+}
