@@ -318,7 +318,7 @@ fn plan_complaint(
     let loaded = sample.related().loaded;
     let counted = sample.related().response_counts.is_some();
     p.plan("Complaint", set, &|p, name, sub| {
-        if !loaded.covers(columns_of(name)) {
+        if columns_of(name).is_some_and(|needs| !loaded.covers(needs)) {
             return None;
         }
         Some(match name {

@@ -40,12 +40,16 @@ impl Complaint {
     }
 
     /// The row, for `field`; an error when its page did not read a column `field` needs (a
-    /// look-ahead that missed it) — better than answering with a placeholder.
+    /// look-ahead that missed it) or the field-to-column table lacks `field` — better than
+    /// answering with a placeholder.
     fn read(&self, field: &str) -> Result<&complaint::Model> {
-        if self.related.loaded.covers(prefetch::columns_of(field)) {
-            return Ok(&self.row);
+        match prefetch::columns_of(field) {
+            Some(needs) if self.related.loaded.covers(needs) => Ok(&self.row),
+            Some(_) => {
+                Err(crate::Error::Internal(format!("`{field}` was not loaded for this page"))).gql()
+            }
+            None => Err(crate::Error::Internal(format!("`{field}` lists no columns"))).gql(),
         }
-        Err(crate::Error::Internal(format!("`{field}` was not loaded for this page"))).gql()
     }
 
     /// What was loaded with its page.

@@ -41,12 +41,13 @@ const FIELD_COLUMNS: &[(&str, &[C])] = &[
     ),
 ];
 
-/// The columns the `Complaint` field `field` reads (besides `id`).
-pub fn columns_of(field: &str) -> Columns {
+/// The columns the `Complaint` field `field` reads besides `id`; `None` for a field the
+/// table does not list (it reads `id` at most).
+pub fn columns_of(field: &str) -> Option<Columns> {
     FIELD_COLUMNS
         .iter()
         .find(|(name, _)| *name == field)
-        .map_or(Columns::NONE, |(_, columns)| columns.iter().copied().collect())
+        .map(|(_, columns)| columns.iter().copied().collect())
 }
 
 /// Which columns and history lists of complaints a selection asks for.
