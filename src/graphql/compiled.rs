@@ -492,7 +492,7 @@ mod tests {
     use entity::complaint::Column as C;
     use std::sync::Arc;
 
-    /// A page's row whose text was not read and whose response counts were.
+    /// A page's row read with its number, status and department, and response counts.
     fn sample() -> Complaint {
         let related = Related {
             response_counts: Some(HashMap::new()),
