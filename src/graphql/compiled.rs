@@ -53,6 +53,10 @@ impl<'a> Planner<'a> {
     ) -> Option<Plan<F>> {
         let mut planned = Vec::with_capacity(set.items.len());
         self.collect(type_name, set, field, &mut planned)?;
+        // Nothing left after @skip/@include: the executor answers null for such an object.
+        if planned.is_empty() {
+            return None;
+        }
         Some(Plan(planned))
     }
 
@@ -562,6 +566,10 @@ mod tests {
         assert!(!planned(op, &q("isOverdue")));
         assert!(!planned(op, &q("id id")));
         assert!(!planned(op, &q("id number @deprecated")));
+        // Every field skipped (the executor strips them before planning): its null.
+        let no_fragments = HashMap::new();
+        let planner = Planner::new(&no_fragments, op);
+        assert!(Complaint::plan(&planner, &SelectionSet::default(), &sample()).is_none());
         // A field the roles matrix does not allow outright.
         assert!(!planned(Role::Public, &q("number externalId")));
     }

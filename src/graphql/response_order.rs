@@ -5,9 +5,10 @@
 //! selections and applied to the response; objects already in order cost a string comparison
 //! per key.
 use async_graphql::{
-    Name, Positioned, Value,
+    Name, Positioned, Value, Variables,
     parser::types::{
-        DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+        Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, Selection,
+        SelectionSet,
     },
 };
 use std::collections::HashMap;
@@ -18,20 +19,40 @@ struct KeyOrder(Vec<(Name, KeyOrder)>);
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
+/// What planning reads besides the selections.
+struct Ctx<'a> {
+    fragments: &'a Fragments,
+    variables: &'a Variables,
+}
+
+/// Whether `@skip`/`@include` leave the selection out (the executor does the same).
+fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> bool {
+    directives.iter().any(|d| {
+        let include = match d.node.name.node.as_str() {
+            "skip" => false,
+            "include" => true,
+            _ => return false,
+        };
+        let condition = d.node.get_argument("if").map(|v| {
+            v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(()))
+        });
+        matches!(condition, Some(Ok(Value::Boolean(b))) if b != include)
+    })
+}
+
 /// Fields of `sets` (merged, fragments expanded) in order of first appearance, each with
 /// the selection sets of every field that shares its response key.
-fn plan(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrder {
+fn plan(sets: &[&SelectionSet], cx: &Ctx<'_>, depth: usize) -> KeyOrder {
     fn collect<'a>(
         set: &'a SelectionSet,
-        fragments: &'a Fragments,
+        cx: &Ctx<'a>,
         keys: &mut Vec<(&'a Name, Vec<&'a SelectionSet>)>,
-        depth: usize,
+        expanded: &mut Vec<&'a Name>,
     ) {
-        // Validation refuses fragment cycles; the bound keeps a missed one harmless.
-        if depth > 64 {
-            return;
-        }
         for selection in &set.items {
+            if skipped(selection.node.directives(), cx.variables) {
+                continue;
+            }
             match &selection.node {
                 Selection::Field(f) => {
                     let key = &f.node.response_key().node;
@@ -42,27 +63,36 @@ fn plan(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrder
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                        collect(&fragment.node.selection_set.node, fragments, keys, depth + 1);
+                    // A fragment spread again on one level adds nothing; skipping it also
+                    // stops a cycle (which validation refuses, but this runs regardless).
+                    let name = &spread.node.fragment_name.node;
+                    if expanded.contains(&name) {
+                        continue;
+                    }
+                    expanded.push(name);
+                    if let Some(fragment) = cx.fragments.get(name) {
+                        collect(&fragment.node.selection_set.node, cx, keys, expanded);
                     }
                 }
                 Selection::InlineFragment(inline) => {
-                    collect(&inline.node.selection_set.node, fragments, keys, depth + 1);
+                    collect(&inline.node.selection_set.node, cx, keys, expanded);
                 }
             }
         }
     }
     let mut keys = Vec::new();
+    let mut expanded = Vec::new();
     for set in sets {
-        collect(set, fragments, &mut keys, depth);
+        collect(set, cx, &mut keys, &mut expanded);
     }
     KeyOrder(
         keys.into_iter()
             .map(|(key, subs)| {
-                let inner = if subs.iter().all(|s| s.items.is_empty()) {
+                // Deeper than any operation the guard lets through: left as it is.
+                let inner = if depth > 64 || subs.iter().all(|s| s.items.is_empty()) {
                     KeyOrder::default()
                 } else {
-                    plan(&subs, fragments, depth + 1)
+                    plan(&subs, cx, depth + 1)
                 };
                 (key.clone(), inner)
             })
@@ -99,8 +129,17 @@ fn apply(value: &mut Value, order: &KeyOrder) {
     }
 }
 
-/// Orders the keys of `data`, the answer to the operation `operation_name` of `doc`.
-pub fn order_response(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
+/// Orders the keys of `data`, the answer to the operation `operation_name` of `doc` run with
+/// `variables`.
+pub fn order_response(
+    data: &mut Value,
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) {
+    if !matches!(data, Value::Object(_)) {
+        return;
+    }
     let operation = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -108,7 +147,8 @@ pub fn order_response(data: &mut Value, doc: &ExecutableDocument, operation_name
         _ => None,
     };
     if let Some(op) = operation {
-        apply(data, &plan(&[&op.node.selection_set.node], &doc.fragments, 0));
+        let cx = Ctx { fragments: &doc.fragments, variables };
+        apply(data, &plan(&[&op.node.selection_set.node], &cx, 0));
     }
 }
 
@@ -150,7 +190,7 @@ mod tests {
             }
         }))
         .expect("value");
-        order_response(&mut data, &doc, None);
+        order_response(&mut data, &doc, None, &Variables::default());
         assert_eq!(keys(&data), ["a", "m"]);
         let a = at(&data, "a");
         assert_eq!(keys(a), ["totalCount", "pageInfo", "edges"]);
@@ -158,5 +198,22 @@ mod tests {
         for edge in edges {
             assert_eq!(keys(at(edge, "node")), ["id", "number", "status"]);
         }
+    }
+
+    #[test]
+    fn skipped_selections_and_fragment_cycles_are_left_out() {
+        // `x` asked first under @skip, then again: the answer's `x` stands after `id`.
+        let doc = parse_query(
+            "query Q($no: Boolean!) { c { x: number @skip(if: $no) id x: number ...A } }
+             fragment A on C { id ...A ...A ...B } fragment B on C { ...A ...B s }",
+        )
+        .expect("query");
+        let mut data =
+            Value::from_json(serde_json::json!({ "c": { "s": 1, "x": "1", "id": "1" } }))
+                .expect("value");
+        let vars = Variables::from_json(serde_json::json!({ "no": true }));
+        // Returns (a cycle of spreads expands each fragment once per level).
+        order_response(&mut data, &doc, None, &vars);
+        assert_eq!(keys(at(&data, "c")), ["id", "x", "s"]);
     }
 }

@@ -248,6 +248,8 @@ async fn execute(
     doc: Option<&ExecutableDocument>,
 ) -> (GqlResponse, StatusCode) {
     let operation = operation_name(&req, doc);
+    // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
+    let variables = req.variables.clone();
     let ctx = RequestCtx::new(principal.clone(), state.max_page_size);
     let req = req.data(ctx.clone());
     let Ok(mut resp) = tokio::time::timeout(state.request_timeout, state.schema.execute(req)).await
@@ -273,7 +275,7 @@ async fn execute(
         );
     }
     if let Some(doc) = doc {
-        order_response(&mut resp.data, doc, operation.as_deref());
+        order_response(&mut resp.data, doc, operation.as_deref(), &variables);
     }
     (resp, StatusCode::OK)
 }

@@ -254,3 +254,25 @@ async fn answers_keep_the_order_of_the_selection() {
     let pos = |key: &str| first_node.find(&format!("\"{key}\":")).expect("key");
     assert!(pos("status") < pos("id") && pos("id") < pos("number"), "{body}");
 }
+
+// Two workers: a handler stuck expanding the cycle would hold one, and the timeout still fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fragment_cycle_is_refused_at_once() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    // Each level spreads the cycle twice: expanded naively, 2^n selections.
+    let query = "{ complaints { nodes { ...A } } } \
+                 fragment A on Complaint { id ...A ...A ...B } \
+                 fragment B on Complaint { number ...A ...B ...B }";
+    let Ok(answer) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), app.gql(query, json!({}))).await
+    else {
+        // A handler stuck expanding the cycle would also stall the runtime's shutdown, so a
+        // panic would hang here instead of failing: end the test process.
+        eprintln!("no answer within 10 s to a fragment cycle");
+        std::process::exit(101);
+    };
+    assert!(answer["errors"][0]["message"].is_string(), "{answer:#}");
+    assert!(answer["data"].is_null() || answer.get("data").is_none(), "{answer:#}");
+    // The gateway still serves.
+    app.data("{ complaints(first: 1) { nodes { id } } }", json!({})).await;
+}
