@@ -6,7 +6,7 @@ use super::enums::{Category, Source};
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::auth::policy::KpiScope;
 use crate::cache::{Cache, Topic};
-use crate::domain::kpi::{self, Dimension, Durations, Figures, Selection};
+use crate::domain::kpi::{self, Durations, Figures, Selection};
 use crate::error::GqlResult;
 use crate::store::directory::Snapshot;
 use crate::{Error, store};
@@ -37,6 +37,7 @@ pub struct KpiFilter {
 
 /// How KPI rows are grouped.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::kpi::Dimension")]
 pub enum KpiDimension {
     /// Current department (`NONE`: not routed yet).
     Department,
@@ -150,19 +151,6 @@ fn label_of(key: &str, by: KpiDimension, directory: &Snapshot) -> String {
         KpiDimension::Category => category_label(key).into(),
         KpiDimension::Source => source_label(key).into(),
         KpiDimension::Day | KpiDimension::Week => key.into(),
-    }
-}
-
-impl From<KpiDimension> for Dimension {
-    fn from(d: KpiDimension) -> Self {
-        match d {
-            KpiDimension::Department => Dimension::Department,
-            KpiDimension::Municipality => Dimension::Municipality,
-            KpiDimension::Category => Dimension::Category,
-            KpiDimension::Source => Dimension::Source,
-            KpiDimension::Day => Dimension::Day,
-            KpiDimension::Week => Dimension::Week,
-        }
     }
 }
 
