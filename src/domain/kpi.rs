@@ -3,7 +3,7 @@
 //! percentiles with linear interpolation, as Postgres `percentile_cont`), reopened share. A
 //! group with no values gives `None`, not 0.
 use super::kpi_entry::{Entry, category_code, source_code};
-use super::sla::region_offset;
+use super::sla::{is_overdue, region_offset, response_late};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{Category, Source};
 
@@ -78,15 +78,16 @@ impl Tally {
         self.received += 1;
         self.open += u64::from(e.open);
         self.reopened += u64::from(e.reopened);
-        let silent_late = e.first_response_ms.is_none() && e.first_due_us < now_us;
-        self.overdue += u64::from(e.open && (silent_late || e.resolution_due_us < now_us));
+        let responded = e.first_response_ms.is_some();
+        let (first_due, resolution_due) = (e.first_due_us, e.resolution_due_us);
+        self.overdue += u64::from(is_overdue(e.open, responded, first_due, resolution_due, now_us));
         match e.first_response_ms {
             Some(ms) => {
                 self.judged += 1;
                 self.on_time += u64::from(e.on_time);
                 self.first.push(ms);
             }
-            None => self.judged += u64::from(silent_late),
+            None => self.judged += u64::from(response_late(false, first_due, now_us)),
         }
         self.resolution.extend(e.resolution_ms);
     }

@@ -200,17 +200,22 @@ impl Calendar {
     }
 }
 
+/// Unanswered past the first-response deadline at `now`.
+pub fn response_late<T: PartialOrd>(responded: bool, first_response_due: T, now: T) -> bool {
+    !responded && first_response_due < now
+}
+
 /// Open and past a deadline at `now`: no first response by its deadline, or not resolved by
-/// the resolution deadline. The store's `overdue_condition` is the same rule in SQL.
-pub fn is_overdue(
+/// the resolution deadline. Instants are `DateTime`s or the KPI rollup's microseconds. The
+/// store's `overdue_condition` is the same rule in SQL.
+pub fn is_overdue<T: PartialOrd + Copy>(
     open: bool,
-    first_response_at: Option<DateTime<Utc>>,
-    first_response_due_at: DateTime<Utc>,
-    resolution_due_at: DateTime<Utc>,
-    now: DateTime<Utc>,
+    responded: bool,
+    first_response_due: T,
+    resolution_due: T,
+    now: T,
 ) -> bool {
-    open && ((first_response_at.is_none() && first_response_due_at < now)
-        || resolution_due_at < now)
+    open && (response_late(responded, first_response_due, now) || resolution_due < now)
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ impl Complaint {
         let c = &self.row;
         sla::is_overdue(
             c.status.is_open(),
-            c.first_response_at,
+            c.first_response_at.is_some(),
             c.first_response_due_at,
             c.resolution_due_at,
             now,
