@@ -196,11 +196,6 @@ impl Entry {
             on_time: flags & 4 != 0,
         }
     }
-
-    /// Received, as an instant.
-    pub fn received_at(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_micros(self.received_us).unwrap_or_default()
-    }
 }
 
 /// Every entry packed in a block.
