@@ -2,6 +2,7 @@
 //! follows the complaints' generation and the caller's scope. Left out: `author` (each read
 //! must be audited), `auditLog` (written by reads, no generation), `me` (the caller's own
 //! identity, not the scope's) and `routingRules` (another generation).
+use super::documents::chosen_operation;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 
 /// Fields whose answers must not be shared through the cache.
@@ -10,12 +11,8 @@ const UNCACHEABLE: [&str; 4] = ["author", "auditLog", "me", "routingRules"];
 /// Whether operation `operation_name` of `doc` is a query that may be cached whole. Looks at
 /// every fragment of the document, used or not: never wrong, sometimes too careful.
 pub fn cacheable(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let mut chosen = doc
-        .operations
-        .iter()
-        .filter(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name);
-    let Some((_, op)) = chosen.next() else { return false };
-    if chosen.next().is_some() || op.node.ty != OperationType::Query {
+    let Some(op) = chosen_operation(doc, operation_name) else { return false };
+    if op.node.ty != OperationType::Query {
         return false;
     }
     clean(&op.node.selection_set.node)

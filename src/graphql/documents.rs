@@ -1,6 +1,9 @@
 //! A bounded cache of parsed GraphQL documents. Clients send the same few operations over and
 //! over; parsing one is a measurable share of a small request, cloning a parsed one is not.
-use async_graphql::{Request, parser::types::ExecutableDocument};
+use async_graphql::{
+    Positioned, Request,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
+};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -8,6 +11,20 @@ use std::{
 
 /// Documents longer than this are parsed every time (and never fill the cache).
 const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
+
+/// The operation a request runs: the one named `operation_name`, or the document's only one
+/// (as the executor chooses; `None` where it reports an error instead).
+pub fn chosen_operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), None) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    }
+}
 
 /// Parsed documents by query text.
 #[derive(Debug)]

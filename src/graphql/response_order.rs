@@ -4,12 +4,10 @@
 //! the `edges` built without waiting. The order is planned once per operation from its
 //! selections and applied to the response; objects already in order cost a string comparison
 //! per key.
+use super::documents::chosen_operation;
 use async_graphql::{
     Name, Positioned, Value, Variables,
-    parser::types::{
-        Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, Selection,
-        SelectionSet,
-    },
+    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 use std::collections::HashMap;
 
@@ -140,13 +138,7 @@ pub fn order_response(
     if !matches!(data, Value::Object(_)) {
         return;
     }
-    let operation = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    if let Some(op) = operation {
+    if let Some(op) = chosen_operation(doc, operation_name) {
         let cx = Ctx { fragments: &doc.fragments, variables };
         apply(data, &plan(&[&op.node.selection_set.node], &cx, 0));
     }
