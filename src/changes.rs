@@ -4,7 +4,7 @@
 use crate::{
     Error, Result,
     auth::{
-        Principal, Role, RowScope,
+        Principal, Role,
         policy::{self, Action},
     },
     cache::{Cache, Topic},
@@ -14,6 +14,7 @@ use crate::{
         Db,
         directory::Snapshot,
         lifecycle::{NewResponse, Plan, change},
+        scope::Scoped,
     },
 };
 use chrono::{DateTime, Utc};
@@ -63,9 +64,9 @@ async fn apply(
     expected_version: i32,
     decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
 ) -> Result<complaint::Model> {
-    let scope = RowScope::of(by.principal);
+    let scoped = Scoped::of(by.principal);
     let row =
-        change(db, scope, id, expected_version, &by.principal.actor(), by.now, decide).await?;
+        change(db, scoped, id, expected_version, &by.principal.actor(), by.now, decide).await?;
     by.cache.bump(Topic::Complaints).await;
     Ok(row)
 }

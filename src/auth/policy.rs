@@ -401,6 +401,25 @@ pub fn check_audit_log(principal: &Principal) -> Result<(), Error> {
     }
 }
 
+/// Whether `principal` may ask for KPIs of this department and municipality: a ministry only
+/// its own department's, a municipality only its own territory's, a role without KPIs none.
+pub fn check_kpi_filter(
+    principal: &Principal,
+    department: Option<i32>,
+    municipality: Option<i32>,
+) -> Result<(), Error> {
+    match KpiScope::of(principal) {
+        KpiScope::Department(d) if department.is_some_and(|x| x != d) => {
+            Err(Error::Forbidden("a ministry sees its own department's KPIs".into()))
+        }
+        KpiScope::Municipality(m) if municipality.is_some_and(|x| x != m) => {
+            Err(Error::Forbidden("a municipality sees its own territory's KPIs".into()))
+        }
+        KpiScope::Nothing => Err(Error::Forbidden("this role has no KPIs".into())),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `principal` may make changes of kind `action`.
 pub fn may(principal: &Principal, action: Action) -> bool {
     policy_of(principal.role).actions.contains(&action)

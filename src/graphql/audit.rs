@@ -6,6 +6,7 @@ use crate::error::GqlResult;
 use crate::store::{
     audit::{self, AuditFilter as StoreFilter},
     pagination::{Cursor, Order, OrderField, Page, PageRequest},
+    scope::Scoped,
 };
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -62,6 +63,7 @@ pub struct AuditEdge {
 /// A page of the audit log (Relay connection).
 pub struct AuditConnection {
     page: Page<audit_record::Model>,
+    scoped: Scoped,
     filter: StoreFilter,
 }
 
@@ -81,7 +83,7 @@ impl AuditConnection {
     }
     /// All matching records.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        audit::count(ctx_db(ctx).read(), &self.filter).await.gql()
+        audit::count(ctx_db(ctx).read(), self.scoped, &self.filter).await.gql()
     }
 }
 
@@ -141,7 +143,8 @@ impl AuditQuery {
             from: f.from,
             to: f.to,
         };
-        let page = audit::list(ctx_db(ctx).read(), &filter, page).await.gql()?;
-        Ok(AuditConnection { page, filter })
+        let scoped = Scoped::of(&req.principal);
+        let page = audit::list(ctx_db(ctx).read(), scoped, &filter, page).await.gql()?;
+        Ok(AuditConnection { page, scoped, filter })
     }
 }

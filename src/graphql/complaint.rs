@@ -10,13 +10,14 @@ use super::enums::{
 use super::prefetch::{self, Related, Wants};
 use super::{ctx_db, null_with_error, parse_id, request, shown_text, snapshot};
 use crate::auth::{NoteScope, policy};
+use crate::domain::sla;
 use crate::error::GqlResult;
 use crate::store::{
     self,
     complaints::{Columns, ComplaintFilter as StoreFilter, Shape},
     pagination::{Order, OrderField, Page, PageRequest},
+    scope::Scoped,
 };
-use crate::{auth::RowScope, domain::sla};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, response, status_event};
@@ -461,7 +462,7 @@ pub struct ComplaintConnection {
     page: Page<Arc<complaint::Model>>,
     related: Arc<Related>,
     order: Order,
-    scope: RowScope,
+    scoped: Scoped,
     filter: StoreFilter,
 }
 
@@ -500,7 +501,7 @@ impl ComplaintConnection {
     /// All matching complaints in the caller's scope (counted only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let now = request(ctx).now;
-        store::complaints::count(ctx_db(ctx).read(), self.scope, &self.filter, now).await.gql()
+        store::complaints::count(ctx_db(ctx).read(), self.scoped, &self.filter, now).await.gql()
     }
 }
 
@@ -515,13 +516,13 @@ impl ComplaintQuery {
         let id = parse_id::<i64>(&id, "id").gql()?;
         let principal = &request(ctx).principal;
         let db = ctx_db(ctx).read();
-        let row = store::complaints::get(db, RowScope::of(principal), id).await.gql()?;
+        let row = store::complaints::get(db, Scoped::of(principal), id).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead());
         let directory = snapshot(ctx).await?;
-        let notes = NoteScope::of(principal);
-        let related = prefetch::load(db, &[row.id], wants, None, Columns::ALL, directory, notes)
-            .await
-            .gql()?;
+        let related =
+            prefetch::load(db, principal, &[row.id], wants, None, Columns::ALL, directory)
+                .await
+                .gql()?;
         Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 
@@ -552,7 +553,7 @@ impl ComplaintQuery {
         if filter.search.is_some() {
             policy::check_search(&req.principal).gql()?;
         }
-        let scope = RowScope::of(&req.principal);
+        let scoped = Scoped::of(&req.principal);
         let notes = NoteScope::of(&req.principal);
         let db = ctx_db(ctx).read();
         let look = ctx.look_ahead();
@@ -562,8 +563,9 @@ impl ComplaintQuery {
             response_counts: wants.response_count().then_some(notes),
             columns: wants.columns(),
         };
-        let listed =
-            store::complaints::list(db, scope, &filter, order, page, req.now, shape).await.gql()?;
+        let listed = store::complaints::list(db, scoped, &filter, order, page, req.now, shape)
+            .await
+            .gql()?;
         let counts = wants.response_count().then(|| {
             listed.rows.iter().map(|l| (l.complaint.id, l.response_count.unwrap_or(0))).collect()
         });
@@ -575,8 +577,10 @@ impl ComplaintQuery {
         let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
         let directory = snapshot(ctx).await?;
         let related =
-            prefetch::load(db, &ids, wants, counts, shape.columns, directory, notes).await.gql()?;
+            prefetch::load(db, &req.principal, &ids, wants, counts, shape.columns, directory)
+                .await
+                .gql()?;
         let related = Arc::new(related);
-        Ok(ComplaintConnection { page, related, order, scope, filter })
+        Ok(ComplaintConnection { page, related, order, scoped, filter })
     }
 }

@@ -5,10 +5,10 @@ use super::enums::{Category, Source};
 use super::prefetch::{self, Wants};
 use super::{ctx_db, request, snapshot};
 use crate::Error;
-use crate::auth::{NoteScope, RowScope, policy};
+use crate::auth::policy;
 use crate::error::GqlResult;
 use crate::ingest::{self, Outcome, Submission};
-use crate::store::{self, complaints::Columns};
+use crate::store::{self, complaints::Columns, scope::Scoped};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -167,19 +167,19 @@ impl IngestMutation {
         // The complaints the caller may read, read back from the primary with what the
         // selection asks for.
         let ids: Vec<i64> = by_position.values().filter_map(Outcome::id).collect();
-        let scope = RowScope::of(&req.principal);
-        let rows = store::complaints::get_many(db.write(), scope, &ids).await.gql()?;
+        let scoped = Scoped::of(&req.principal);
+        let rows = store::complaints::get_many(db.write(), scoped, &ids).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead().field("items").field("complaint"));
         let directory = snapshot(ctx).await?;
         let row_ids: Vec<i64> = rows.keys().copied().collect();
         let related = prefetch::load(
             db.write(),
+            &req.principal,
             &row_ids,
             wants,
             None,
             Columns::ALL,
             directory,
-            NoteScope::of(&req.principal),
         )
         .await
         .gql()?;

@@ -4,7 +4,7 @@
 //! the public.
 use super::enums::{Category, Source};
 use super::{ctx_db, parse_id, request, snapshot};
-use crate::auth::policy::KpiScope;
+use crate::auth::policy::{self, KpiScope};
 use crate::cache::{Cache, Topic};
 use crate::domain::kpi::{self, Durations, Figures, Selection};
 use crate::error::GqlResult;
@@ -175,7 +175,7 @@ impl KpiQueryRoot {
             return Err(Error::bad_input(msg)).gql();
         }
         let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
-        let mut query = Selection {
+        let query = Selection {
             from: filter.from,
             to: filter.to,
             municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
@@ -183,48 +183,17 @@ impl KpiQueryRoot {
             category: filter.category.map(Into::into),
             source: filter.source.map(Into::into),
         };
-        // The region total ignores where: it is the whole region's figure for this window.
-        let region = Selection { municipality_id: None, department_id: None, ..query.clone() };
+        policy::check_kpi_filter(&req.principal, query.department_id, query.municipality_id)
+            .gql()?;
         let scope = KpiScope::of(&req.principal);
-        let groups = match scope {
-            KpiScope::All => true,
-            KpiScope::Department(d) => {
-                if query.department_id.is_some_and(|x| x != d) {
-                    return Err(Error::Forbidden(
-                        "a ministry sees its own department's KPIs".into(),
-                    ))
-                    .gql();
-                }
-                query.department_id = Some(d);
-                true
-            }
-            KpiScope::Municipality(m) => {
-                if query.municipality_id.is_some_and(|x| x != m) {
-                    return Err(Error::Forbidden(
-                        "a municipality sees its own territory's KPIs".into(),
-                    ))
-                    .gql();
-                }
-                query.municipality_id = Some(m);
-                true
-            }
-            KpiScope::RegionTotal => false,
-            KpiScope::Nothing => {
-                return Err(Error::Forbidden("this role has no KPIs".into())).gql();
-            }
-        };
         let db = ctx_db(ctx).read();
         let directory = snapshot(ctx).await?;
         let now = req.now;
         // Cached per KPI scope (never per role name alone) and query; any complaint write
         // bumps the generation, so the next request after a commit recomputes.
-        let parts = format!("{scope:?}|{query:?}|{region:?}|{group_by:?}");
+        let parts = format!("{scope:?}|{query:?}|{group_by:?}");
         let compute = async {
-            // The governor's and the center's total is that of the groups they see; the
-            // others get their groups and the whole region's total.
-            let grouped = groups.then(|| (&query, group_by.into()));
-            let total = if scope == KpiScope::All { &query } else { &region };
-            let found = store::kpis::groups(db, now, grouped, Some(total)).await?;
+            let found = store::kpis::scoped_groups(db, now, scope, &query, group_by.into()).await?;
             let rows = found.into_iter().map(|g| match g.key {
                 Some(key) => {
                     let label = label_of(&key, group_by, &directory);

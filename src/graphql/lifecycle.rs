@@ -4,7 +4,6 @@ use super::complaint::Complaint;
 use super::enums::ComplaintStatus;
 use super::prefetch::{self, Wants};
 use super::{ctx_db, parse_id, request, snapshot};
-use crate::auth::NoteScope;
 use crate::cache::Cache;
 use crate::changes::{self, By};
 use crate::error::GqlResult;
@@ -19,10 +18,11 @@ async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> 
     let req = request(ctx);
     let wants = Wants::of(&ctx.look_ahead());
     let directory = snapshot(ctx).await?;
-    let notes = NoteScope::of(&req.principal);
     let db = ctx_db(ctx).write();
     let related =
-        prefetch::load(db, &[row.id], wants, None, Columns::ALL, directory, notes).await.gql()?;
+        prefetch::load(db, &req.principal, &[row.id], wants, None, Columns::ALL, directory)
+            .await
+            .gql()?;
     Ok(Complaint::new(Arc::new(row), Arc::new(related)))
 }
 

@@ -3,8 +3,11 @@
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. Directory references resolve from the request's directory
 //! snapshot, carried along so no field has to await it.
-use crate::store::{self, complaints::Columns, directory::Snapshot};
-use crate::{Result, auth::NoteScope};
+use crate::store::{self, complaints::Columns, directory::Snapshot, scope::Scoped};
+use crate::{
+    Result,
+    auth::{NoteScope, Principal},
+};
 use async_graphql::Lookahead;
 use entity::{assignment, complaint::Column as C, response, status_event};
 use sea_orm::DatabaseConnection;
@@ -123,27 +126,29 @@ async fn maybe<T, F: Future<Output = Result<T>>>(
     if want { f().await.map(Some) } else { Ok(None) }
 }
 
-/// Loads what `wants` asks for, for the complaints `ids`, with the responses `notes` shows.
+/// Loads what `wants` asks for, for those of the complaints `ids` in `principal`'s scope,
+/// with the responses it may read.
 /// Response counts come from `known_counts` (the page query computes them) or from the
 /// responses when those are loaded anyway.
 pub async fn load(
     db: &DatabaseConnection,
+    principal: &Principal,
     ids: &[i64],
     wants: Wants,
     known_counts: Option<HashMap<i64, i64>>,
     loaded: Columns,
     directory: Arc<Snapshot>,
-    notes: NoteScope,
 ) -> Result<Related> {
     if ids.is_empty() {
         return Ok(Related { loaded, directory, ..Related::default() });
     }
+    let (scoped, notes) = (Scoped::of(principal), NoteScope::of(principal));
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
     let (assignments, events, responses, counts) = tokio::try_join!(
-        maybe(wants.assignments, || store::history::assignments(db, ids)),
-        maybe(wants.history, || store::history::status_events(db, ids)),
-        maybe(wants.responses, || store::history::responses(db, ids, notes)),
-        maybe(only_count, || store::history::response_counts(db, ids, notes)),
+        maybe(wants.assignments, || store::history::assignments(db, scoped, ids)),
+        maybe(wants.history, || store::history::status_events(db, scoped, ids)),
+        maybe(wants.responses, || store::history::responses(db, scoped, ids, notes)),
+        maybe(only_count, || store::history::response_counts(db, scoped, ids, notes)),
     )?;
     let response_counts = match (&responses, counts.or(known_counts)) {
         (_, Some(counts)) => Some(counts),

@@ -5,12 +5,11 @@
 use crate::{
     Error,
     app::AppState,
-    auth::RowScope,
     auth::{Principal, jwt::AuthError},
     cache::Topic,
     config::Introspection,
     graphql::{RequestCtx, cacheable::cacheable, guard, response_order::order_response},
-    store,
+    store::{self, scope::Scoped},
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
@@ -157,7 +156,7 @@ fn operation_key(principal: &Principal, req: &Request) -> String {
     format!(
         "{:?}|{:?}|{:?}|{}|{variables}",
         principal.role,
-        RowScope::of(principal),
+        Scoped::of(principal).row_scope(),
         req.operation_name,
         req.query
     )

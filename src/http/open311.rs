@@ -6,7 +6,7 @@
 //! personal data masked, no submitter fields.
 use crate::{
     app::AppState,
-    auth::{Principal, Role, RowScope},
+    auth::{Principal, Role},
     domain::masking::mask,
     ingest::{self, Outcome, Submission},
     store::{
@@ -14,6 +14,7 @@ use crate::{
         complaints::{ComplaintFilter, Shape},
         directory::Snapshot,
         pagination::{Order, PageRequest},
+        scope::Scoped,
     },
 };
 use axum::{
@@ -383,9 +384,10 @@ async fn public_requests(
     let page = PageRequest { limit, backward: false, cursor: None };
     let order = Order::default();
     let shape = Shape::default();
+    // GeoReport reads act as the public, whoever calls.
     let listed = store::complaints::list(
         state.db.read(),
-        RowScope::PublicOnly,
+        Scoped::of(&Principal::public()),
         filter,
         order,
         page,

@@ -1,6 +1,7 @@
 //! The audit trail of personal-data reads: written once per request for all the complaints
 //! whose author it returned, and listed newest first for the operators.
 use super::pagination::{Cursor, Page, PageRequest};
+use super::scope::Scoped;
 use crate::{Result, auth::Principal};
 use chrono::{DateTime, Utc};
 use entity::audit_record::{self, Column as A};
@@ -26,8 +27,12 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    fn condition(&self) -> Condition {
+    /// The filter as one condition; the records of complaints outside `scoped` never match.
+    fn condition(&self, scoped: Scoped) -> Condition {
         let mut cond = Condition::all();
+        if let Some(in_scope) = scoped.all_ids() {
+            cond = cond.add(A::ComplaintId.in_subquery(in_scope));
+        }
         if let Some(sub) = &self.sub {
             cond = cond.add(A::Sub.eq(sub.as_str()));
         }
@@ -73,10 +78,11 @@ pub async fn record(
 /// One page of the log, newest first (keyset on the id).
 pub async fn list(
     db: &DatabaseConnection,
+    scoped: Scoped,
     filter: &AuditFilter,
     page: PageRequest,
 ) -> Result<Page<audit_record::Model>> {
-    let mut query = audit_record::Entity::find().filter(filter.condition());
+    let mut query = audit_record::Entity::find().filter(filter.condition(scoped));
     if let Some(Cursor { id, .. }) = page.cursor {
         query = query.filter(if page.backward { A::Id.gt(id) } else { A::Id.lt(id) });
     }
@@ -86,6 +92,6 @@ pub async fn list(
 }
 
 /// How many records match.
-pub async fn count(db: &DatabaseConnection, filter: &AuditFilter) -> Result<u64> {
-    Ok(audit_record::Entity::find().filter(filter.condition()).count(db).await?)
+pub async fn count(db: &DatabaseConnection, scoped: Scoped, filter: &AuditFilter) -> Result<u64> {
+    Ok(audit_record::Entity::find().filter(filter.condition(scoped)).count(db).await?)
 }

@@ -1,18 +1,16 @@
 //! Complaint reads: one by id, and filtered keyset-paginated lists with their total count.
 use super::pagination::{Cursor, Order, OrderField, Page, PageRequest};
-use crate::{
-    Error, Result,
-    auth::{NoteScope, RowScope},
-};
+use super::scope::Scoped;
+use crate::{Error, Result, auth::NoteScope};
 use chrono::{DateTime, Utc};
 use entity::{
-    Category, ComplaintStatus, Priority, Source, assignment,
+    Category, ComplaintStatus, Priority, Source,
     complaint::{self, Column as C},
     complaint_search,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    Iterable, Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, Iterable,
+    Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
     sqlx,
 };
@@ -40,25 +38,6 @@ pub struct ComplaintFilter {
     pub search: Option<String>,
     /// One of these numbers exactly.
     pub numbers: Option<Vec<String>>,
-}
-
-/// The row-scope condition of the roles matrix, in SQL.
-pub fn scope_condition(scope: RowScope) -> Condition {
-    match scope {
-        RowScope::All => Condition::all(),
-        RowScope::Department(dept) => Condition::any().add(C::DepartmentId.eq(dept)).add(
-            C::Id.in_subquery(
-                Query::select()
-                    .column(assignment::Column::ComplaintId)
-                    .from(assignment::Entity)
-                    .and_where(Expr::col(assignment::Column::DepartmentId).eq(dept))
-                    .to_owned(),
-            ),
-        ),
-        RowScope::Municipality(muni) => Condition::all().add(C::MunicipalityId.eq(muni)),
-        RowScope::PublicOnly => Condition::all().add(C::IsPublic.eq(true)),
-        RowScope::Nothing => Condition::all().add(Expr::val(1).eq(0)),
-    }
 }
 
 /// Open and past a deadline at `now`: the first response is late, or the resolution is.
@@ -91,9 +70,10 @@ fn like_pattern(needle: &str) -> String {
 }
 
 impl ComplaintFilter {
-    /// The filter and the scope as one SQL condition.
-    pub fn condition(&self, scope: RowScope, now: DateTime<Utc>) -> Condition {
-        let mut cond = scope_condition(scope);
+    /// The filter as one SQL condition: each given field narrows (the scope is AND-ed
+    /// outside it, by [`Scoped`]).
+    fn condition(&self, now: DateTime<Utc>) -> Condition {
+        let mut cond = Condition::all();
         if let Some(m) = self.municipality_id {
             cond = cond.add(C::MunicipalityId.eq(m));
         }
@@ -172,9 +152,10 @@ pub fn search_text(number: &str, text: &str, address: Option<&str>) -> String {
 }
 
 /// One complaint in scope, or NOT_FOUND.
-pub async fn get(db: &DatabaseConnection, scope: RowScope, id: i64) -> Result<complaint::Model> {
-    complaint::Entity::find_by_id(id)
-        .filter(scope_condition(scope))
+pub async fn get(db: &DatabaseConnection, scoped: Scoped, id: i64) -> Result<complaint::Model> {
+    scoped
+        .complaints()
+        .filter(C::Id.eq(id))
         .one(db)
         .await?
         .ok_or_else(|| Error::NotFound(format!("complaint {id}")))
@@ -184,17 +165,13 @@ pub async fn get(db: &DatabaseConnection, scope: RowScope, id: i64) -> Result<co
 /// write, so the caller sees it).
 pub async fn get_many(
     db: &DatabaseConnection,
-    scope: RowScope,
+    scoped: Scoped,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, std::sync::Arc<complaint::Model>>> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let rows = complaint::Entity::find()
-        .filter(C::Id.is_in(ids.iter().copied()))
-        .filter(scope_condition(scope))
-        .all(db)
-        .await?;
+    let rows = scoped.complaints().filter(C::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|r| (r.id, std::sync::Arc::new(r))).collect())
 }
 
@@ -384,7 +361,7 @@ pub struct Shape {
 /// One page of the filtered list in scope, in one statement.
 pub async fn list(
     db: &DatabaseConnection,
-    scope: RowScope,
+    scoped: Scoped,
     filter: &ComplaintFilter,
     order: Order,
     page: PageRequest,
@@ -396,11 +373,11 @@ pub async fn list(
     let ascending = order.ascending != page.backward;
     let col = order_column(order.field);
     let columns = shape.columns.with(C::Id).with(col);
-    let mut query = complaint::Entity::find().select_only();
+    let mut query = scoped.complaints().select_only();
     for column in C::iter().filter(|c| columns.has(*c)) {
         query = query.column(column);
     }
-    query = query.filter(filter.condition(scope, now));
+    query = query.filter(filter.condition(now));
     if let Some(cursor) = page.cursor {
         let key = Expr::tuple([Expr::col(col), Expr::col(C::Id)]);
         let value = match order.field {
@@ -448,12 +425,12 @@ pub async fn list(
 /// How many complaints in scope match the filter.
 pub async fn count(
     db: &DatabaseConnection,
-    scope: RowScope,
+    scoped: Scoped,
     filter: &ComplaintFilter,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     filter.validate()?;
-    Ok(complaint::Entity::find().filter(filter.condition(scope, now)).count(db).await?)
+    Ok(scoped.complaints().filter(filter.condition(now)).count(db).await?)
 }
 
 #[cfg(test)]

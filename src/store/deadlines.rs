@@ -3,14 +3,10 @@
 //! in the complaint's history. Replicas race for a transaction-scoped advisory lock on
 //! Postgres, so one of them does each tick; the outbox's unique key makes a double report
 //! impossible even without it.
-use super::{Db, ingest::event};
+use super::{Db, ingest::event, scope::Scoped};
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
-use entity::{
-    ComplaintStatus,
-    complaint::{self, Column as C},
-    complaint_event,
-};
+use entity::{ComplaintStatus, complaint::Column as C, complaint_event};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
@@ -81,7 +77,8 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
         .add(C::FirstResponseDueAt.lte(now));
     let resolution_late =
         Condition::all().add(C::ResolutionDueAt.gt(since)).add(C::ResolutionDueAt.lte(now));
-    let candidates: Vec<Deadlines> = complaint::Entity::find()
+    let candidates: Vec<Deadlines> = Scoped::system()
+        .complaints()
         .select_only()
         .columns([C::Id, C::Status, C::FirstResponseAt, C::FirstResponseDueAt, C::ResolutionDueAt])
         .filter(open)

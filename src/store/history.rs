@@ -1,5 +1,7 @@
 //! What happened to complaints — assignments, status events, responses — fetched for a batch
-//! of complaints at once and grouped by complaint.
+//! of complaints at once and grouped by complaint. Each read keeps only the complaints the
+//! caller's scope holds, in SQL, whatever ids it is handed.
+use super::scope::Scoped;
 use crate::{Result, auth::NoteScope};
 use entity::{assignment, response, status_event};
 use sea_orm::{
@@ -16,16 +18,25 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
     map
 }
 
+/// Rows of complaints `ids` that lie in `scoped`, as a condition on a `complaint_id` column.
+fn of_complaints(column: impl ColumnTrait, scoped: Scoped, ids: &[i64]) -> Condition {
+    match scoped.ids_among(ids) {
+        Some(in_scope) => Condition::all().add(column.in_subquery(in_scope)),
+        None => Condition::all().add(column.is_in(ids.iter().copied())),
+    }
+}
+
 /// Assignments of these complaints, oldest first.
 pub async fn assignments(
     db: &DatabaseConnection,
+    scoped: Scoped,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<assignment::Model>>> {
     if complaint_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = assignment::Entity::find()
-        .filter(assignment::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(of_complaints(assignment::Column::ComplaintId, scoped, complaint_ids))
         .order_by_asc(assignment::Column::AssignedAt)
         .order_by_asc(assignment::Column::Id)
         .all(db)
@@ -36,13 +47,14 @@ pub async fn assignments(
 /// Status events of these complaints, oldest first.
 pub async fn status_events(
     db: &DatabaseConnection,
+    scoped: Scoped,
     complaint_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<status_event::Model>>> {
     if complaint_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = status_event::Entity::find()
-        .filter(status_event::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(of_complaints(status_event::Column::ComplaintId, scoped, complaint_ids))
         .order_by_asc(status_event::Column::At)
         .order_by_asc(status_event::Column::Id)
         .all(db)
@@ -77,6 +89,7 @@ pub fn note_sql(notes: NoteScope) -> String {
 /// Responses and notes of these complaints that `notes` lets the reader see, oldest first.
 pub async fn responses(
     db: &DatabaseConnection,
+    scoped: Scoped,
     complaint_ids: &[i64],
     notes: NoteScope,
 ) -> Result<HashMap<i64, Vec<response::Model>>> {
@@ -84,7 +97,7 @@ pub async fn responses(
         return Ok(HashMap::new());
     }
     let rows = response::Entity::find()
-        .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(of_complaints(response::Column::ComplaintId, scoped, complaint_ids))
         .filter(note_condition(notes))
         .order_by_asc(response::Column::At)
         .order_by_asc(response::Column::Id)
@@ -96,6 +109,7 @@ pub async fn responses(
 /// Number of responses the reader may see per complaint; absent means zero.
 pub async fn response_counts(
     db: &DatabaseConnection,
+    scoped: Scoped,
     complaint_ids: &[i64],
     notes: NoteScope,
 ) -> Result<HashMap<i64, i64>> {
@@ -106,7 +120,7 @@ pub async fn response_counts(
         .select_only()
         .column(response::Column::ComplaintId)
         .column_as(Expr::expr(Func::count(Expr::col(response::Column::Id))), "n")
-        .filter(response::Column::ComplaintId.is_in(complaint_ids.iter().copied()))
+        .filter(of_complaints(response::Column::ComplaintId, scoped, complaint_ids))
         .filter(note_condition(notes))
         .group_by(response::Column::ComplaintId)
         .into_tuple()

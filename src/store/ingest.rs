@@ -1,7 +1,7 @@
 //! Writing ingested complaints: one transaction per batch, idempotent by (source,
 //! external_id) through the unique index — a delivery that loses the race to another
 //! connection or replica finds the winner's row and writes nothing.
-use super::{Db, bulk, complaints::search_text, kpi_blocks};
+use super::{Db, bulk, complaints::search_text, kpi_blocks, scope::Scoped};
 use crate::domain::kpi_entry::Entry;
 use crate::{
     Result,
@@ -167,7 +167,9 @@ async fn find_existing<'a>(
     if wanted.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<(i64, String, Source, String)> = complaint::Entity::find()
+    // The write path checks duplicates over every row, whoever delivers.
+    let found: Vec<(i64, String, Source, String)> = Scoped::system()
+        .complaints()
         .select_only()
         .columns([C::Id, C::Number, C::Source, C::ExternalId])
         .filter(C::ExternalId.is_in(wanted.iter().map(|(_, e)| e.clone())))

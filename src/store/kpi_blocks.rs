@@ -1,6 +1,7 @@
 //! The KPI rollup (`kpi_block`): one packed entry per complaint in a block per local day and
 //! municipality, changed in the same transaction as every write that changes an entry, and
 //! filled from the complaints when it is empty (first start after the migration, a seed).
+use super::scope::Scoped;
 use crate::Result;
 use crate::domain::kpi::local_day;
 use crate::domain::kpi_entry::{ENTRY_BYTES, Entry, Parts};
@@ -181,7 +182,8 @@ pub async fn reopenings(tx: &DatabaseTransaction, id: i64) -> Result<u64> {
 /// number of complaints entered (0: nothing to do).
 pub async fn ensure(db: &DatabaseConnection) -> Result<u64> {
     let any_block = kpi_block::Entity::find().one(db).await?.is_some();
-    let any_complaint = complaint::Entity::find()
+    let any_complaint = Scoped::system()
+        .complaints()
         .select_only()
         .column(complaint::Column::Id)
         .into_tuple::<i64>()
@@ -215,7 +217,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<u64> {
     let (mut after, mut entered) = (0i64, 0u64);
     loop {
         // Keyset pages of narrow rows keep memory flat on a million complaints.
-        let rows = Parts::select(complaint::Entity::find())
+        let rows = Parts::select(Scoped::system().complaints())
             .filter(complaint::Column::Id.gt(after))
             .order_by_asc(complaint::Column::Id)
             .limit(50_000)

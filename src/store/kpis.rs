@@ -1,9 +1,10 @@
 //! KPI groups of the complaints received in a window, read from the rollup (`kpi_block`):
 //! only the blocks of the window's local days (of one municipality, if filtered), entries
 //! filtered by instant, municipality, department, category and source, tallied per group and
-//! for the total in one pass.
+//! for the total in one pass. The caller's KPI scope is applied here, AND-ed with its filter.
 use super::kpi_blocks;
 use crate::Result;
+use crate::auth::policy::KpiScope;
 use crate::domain::kpi::{
     Dimension, Figures, Group, NO_DEPARTMENT, Selection, Tally, local_day, week_of_day,
 };
@@ -12,9 +13,47 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveEnum, DatabaseConnection};
 use std::collections::{BTreeMap, HashMap};
 
+/// The KPI rows `scope` may see: its groups by `by` of the complaints `filter` selects, in key
+/// order, then the total row — of the same complaints for a region-wide scope, and of the
+/// whole region (the filter's window, category and source) for the others.
+pub async fn scoped_groups(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    scope: KpiScope,
+    filter: &Selection,
+    by: Dimension,
+) -> Result<Vec<Group>> {
+    let region = Selection { municipality_id: None, department_id: None, ..filter.clone() };
+    let (grouped, total) = match scope {
+        KpiScope::All => (Some(filter.clone()), filter.clone()),
+        KpiScope::Department(d) => (within(filter, Some(d), None), region),
+        KpiScope::Municipality(m) => (within(filter, None, Some(m)), region),
+        KpiScope::RegionTotal => (None, region),
+        KpiScope::Nothing => return Ok(Vec::new()),
+    };
+    groups(db, now, grouped.as_ref().map(|s| (s, by)), Some(&total)).await
+}
+
+/// `filter` AND the scope's department or municipality; `None` when they contradict.
+fn within(
+    filter: &Selection,
+    department: Option<i32>,
+    municipality: Option<i32>,
+) -> Option<Selection> {
+    let narrowed = |asked: Option<i32>, own: Option<i32>| match (asked, own) {
+        (Some(a), Some(o)) if a != o => None,
+        (asked, own) => Some(own.or(asked)),
+    };
+    Some(Selection {
+        department_id: narrowed(filter.department_id, department)?,
+        municipality_id: narrowed(filter.municipality_id, municipality)?,
+        ..filter.clone()
+    })
+}
+
 /// The groups by `by` of the complaints `grouped` covers, in key order, then the total of
 /// those `total` covers; figures evaluated at `now`. Both come from one read of the blocks.
-pub async fn groups(
+async fn groups(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     grouped: Option<(&Selection, Dimension)>,

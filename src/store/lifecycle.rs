@@ -1,9 +1,9 @@
 //! Changes to one complaint, each in one transaction with its history: optimistic locking on
 //! `version` (a stale version is CONFLICT and writes nothing), the lifecycle checked by the
 //! caller's plan (INVALID_TRANSITION writes nothing either).
-use super::{Db, complaints::scope_condition, ingest::event, kpi_blocks};
+use super::{Db, ingest::event, kpi_blocks, scope::Scoped};
 use crate::domain::kpi_entry::Entry;
-use crate::{Error, Result, auth::RowScope};
+use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use entity::{
     ComplaintStatus, assignment,
@@ -40,11 +40,11 @@ pub struct NewResponse {
     pub department_id: Option<i32>,
 }
 
-/// Applies the plan that `decide` makes for complaint `id` in `scope`, if its version is
+/// Applies the plan that `decide` makes for complaint `id` in scope, if its version is
 /// still `expected_version`. Returns the updated row.
 pub async fn change(
     db: &Db,
-    scope: RowScope,
+    scoped: Scoped,
     id: i64,
     expected_version: i32,
     actor: &str,
@@ -52,8 +52,9 @@ pub async fn change(
     decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
 ) -> Result<complaint::Model> {
     let (tx, _writer) = db.begin_write().await?;
-    let current = complaint::Entity::find_by_id(id)
-        .filter(scope_condition(scope))
+    let current = scoped
+        .complaints()
+        .filter(C::Id.eq(id))
         .one(&tx)
         .await?
         .ok_or_else(|| Error::NotFound(format!("complaint {id}")))?;

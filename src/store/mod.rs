@@ -1,7 +1,6 @@
-//! Database access with sea-orm. Every complaint read takes the caller's [`RowScope`] and
-//! applies it in SQL. Backend-specific SQL lives in `backend.rs`.
-//!
-//! [`RowScope`]: crate::auth::RowScope
+//! Database access with sea-orm. Every read of complaint rows, or of rows hanging off
+//! complaints, starts from the caller's [`scope::Scoped`], which applies the row scope in SQL
+//! as its own AND-ed group.
 pub mod audit;
 pub mod bulk;
 pub mod complaints;
@@ -14,6 +13,7 @@ pub mod kpis;
 pub mod lifecycle;
 pub mod pagination;
 pub mod routing;
+pub mod scope;
 
 use crate::{Config, Result};
 use migration::{Migrator, MigratorTrait};

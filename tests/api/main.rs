@@ -1,6 +1,7 @@
 //! One integration-test binary: every test starts the real gateway on its own database
 //! (a fresh Postgres database or SQLite file), so tests run in parallel.
 mod audit;
+mod boundary;
 mod cache;
 mod compiled;
 mod deadlines;

@@ -1,0 +1,124 @@
+//! The principal's row scope in SQL, and the only way a read of complaint rows — or of the
+//! rows hanging off complaints (assignments, history, responses, audit records) — starts.
+//!
+//! The scope is never handed out as a condition: a [`Scoped`] value starts a complaint select
+//! whose WHERE already holds the scope as its own AND-ed group, so whatever a caller adds
+//! (filters, cursors, ids) can only narrow it. A filter used to be added *into* the scope's
+//! OR group ("in scope OR matches the filter") and widened a ministry's rows to the region.
+use crate::auth::{Principal, RowScope};
+use entity::{assignment, complaint};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, Select,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+};
+
+/// Which complaint rows a read may touch: the principal's scope from the roles matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scoped {
+    scope: RowScope,
+}
+
+impl Scoped {
+    /// The rows `principal` may read.
+    pub fn of(principal: &Principal) -> Self {
+        Scoped { scope: RowScope::of(principal) }
+    }
+
+    /// Every row, for the gateway's own background work (the deadline watch, the KPI rollup):
+    /// never for a caller's request.
+    pub fn system() -> Self {
+        Scoped { scope: RowScope::All }
+    }
+
+    /// The scope itself (cache keys carry it).
+    pub fn row_scope(self) -> RowScope {
+        self.scope
+    }
+
+    /// A select of the complaints in scope; filters added to it are AND-ed with the scope.
+    pub(super) fn complaints(self) -> Select<complaint::Entity> {
+        complaint::Entity::find().filter(self.condition())
+    }
+
+    /// The ids among `ids` of complaints in scope, as a subquery for the rows hanging off
+    /// complaints; `None` when every complaint is in scope (the ids alone then decide).
+    pub(super) fn ids_among(self, ids: &[i64]) -> Option<SelectStatement> {
+        if self.scope == RowScope::All {
+            return None;
+        }
+        Some(
+            Query::select()
+                .column(complaint::Column::Id)
+                .from(complaint::Entity)
+                .and_where(complaint::Column::Id.is_in(ids.iter().copied()))
+                .cond_where(self.condition())
+                .to_owned(),
+        )
+    }
+
+    /// Every complaint id in scope, as a subquery (for tables keyed by complaint).
+    pub(super) fn all_ids(self) -> Option<SelectStatement> {
+        if self.scope == RowScope::All {
+            return None;
+        }
+        Some(
+            Query::select()
+                .column(complaint::Column::Id)
+                .from(complaint::Entity)
+                .cond_where(self.condition())
+                .to_owned(),
+        )
+    }
+
+    /// The scope as one closed group: `Condition::all` wrapping whatever the scope needs, so
+    /// it stays one parenthesised term next to anything AND-ed after it.
+    fn condition(self) -> Condition {
+        use complaint::Column as C;
+        let group = match self.scope {
+            RowScope::All => return Condition::all(),
+            RowScope::Department(dept) => Condition::any().add(C::DepartmentId.eq(dept)).add(
+                C::Id.in_subquery(
+                    Query::select()
+                        .column(assignment::Column::ComplaintId)
+                        .from(assignment::Entity)
+                        .and_where(Expr::col(assignment::Column::DepartmentId).eq(dept))
+                        .to_owned(),
+                ),
+            ),
+            RowScope::Municipality(muni) => Condition::all().add(C::MunicipalityId.eq(muni)),
+            RowScope::PublicOnly => Condition::all().add(C::IsPublic.eq(true)),
+            RowScope::Nothing => Condition::all().add(Expr::val(1).eq(0)),
+        };
+        Condition::all().add(group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+
+    fn sql(scoped: Scoped, extra: Condition) -> String {
+        scoped.complaints().filter(extra).build(DbBackend::Postgres).to_string()
+    }
+
+    #[test]
+    fn what_callers_add_is_and_ed_with_the_scope() {
+        use complaint::Column as C;
+        let ministry = Scoped { scope: RowScope::Department(2) };
+        // Even an OR group of the caller's stays outside the scope's OR group.
+        let any = Condition::any().add(C::Category.eq("ROADS")).add(C::MunicipalityId.eq(1));
+        let text = sql(ministry, any);
+        let scope_at = text.find(r#""department_id" = 2 OR"#).expect("the scope's OR group");
+        let filter_at = text.find(r#""category" = 'ROADS' OR"#).expect("the filter's OR group");
+        let between = &text[scope_at..filter_at];
+        assert!(between.contains(") AND ("), "scope and filter are not AND-ed: {text}");
+        let plain = sql(ministry, Condition::all().add(C::Category.eq("ROADS")));
+        assert!(plain.contains(r#") AND "complaint"."category" = 'ROADS'"#), "{plain}");
+        // No scope adds nothing; an empty scope matches nothing whatever is added.
+        let system = sql(Scoped::system(), Condition::all());
+        assert!(system.split(" WHERE ").nth(1).is_none_or(|w| w == "TRUE"), "{system}");
+        let nothing = sql(Scoped { scope: RowScope::Nothing }, Condition::any());
+        assert!(nothing.contains("1 = 0"), "{nothing}");
+    }
+}
