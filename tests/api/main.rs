@@ -2,6 +2,7 @@
 //! (a fresh Postgres database or SQLite file), so tests run in parallel.
 mod audit;
 mod boundary;
+mod boundary_entry_points;
 mod cache;
 mod compiled;
 mod deadlines;
