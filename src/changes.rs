@@ -13,7 +13,7 @@ use crate::{
     store::{
         Db,
         directory::Snapshot,
-        lifecycle::{NewResponse, Plan, change},
+        lifecycle::{Actor, NewResponse, Plan, change},
         scope::Scoped,
     },
 };
@@ -43,6 +43,21 @@ impl By<'_> {
         }
     }
 
+    /// The caller as written into the history, with the body it acts for: a ministry its
+    /// department, a municipality its administration, everyone else the center.
+    fn actor(&self) -> Actor {
+        let department_id = match self.principal.role {
+            Role::Ministry => self.principal.department_id,
+            Role::Municipality => self
+                .principal
+                .municipality_id
+                .and_then(|m| self.directory.administration_of(m))
+                .map(|d| d.id),
+            _ => None,
+        };
+        Actor { login: self.principal.actor(), department_id }
+    }
+
     /// Ministries act only on complaints currently assigned to them.
     fn require_current(&self, row: &complaint::Model) -> Result<()> {
         match self.principal.role {
@@ -65,8 +80,7 @@ async fn apply(
     decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
 ) -> Result<complaint::Model> {
     let scoped = Scoped::of(by.principal);
-    let row =
-        change(db, scoped, id, expected_version, &by.principal.actor(), by.now, decide).await?;
+    let row = change(db, scoped, id, expected_version, &by.actor(), by.now, decide).await?;
     by.cache.bump(Topic::Complaints).await;
     Ok(row)
 }
@@ -220,15 +234,7 @@ pub async fn respond(
     by.require(Action::Respond, "respond to complaints")?;
     let text = required_text(text, "text")?;
     // A municipality writes as its administration.
-    let department = match by.principal.role {
-        Role::Municipality => by
-            .directory
-            .departments
-            .iter()
-            .find(|d| d.kind == "municipal" && d.municipality_id == by.principal.municipality_id)
-            .map(|d| d.id),
-        _ => by.principal.department_id,
-    };
+    let department = by.actor().department_id;
     apply(db, by, id, expected_version, |row| {
         by.require_current(row)?;
         if !lifecycle::is_open(row.status) {

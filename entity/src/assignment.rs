@@ -12,6 +12,8 @@ pub struct Model {
     pub staff_id: Option<i64>,
     /// `sub` of who assigned it.
     pub assigned_by: String,
+    /// The department the assigner acted for; none: the center (operators, routing rules).
+    pub actor_department_id: Option<i32>,
     pub assigned_at: DateTimeUtc,
     pub reason: Option<String>,
 }

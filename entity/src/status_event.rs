@@ -12,6 +12,8 @@ pub struct Model {
     pub from_status: Option<ComplaintStatus>,
     pub to_status: ComplaintStatus,
     pub actor: String,
+    /// The department the actor acted for; none: the center (operators, the system).
+    pub actor_department_id: Option<i32>,
     pub comment: Option<String>,
     pub at: DateTimeUtc,
 }

@@ -9,6 +9,7 @@ mod m20261129_000005_routing_and_calendar;
 mod m20261129_000006_deadline_watch;
 mod m20261129_000007_reopened_index;
 mod m20261129_000008_kpi_blocks;
+mod m20261201_000009_acting_body;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_deadline_watch::Migration),
             Box::new(m20261129_000007_reopened_index::Migration),
             Box::new(m20261129_000008_kpi_blocks::Migration),
+            Box::new(m20261201_000009_acting_body::Migration),
         ]
     }
 }

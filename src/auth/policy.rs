@@ -32,6 +32,8 @@ pub enum Access {
     OwnDepartment,
     /// Only while the complaint is currently assigned to the caller's department.
     WhileAssigned,
+    /// Only what belongs to the caller's municipality (its administration).
+    OwnMunicipality,
 }
 
 /// Which KPI groups a role receives.
@@ -98,13 +100,17 @@ pub struct RolePolicy {
     pub external_ids: Access,
     /// The audit trail of personal-data reads.
     pub audit_log: Access,
+    /// The routing rules (internal configuration of the center).
+    pub routing_rules: Access,
+    /// Officials' logins in history, assignments and answers; `Masked` shows the acting body.
+    pub officials: Access,
     /// KPI groups.
     pub kpis: KpiGroups,
     /// Mutations.
     pub actions: &'static [Action],
 }
 
-use Access::{Allow, Deny, Masked, OwnDepartment, WhileAssigned};
+use Access::{Allow, Deny, Masked, OwnDepartment, OwnMunicipality, WhileAssigned};
 
 /// The roles matrix of DESIGN.md, one row per role.
 pub static MATRIX: [RolePolicy; 6] = [
@@ -118,6 +124,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: Allow,
         external_ids: Allow,
         audit_log: Deny,
+        routing_rules: Allow,
+        officials: Allow,
         kpis: KpiGroups::All,
         actions: &[Action::Escalate],
     },
@@ -131,6 +139,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: Allow,
         external_ids: Allow,
         audit_log: Allow,
+        routing_rules: Allow,
+        officials: Allow,
         kpis: KpiGroups::All,
         actions: &[
             Action::Ingest,
@@ -152,6 +162,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: OwnDepartment,
         external_ids: Allow,
         audit_log: Deny,
+        routing_rules: Allow,
+        officials: OwnDepartment,
         kpis: KpiGroups::OwnDepartmentAndRegion,
         actions: &[Action::Respond, Action::Progress, Action::Resolve, Action::Reassign],
     },
@@ -165,6 +177,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: Deny,
         external_ids: Allow,
         audit_log: Deny,
+        routing_rules: Allow,
+        officials: OwnMunicipality,
         kpis: KpiGroups::OwnMunicipalityAndRegion,
         actions: &[Action::Respond],
     },
@@ -178,6 +192,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: Deny,
         external_ids: Allow,
         audit_log: Deny,
+        routing_rules: Deny,
+        officials: Masked,
         kpis: KpiGroups::Nothing,
         actions: &[Action::Ingest],
     },
@@ -191,6 +207,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         staff_contacts: Deny,
         external_ids: Deny,
         audit_log: Deny,
+        routing_rules: Deny,
+        officials: Masked,
         kpis: KpiGroups::RegionOnly,
         actions: &[],
     },
@@ -201,16 +219,22 @@ pub fn policy_of(role: Role) -> &'static RolePolicy {
     MATRIX.iter().find(|p| p.role == role).unwrap_or(&MATRIX[MATRIX.len() - 1])
 }
 
-/// A GraphQL field governed by a column of the matrix; fields not listed are allowed to every
-/// role that can reach them.
+/// The fields of one GraphQL object type that one rule decides. Every field of every object
+/// type has exactly one rule; a field without one is denied to every role (and a test walks
+/// the exported SDL so none ships without one).
 #[derive(Debug)]
 pub struct FieldRule {
     /// GraphQL type name.
     pub type_name: &'static str,
-    /// GraphQL field name.
-    pub field: &'static str,
-    /// The matrix column deciding it.
+    /// GraphQL field names.
+    pub fields: &'static [&'static str],
+    /// Everyone, or the matrix column deciding them.
     pub access: fn(&RolePolicy) -> Access,
+}
+
+/// Every role that can reach the field sees it.
+fn everyone(_: &RolePolicy) -> Access {
+    Allow
 }
 
 /// Allowed when the role may do any of `actions`, denied otherwise.
@@ -218,68 +242,200 @@ fn any_of(p: &RolePolicy, actions: &[Action]) -> Access {
     if actions.iter().any(|a| p.actions.contains(a)) { Allow } else { Deny }
 }
 
-/// Fields whose visibility depends on the role. A mutation no action of the role can use is
-/// absent from its schema; row-level conditions (a ministry's own complaints) are checked
-/// when it runs.
+/// Denied to a role without KPIs.
+fn kpis(p: &RolePolicy) -> Access {
+    if p.kpis == KpiGroups::Nothing { Deny } else { Allow }
+}
+
+/// Who may see each field of each object type. A mutation no action of the role can use is
+/// absent from its schema; row-level conditions (a ministry's own complaints, its own
+/// officials) are checked when the field resolves.
 pub static FIELD_RULES: &[FieldRule] = &[
-    FieldRule { type_name: "Complaint", field: "author", access: |p| p.author },
-    FieldRule { type_name: "Complaint", field: "externalId", access: |p| p.external_ids },
-    FieldRule { type_name: "Staff", field: "phone", access: |p| p.staff_contacts },
-    FieldRule { type_name: "Staff", field: "email", access: |p| p.staff_contacts },
-    FieldRule { type_name: "Query", field: "auditLog", access: |p| p.audit_log },
     FieldRule {
         type_name: "Query",
-        field: "kpis",
-        access: |p| if p.kpis == KpiGroups::Nothing { Deny } else { Allow },
+        fields: &["complaint", "complaints", "municipalities", "departments", "department"],
+        access: everyone,
     },
+    FieldRule { type_name: "Query", fields: &["staff", "me"], access: everyone },
+    FieldRule { type_name: "Query", fields: &["auditLog"], access: |p| p.audit_log },
+    FieldRule { type_name: "Query", fields: &["routingRules"], access: |p| p.routing_rules },
+    FieldRule { type_name: "Query", fields: &["kpis"], access: kpis },
     FieldRule {
         type_name: "Mutation",
-        field: "ingestComplaints",
+        fields: &["ingestComplaints"],
         access: |p| any_of(p, &[Action::Ingest]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "assignComplaint",
+        fields: &["assignComplaint"],
         access: |p| any_of(p, &[Action::Assign, Action::Reassign]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "respondToComplaint",
+        fields: &["respondToComplaint"],
         access: |p| any_of(p, &[Action::Respond]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "changeComplaintStatus",
+        fields: &["changeComplaintStatus"],
         access: |p| any_of(p, &[Action::Progress, Action::Resolve, Action::Reopen]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "rejectComplaint",
+        fields: &["rejectComplaint"],
         access: |p| any_of(p, &[Action::Reject]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "escalateComplaint",
+        fields: &["escalateComplaint"],
         access: |p| any_of(p, &[Action::Escalate]),
     },
     FieldRule {
         type_name: "Mutation",
-        field: "setRoutingRule",
+        fields: &["setRoutingRule", "deleteRoutingRule"],
         access: |p| any_of(p, &[Action::EditRouting]),
     },
     FieldRule {
-        type_name: "Mutation",
-        field: "deleteRoutingRule",
-        access: |p| any_of(p, &[Action::EditRouting]),
+        type_name: "Complaint",
+        fields: &[
+            "id",
+            "number",
+            "source",
+            "category",
+            "municipality",
+            "lat",
+            "lon",
+            "receivedAt",
+            "status",
+            "priority",
+            "department",
+            "assignee",
+            "firstResponseDueAt",
+            "resolutionDueAt",
+            "firstResponseAt",
+            "resolvedAt",
+            "isOverdue",
+            "isPublic",
+            "version",
+            "assignments",
+            "history",
+            "responses",
+            "responseCount",
+        ],
+        access: everyone,
+    },
+    FieldRule { type_name: "Complaint", fields: &["text", "address"], access: |p| p.texts },
+    FieldRule { type_name: "Complaint", fields: &["externalId"], access: |p| p.external_ids },
+    FieldRule { type_name: "Complaint", fields: &["author"], access: |p| p.author },
+    FieldRule {
+        type_name: "Author",
+        fields: &["name", "phone", "email", "profileUrl"],
+        access: |p| p.author,
+    },
+    FieldRule {
+        type_name: "ComplaintConnection",
+        fields: &["edges", "nodes", "pageInfo", "totalCount"],
+        access: everyone,
+    },
+    FieldRule { type_name: "ComplaintEdge", fields: &["cursor", "node"], access: everyone },
+    FieldRule {
+        type_name: "PageInfo",
+        fields: &["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
+        access: everyone,
+    },
+    FieldRule {
+        type_name: "Assignment",
+        fields: &["id", "department", "assignee", "assignedAt", "actingBody"],
+        access: everyone,
+    },
+    FieldRule { type_name: "Assignment", fields: &["reason"], access: |p| p.texts },
+    FieldRule { type_name: "Assignment", fields: &["assignedBy"], access: |p| p.officials },
+    FieldRule {
+        type_name: "StatusEvent",
+        fields: &["id", "from", "to", "at", "actingBody"],
+        access: everyone,
+    },
+    FieldRule { type_name: "StatusEvent", fields: &["comment"], access: |p| p.texts },
+    FieldRule { type_name: "StatusEvent", fields: &["actor"], access: |p| p.officials },
+    FieldRule {
+        type_name: "Response",
+        fields: &["id", "isPublic", "at", "department", "staff"],
+        access: everyone,
+    },
+    FieldRule { type_name: "Response", fields: &["text"], access: |p| p.texts },
+    FieldRule {
+        type_name: "Municipality",
+        fields: &["id", "name", "nameEn", "kind", "population"],
+        access: everyone,
+    },
+    FieldRule {
+        type_name: "Department",
+        fields: &["id", "code", "name", "kind", "parent", "municipality"],
+        access: everyone,
+    },
+    FieldRule {
+        type_name: "Staff",
+        fields: &["id", "fullName", "position", "active", "department"],
+        access: everyone,
+    },
+    FieldRule { type_name: "Staff", fields: &["phone", "email"], access: |p| p.staff_contacts },
+    FieldRule {
+        type_name: "Viewer",
+        fields: &["sub", "role", "departmentId", "municipalityId"],
+        access: everyone,
+    },
+    FieldRule {
+        type_name: "AuditConnection",
+        fields: &["edges", "nodes", "pageInfo", "totalCount"],
+        access: |p| p.audit_log,
+    },
+    FieldRule { type_name: "AuditEdge", fields: &["cursor", "node"], access: |p| p.audit_log },
+    FieldRule {
+        type_name: "AuditRecord",
+        fields: &["id", "sub", "role", "complaintId", "operation", "at"],
+        access: |p| p.audit_log,
+    },
+    FieldRule {
+        type_name: "RoutingRule",
+        fields: &["id", "category", "municipality", "department", "updatedAt"],
+        access: |p| p.routing_rules,
+    },
+    FieldRule {
+        type_name: "KpiRow",
+        fields: &[
+            "key",
+            "label",
+            "received",
+            "open",
+            "overdue",
+            "slaCompliance",
+            "firstResponse",
+            "resolution",
+            "reopenedShare",
+        ],
+        access: kpis,
+    },
+    FieldRule { type_name: "DurationStats", fields: &["avg", "p50", "p90"], access: kpis },
+    FieldRule {
+        type_name: "IngestResult",
+        fields: &["items", "created", "duplicates", "rejected"],
+        access: |p| any_of(p, &[Action::Ingest]),
+    },
+    FieldRule {
+        type_name: "IngestItemResult",
+        fields: &["status", "externalId", "complaintId", "number", "reason", "complaint"],
+        access: |p| any_of(p, &[Action::Ingest]),
     },
 ];
 
-/// How `role` may see field `field` of GraphQL type `type_name`.
+/// The rule of field `field` of GraphQL type `type_name`, if it has one.
+pub fn rule_of(type_name: &str, field: &str) -> Option<&'static FieldRule> {
+    FIELD_RULES.iter().find(|r| r.type_name == type_name && r.fields.contains(&field))
+}
+
+/// How `role` may see field `field` of GraphQL type `type_name`: denied without a rule.
 pub fn field_access(role: Role, type_name: &str, field: &str) -> Access {
-    FIELD_RULES
-        .iter()
-        .find(|r| r.type_name == type_name && r.field == field)
-        .map_or(Allow, |r| (r.access)(policy_of(role)))
+    rule_of(type_name, field).map_or(Deny, |r| (r.access)(policy_of(role)))
 }
 
 /// The set of complaint rows a principal may read, applied in SQL by the store.
@@ -390,6 +546,24 @@ pub fn check_staff_contacts(principal: &Principal, staff_department: i32) -> Res
             "contacts are visible only for staff of your own department".into(),
         )),
         _ => Err(forbidden_field(principal, "staff contacts")),
+    }
+}
+
+/// Whether `principal` may read the login of an official who acted for `department` (`None`:
+/// the center), a department of the territory `department_municipality` (municipal bodies).
+pub fn shows_official(
+    principal: &Principal,
+    department: Option<i32>,
+    department_municipality: Option<i32>,
+) -> bool {
+    match policy_of(principal.role).officials {
+        Allow => true,
+        OwnDepartment => department.is_some() && department == principal.department_id,
+        OwnMunicipality => {
+            department_municipality.is_some()
+                && department_municipality == principal.municipality_id
+        }
+        _ => false,
     }
 }
 
@@ -518,7 +692,8 @@ mod tests {
         );
         let author: Vec<_> = Role::ALL.map(|r| field_access(r, "Complaint", "author")).into();
         assert_eq!(author, [Deny, Allow, WhileAssigned, Deny, Deny, Deny]);
-        assert_eq!(field_access(Role::Public, "Complaint", "text"), Allow);
+        assert_eq!(field_access(Role::Public, "Complaint", "text"), Masked);
+        assert_eq!(field_access(Role::Operator, "Complaint", "text"), Allow);
         assert!(masks_texts(&principal(Role::Public)));
         assert!(!masks_texts(&principal(Role::Ministry)));
     }

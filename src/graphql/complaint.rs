@@ -15,6 +15,7 @@ use crate::error::GqlResult;
 use crate::store::{
     self,
     complaints::{Columns, ComplaintFilter as StoreFilter, Shape},
+    directory::Snapshot,
     pagination::{Order, OrderField, Page, PageRequest},
     scope::Scoped,
 };
@@ -254,9 +255,15 @@ impl Assignment {
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         staff_by_id(ctx, self.0.staff_id).await
     }
-    /// Who routed it.
-    async fn assigned_by(&self) -> &str {
-        &self.0.assigned_by
+    /// Who routed it: the official's login where the roles matrix shows it to the caller, the
+    /// body they acted for otherwise.
+    async fn assigned_by(&self, ctx: &Context<'_>) -> Result<String> {
+        official(ctx, &self.0.assigned_by, self.0.actor_department_id).await
+    }
+    /// The body the assigner acted for: a department, an administration, or the center (ЦУР).
+    async fn acting_body(&self, ctx: &Context<'_>) -> Result<String> {
+        let directory = snapshot(ctx).await?;
+        Ok(body_name(&directory, self.0.actor_department_id))
     }
     /// When.
     async fn assigned_at(&self) -> DateTime<Utc> {
@@ -265,6 +272,29 @@ impl Assignment {
     /// Why (personal data masked for the public).
     async fn reason<'a>(&'a self, ctx: &Context<'_>) -> Option<Cow<'a, str>> {
         self.0.reason.as_deref().map(|r| shown_text(ctx, r))
+    }
+}
+
+/// Who acted for the center (operators, routing rules, the system).
+const CENTER: &str = "ЦУР";
+
+/// The name of the body an official acted for.
+fn body_name(directory: &Snapshot, department: Option<i32>) -> String {
+    department
+        .and_then(|d| directory.department(d))
+        .map_or_else(|| CENTER.to_owned(), |d| d.name.clone())
+}
+
+/// An official's `login` as the caller may see it: the login itself where the roles matrix
+/// shows the officials of `department` to the caller, else the body's name.
+async fn official(ctx: &Context<'_>, login: &str, department: Option<i32>) -> Result<String> {
+    let directory = snapshot(ctx).await?;
+    let territory =
+        department.and_then(|d| directory.department(d)).and_then(|d| d.municipality_id);
+    if policy::shows_official(&request(ctx).principal, department, territory) {
+        Ok(login.to_owned())
+    } else {
+        Ok(body_name(&directory, department))
     }
 }
 
@@ -285,9 +315,15 @@ impl StatusEvent {
     async fn to(&self) -> ComplaintStatus {
         self.0.to_status.into()
     }
-    /// Who made the transition.
-    async fn actor(&self) -> &str {
-        &self.0.actor
+    /// Who made the transition: the official's login where the roles matrix shows it to the
+    /// caller, the body they acted for otherwise.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<String> {
+        official(ctx, &self.0.actor, self.0.actor_department_id).await
+    }
+    /// The body the actor acted for: a department, an administration, or the center (ЦУР).
+    async fn acting_body(&self, ctx: &Context<'_>) -> Result<String> {
+        let directory = snapshot(ctx).await?;
+        Ok(body_name(&directory, self.0.actor_department_id))
     }
     /// Comment (personal data masked for the public).
     async fn comment<'a>(&'a self, ctx: &Context<'_>) -> Option<Cow<'a, str>> {

@@ -64,6 +64,8 @@ pub fn build_schema(db: Db, directory: Arc<Directory>, cache: crate::cache::Cach
         .data(db)
         .data(directory)
         .data(cache)
+        // "Did you mean …" would name fields and arguments the caller's role may not see.
+        .disable_suggestions()
         .finish()
 }
 

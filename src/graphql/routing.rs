@@ -45,6 +45,7 @@ pub struct RoutingQuery;
 #[Object]
 impl RoutingQuery {
     /// The routing rules, region-wide first.
+    #[graphql(visible = "super::visibility::routing_rules")]
     async fn routing_rules(&self, ctx: &Context<'_>) -> Result<Vec<RoutingRule>> {
         Ok(store::routing::list(ctx_db(ctx).read())
             .await

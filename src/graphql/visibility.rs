@@ -1,5 +1,7 @@
 //! Introspection visibility of role-dependent fields, read from the access policy: a field the
 //! role may never see is absent from its schema (the guard rejects it at validation too).
+//! Types reachable only through hidden fields are hidden with them; a test compares every
+//! role's introspection with the policy.
 use super::RequestCtx;
 use crate::auth::policy::{Access, field_access};
 use async_graphql::Context;
@@ -28,6 +30,11 @@ pub(crate) fn staff_contacts(ctx: &Context<'_>) -> bool {
 /// `Query.auditLog` and its types.
 pub(crate) fn audit_log(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "auditLog")
+}
+
+/// `Query.routingRules` and its type.
+pub(crate) fn routing_rules(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Query", "routingRules")
 }
 
 /// `Query.kpis`.

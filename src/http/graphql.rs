@@ -239,6 +239,20 @@ fn checked(
     Ok((req, doc))
 }
 
+/// Gives the errors async-graphql reports before executing (they carry no code) the
+/// contract's codes: a document that did not parse is GRAPHQL_PARSE_FAILED, one that failed
+/// validation (errors without a path) GRAPHQL_VALIDATION_FAILED.
+fn code_request_errors(resp: &mut GqlResponse, parsed: bool) {
+    for err in &mut resp.errors {
+        let extensions = err.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() || !err.path.is_empty() {
+            continue;
+        }
+        let code = if parsed { "GRAPHQL_VALIDATION_FAILED" } else { "GRAPHQL_PARSE_FAILED" };
+        extensions.set("code", code);
+    }
+}
+
 /// Executes a checked operation within the time limit and writes its audit trail.
 async fn execute(
     state: &AppState,
@@ -260,6 +274,7 @@ async fn execute(
             StatusCode::GATEWAY_TIMEOUT,
         );
     };
+    code_request_errors(&mut resp, doc.is_some());
     // Personal data leaves only with its audit record written.
     let reads = ctx.take_author_reads();
     if let Err(err) =

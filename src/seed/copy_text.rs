@@ -156,8 +156,7 @@ pub fn searches(rows: &[complaint_search::Model]) -> Vec<u8> {
 }
 
 /// Column list matching [`assignments`].
-pub const ASSIGNMENT_COLUMNS: &str =
-    "id, complaint_id, department_id, staff_id, assigned_by, assigned_at, reason";
+pub const ASSIGNMENT_COLUMNS: &str = "id, complaint_id, department_id, staff_id, assigned_by, actor_department_id, assigned_at, reason";
 
 /// Assignments as COPY text.
 pub fn assignments(rows: &[assignment::Model]) -> Vec<u8> {
@@ -169,6 +168,7 @@ pub fn assignments(rows: &[assignment::Model]) -> Vec<u8> {
         w.int(a.department_id.into());
         w.opt_int(a.staff_id);
         w.text(&a.assigned_by);
+        w.opt_int(a.actor_department_id.map(i64::from));
         w.time(a.assigned_at);
         w.opt_text(a.reason.as_deref());
         w.end();
@@ -177,7 +177,8 @@ pub fn assignments(rows: &[assignment::Model]) -> Vec<u8> {
 }
 
 /// Column list matching [`events`].
-pub const EVENT_COLUMNS: &str = "id, complaint_id, from_status, to_status, actor, comment, at";
+pub const EVENT_COLUMNS: &str =
+    "id, complaint_id, from_status, to_status, actor, actor_department_id, comment, at";
 
 /// Status events as COPY text.
 pub fn events(rows: &[status_event::Model]) -> Vec<u8> {
@@ -189,6 +190,7 @@ pub fn events(rows: &[status_event::Model]) -> Vec<u8> {
         w.opt_text(e.from_status.map(|s| s.to_value()).as_deref());
         w.text(&e.to_status.to_value());
         w.text(&e.actor);
+        w.opt_int(e.actor_department_id.map(i64::from));
         w.opt_text(e.comment.as_deref());
         w.time(e.at);
         w.end();

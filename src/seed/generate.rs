@@ -4,7 +4,7 @@ use super::reference::person_name;
 use super::rng::{Rng, chance, pick, rng, weighted};
 use super::texts;
 use crate::domain::sla::{self, Calendar, Policy};
-use crate::store::complaints::search_text;
+use crate::store::{complaints::search_text, lifecycle::Actor};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Category, ComplaintStatus as S, Priority, Source, assignment, complaint, complaint_search,
@@ -266,7 +266,7 @@ impl Generator {
             updated_at: received,
         };
         let mut life = Life { c: &mut c, out, until: self.until, next: &mut self.next };
-        life.event(None, S::New, received, "system", None);
+        life.event(None, S::New, received, &Actor::center("system"), None);
         live(rng, region, &mut life, category);
         out.complaints.push(c);
     }
@@ -299,7 +299,7 @@ impl Life<'_> {
         from: Option<S>,
         to: S,
         at: DateTime<Utc>,
-        actor: &str,
+        actor: &Actor,
         comment: Option<&str>,
     ) {
         let id = self.next.event;
@@ -309,7 +309,8 @@ impl Life<'_> {
             complaint_id: self.c.id,
             from_status: from,
             to_status: to,
-            actor: actor.to_owned(),
+            actor: actor.login.clone(),
+            actor_department_id: actor.department_id,
             comment: comment.map(str::to_owned),
             at,
         });
@@ -317,7 +318,7 @@ impl Life<'_> {
     }
 
     /// A transition at `at`, unless that lies in the future of the data set.
-    fn step(&mut self, to: S, at: DateTime<Utc>, actor: &str, comment: Option<&str>) -> bool {
+    fn step(&mut self, to: S, at: DateTime<Utc>, actor: &Actor, comment: Option<&str>) -> bool {
         if at >= self.until {
             return false;
         }
@@ -328,7 +329,7 @@ impl Life<'_> {
         true
     }
 
-    fn assign(&mut self, dept: i32, at: DateTime<Utc>, by: &str, reason: Option<&str>) {
+    fn assign(&mut self, dept: i32, at: DateTime<Utc>, by: &Actor, reason: Option<&str>) {
         let id = self.next.assignment;
         self.next.assignment += 1;
         self.out.assignments.push(assignment::Model {
@@ -336,7 +337,8 @@ impl Life<'_> {
             complaint_id: self.c.id,
             department_id: dept,
             staff_id: None,
-            assigned_by: by.to_owned(),
+            assigned_by: by.login.clone(),
+            actor_department_id: by.department_id,
             assigned_at: at,
             reason: reason.map(str::to_owned),
         });
@@ -370,7 +372,7 @@ fn within(start: DateTime<Utc>, due: DateTime<Utc>, factor: f64) -> DateTime<Utc
 
 fn live(rng: &mut Rng, region: &Region, life: &mut Life<'_>, category: Category) {
     let received = life.c.received_at;
-    let operator = format!("operator-{}", rng.random_range(1..=25));
+    let operator = Actor::center(format!("operator-{}", rng.random_range(1..=25)));
     // Spam, duplicates and out-of-scope messages are rejected at triage.
     if chance(rng, 0.025) {
         let at = received + minutes(rng.random_range(10..180));
@@ -396,7 +398,8 @@ fn live(rng: &mut Rng, region: &Region, life: &mut Life<'_>, category: Category)
     }
     let dept = life.c.department_id.unwrap_or(dept);
     let staff = region.staff_by_dept.get(&dept).map(|ids| pick(rng, ids));
-    let actor = staff.map_or_else(|| format!("dept-{dept}"), |s| format!("staff-{s}"));
+    let login = staff.map_or_else(|| format!("dept-{dept}"), |s| format!("staff-{s}"));
+    let actor = Actor { login, department_id: Some(dept) };
     at += minutes(rng.random_range(30..1440));
     if !life.step(S::InProgress, at, &actor, None) {
         return;
@@ -436,7 +439,8 @@ fn live(rng: &mut Rng, region: &Region, life: &mut Life<'_>, category: Category)
     life.c.resolved_at = Some(at);
     if chance(rng, 0.06) {
         at += minutes(rng.random_range(1440..14400));
-        if !life.step(S::Reopened, at, "citizen", Some("Проблема не решена")) {
+        if !life.step(S::Reopened, at, &Actor::center("citizen"), Some("Проблема не решена"))
+        {
             return;
         }
         life.c.resolved_at = None;

@@ -3,7 +3,7 @@
 //! in the complaint's history. Replicas race for a transaction-scoped advisory lock on
 //! Postgres, so one of them does each tick; the outbox's unique key makes a double report
 //! impossible even without it.
-use super::{Db, ingest::event, scope::Scoped};
+use super::{Db, ingest::event, lifecycle::Actor, scope::Scoped};
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
 use entity::{ComplaintStatus, complaint::Column as C, complaint_event};
@@ -118,11 +118,12 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
         .iter()
         .map(|r| r.try_get_by_index::<String>(0))
         .collect::<Result<_, _>>()?;
+    let watch = Actor::center(WATCH_ACTOR);
     let history: Vec<_> = breaches
         .iter()
         .filter(|(id, _, breach, _)| fresh.contains(&format!("{}:{id}", breach.kind())))
         .map(|(id, status, breach, due)| {
-            let mut e = event(*id, Some(*status), *status, WATCH_ACTOR, *due);
+            let mut e = event(*id, Some(*status), *status, &watch, *due);
             e.comment = Set(Some(breach.comment().to_owned()));
             e
         })

@@ -38,6 +38,13 @@ impl Snapshot {
         self.department_index.get(&id).map(|&i| &self.departments[i])
     }
 
+    /// The administration of this municipality (its municipal department).
+    pub fn administration_of(&self, municipality: i32) -> Option<&Arc<department::Model>> {
+        self.departments
+            .iter()
+            .find(|d| d.kind == "municipal" && d.municipality_id == Some(municipality))
+    }
+
     /// The staff member with this id.
     pub fn staff(&self, id: i64) -> Option<&Arc<staff::Model>> {
         self.staff.get(&id)

@@ -1,7 +1,7 @@
 //! Writing ingested complaints: one transaction per batch, idempotent by (source,
 //! external_id) through the unique index — a delivery that loses the race to another
 //! connection or replica finds the winner's row and writes nothing.
-use super::{Db, bulk, complaints::search_text, kpi_blocks, scope::Scoped};
+use super::{Db, bulk, complaints::search_text, kpi_blocks, lifecycle::Actor, scope::Scoped};
 use crate::domain::kpi_entry::Entry;
 use crate::{
     Result,
@@ -201,16 +201,18 @@ async fn write_history(
         .into_active_model()
     });
     complaint_search::Entity::insert_many(searches).exec_without_returning(tx).await?;
+    // Ingestion acts for the center, whoever delivers.
+    let (by, routing) = (Actor::center(actor), Actor::center(ROUTING_ACTOR));
     let mut events = Vec::with_capacity(rows.len() * 2);
     let mut assignments = Vec::new();
     for r in rows {
-        events.push(event(r.id, None, ComplaintStatus::New, actor, r.received_at));
+        events.push(event(r.id, None, ComplaintStatus::New, &by, r.received_at));
         if let Some(department_id) = r.department_id {
             events.push(event(
                 r.id,
                 Some(ComplaintStatus::New),
                 ComplaintStatus::Assigned,
-                ROUTING_ACTOR,
+                &routing,
                 now,
             ));
             assignments.push(assignment::ActiveModel {
@@ -221,6 +223,7 @@ async fn write_history(
                     department_id,
                     staff_id: None,
                     assigned_by: ROUTING_ACTOR.to_owned(),
+                    actor_department_id: None,
                     assigned_at: now,
                     reason: Some("по правилу маршрутизации".to_owned()),
                 }
@@ -240,7 +243,7 @@ pub(crate) fn event(
     complaint_id: i64,
     from: Option<ComplaintStatus>,
     to: ComplaintStatus,
-    actor: &str,
+    actor: &Actor,
     at: DateTime<Utc>,
 ) -> status_event::ActiveModel {
     status_event::ActiveModel {
@@ -250,7 +253,8 @@ pub(crate) fn event(
             complaint_id,
             from_status: from,
             to_status: to,
-            actor: actor.to_owned(),
+            actor: actor.login.clone(),
+            actor_department_id: actor.department_id,
             comment: None,
             at,
         }

@@ -16,6 +16,23 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
+/// Who makes a change: the login written into the history, and the department it acted for
+/// (`None`: the center — operators, routing rules, the system).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `role:sub` of a caller, or the name of a gateway job.
+    pub login: String,
+    /// The body the actor acted for.
+    pub department_id: Option<i32>,
+}
+
+impl Actor {
+    /// An actor of the center itself.
+    pub fn center(login: impl Into<String>) -> Self {
+        Actor { login: login.into(), department_id: None }
+    }
+}
+
 /// What a change does, decided by the caller from the current row.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -47,7 +64,7 @@ pub async fn change(
     scoped: Scoped,
     id: i64,
     expected_version: i32,
-    actor: &str,
+    actor: &Actor,
     now: DateTime<Utc>,
     decide: impl FnOnce(&complaint::Model) -> Result<Plan>,
 ) -> Result<complaint::Model> {
@@ -142,7 +159,7 @@ async fn write_history(
     tx: &DatabaseTransaction,
     current: &complaint::Model,
     plan: &Plan,
-    actor: &str,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(to) = plan.status {
@@ -156,7 +173,8 @@ async fn write_history(
             complaint_id: current.id,
             department_id,
             staff_id,
-            assigned_by: actor.to_owned(),
+            assigned_by: actor.login.clone(),
+            actor_department_id: actor.department_id,
             assigned_at: now,
             reason: plan.comment.clone(),
         };

@@ -7,6 +7,7 @@ mod cache;
 mod compiled;
 mod deadlines;
 mod errors;
+mod fields;
 mod filters;
 mod helpers;
 mod http;
