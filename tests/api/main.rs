@@ -16,6 +16,7 @@ mod ingest;
 mod kpis;
 mod lifecycle;
 mod limits;
+mod masking;
 mod nested;
 mod open311;
 mod pagination;
