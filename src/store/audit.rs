@@ -30,7 +30,7 @@ impl AuditFilter {
     /// The filter as one condition; the records of complaints outside `scoped` never match.
     fn condition(&self, scoped: Scoped) -> Condition {
         let mut cond = Condition::all();
-        if let Some(in_scope) = scoped.all_ids() {
+        if let Some(in_scope) = scoped.ids(None) {
             cond = cond.add(A::ComplaintId.in_subquery(in_scope));
         }
         if let Some(sub) = &self.sub {

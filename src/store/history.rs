@@ -20,7 +20,7 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
 
 /// Rows of complaints `ids` that lie in `scoped`, as a condition on a `complaint_id` column.
 fn of_complaints(column: impl ColumnTrait, scoped: Scoped, ids: &[i64]) -> Condition {
-    match scoped.ids_among(ids) {
+    match scoped.ids(Some(ids)) {
         Some(in_scope) => Condition::all().add(column.in_subquery(in_scope)),
         None => Condition::all().add(column.is_in(ids.iter().copied())),
     }

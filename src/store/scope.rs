@@ -40,34 +40,18 @@ impl Scoped {
         complaint::Entity::find().filter(self.condition())
     }
 
-    /// The ids among `ids` of complaints in scope, as a subquery for the rows hanging off
-    /// complaints; `None` when every complaint is in scope (the ids alone then decide).
-    pub(super) fn ids_among(self, ids: &[i64]) -> Option<SelectStatement> {
+    /// The ids of the complaints in scope (among `among`, when given), as a subquery for the
+    /// rows hanging off complaints; `None` when every complaint is in scope.
+    pub(super) fn ids(self, among: Option<&[i64]>) -> Option<SelectStatement> {
         if self.scope == RowScope::All {
             return None;
         }
-        Some(
-            Query::select()
-                .column(complaint::Column::Id)
-                .from(complaint::Entity)
-                .and_where(complaint::Column::Id.is_in(ids.iter().copied()))
-                .cond_where(self.condition())
-                .to_owned(),
-        )
-    }
-
-    /// Every complaint id in scope, as a subquery (for tables keyed by complaint).
-    pub(super) fn all_ids(self) -> Option<SelectStatement> {
-        if self.scope == RowScope::All {
-            return None;
+        let mut query = Query::select();
+        query.column(complaint::Column::Id).from(complaint::Entity).cond_where(self.condition());
+        if let Some(ids) = among {
+            query.and_where(complaint::Column::Id.is_in(ids.iter().copied()));
         }
-        Some(
-            Query::select()
-                .column(complaint::Column::Id)
-                .from(complaint::Entity)
-                .cond_where(self.condition())
-                .to_owned(),
-        )
+        Some(query)
     }
 
     /// The scope as one closed group: `Condition::all` wrapping whatever the scope needs, so
@@ -96,7 +80,7 @@ impl Scoped {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{DbBackend, QueryTrait};
+    use sea_orm::{DbBackend, QueryTrait, sea_query::PostgresQueryBuilder};
 
     fn sql(scoped: Scoped, extra: Condition) -> String {
         scoped.complaints().filter(extra).build(DbBackend::Postgres).to_string()
@@ -120,5 +104,16 @@ mod tests {
         assert!(system.split(" WHERE ").nth(1).is_none_or(|w| w == "TRUE"), "{system}");
         let nothing = sql(Scoped { scope: RowScope::Nothing }, Condition::any());
         assert!(nothing.contains("1 = 0"), "{nothing}");
+    }
+
+    #[test]
+    fn rows_hanging_off_complaints_keep_only_ids_in_scope() {
+        let ministry = Scoped { scope: RowScope::Department(2) };
+        let ids = ministry.ids(Some(&[7, 9])).expect("a subquery").to_string(PostgresQueryBuilder);
+        assert!(ids.contains(r#""department_id" = 2 OR"#) && ids.contains("IN (7, 9)"), "{ids}");
+        assert!(ids.contains(") AND"), "the given ids narrow the scope: {ids}");
+        let all = ministry.ids(None).expect("a subquery").to_string(PostgresQueryBuilder);
+        assert!(all.contains(r#""department_id" = 2 OR"#), "{all}");
+        assert!(Scoped::system().ids(Some(&[7])).is_none(), "no scope: the ids alone decide");
     }
 }
