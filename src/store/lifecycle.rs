@@ -81,7 +81,7 @@ pub async fn change(
     let plan = decide(&current)?;
     update_row(&tx, &current, &plan, expected_version, now).await?;
     write_history(&tx, &current, &plan, actor, now).await?;
-    let updated = complaint::Entity::find_by_id(id).one(&tx).await?.ok_or_else(|| {
+    let updated = scoped.complaints().filter(C::Id.eq(id)).one(&tx).await?.ok_or_else(|| {
         Error::Internal(format!("complaint {id} vanished in its own transaction"))
     })?;
     update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))

@@ -391,3 +391,47 @@ async fn no_filter_or_order_reads_outside_the_scope_of_any_role() {
         );
     }
 }
+
+/// Source files under `src/`, with their paths relative to the crate.
+fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).expect("inside the crate");
+            out.push((rel.display().to_string(), text));
+        }
+    }
+}
+
+/// A tripwire beside the matrix: complaint rows are selected only through the scope
+/// (`store/scope.rs`), and the rows hanging off complaints only by the scoped history reads
+/// (and the KPI rollup's rebuild, which reads every row for the gateway itself).
+#[test]
+fn complaint_rows_are_selected_only_through_the_scope() {
+    let mut files = Vec::new();
+    sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 40, "read {} files", files.len());
+    let allowed: [(&str, &[&str]); 5] = [
+        ("complaint::Entity::find", &["src/store/scope.rs"]),
+        ("assignment::Entity::find", &["src/store/history.rs"]),
+        ("status_event::Entity::find", &["src/store/history.rs", "src/store/kpi_blocks.rs"]),
+        ("response::Entity::find", &["src/store/history.rs"]),
+        ("audit_record::Entity::find", &["src/store/audit.rs"]),
+    ];
+    for (call, places) in allowed {
+        for (path, text) in &files {
+            if text.contains(call) && !places.contains(&path.as_str()) {
+                panic!("{path} calls {call}: start complaint reads from store::scope::Scoped");
+            }
+        }
+    }
+    // Raw SQL over complaints: only the bulk loader's next-id query.
+    for (path, text) in &files {
+        if text.contains("FROM complaint ") || text.contains("FROM complaint\"") {
+            assert_eq!(path, "src/store/bulk.rs", "{path} reads complaints in raw SQL");
+        }
+    }
+}
