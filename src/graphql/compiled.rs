@@ -4,7 +4,7 @@
 //! response key with what goes there) and every row is built from the plan in one pass.
 //!
 //! Only fields whose values are already in memory and that the roles matrix allows outright
-//! are planned. A selection with anything else — history lists, the author, staff contacts,
+//! (or shows masked: texts) are planned. A selection with anything else — history lists, the author, staff contacts,
 //! arguments, a directive, a merged key — goes to the executor unchanged, so the plan never
 //! has to reproduce an error or an audit. What a plan builds must equal what the executor
 //! builds: `tests/api/compiled.rs` compares the two on every planned field and role.
@@ -80,8 +80,13 @@ impl<'a> Planner<'a> {
                     let name = name.node.as_str();
                     // A repeated key merges sub-selections: the executor does that.
                     let repeated = planned.iter().any(|(k, _)| *k == key);
+                    // Masked fields are the texts, which the plan masks as the resolvers do
+                    // (`tests/api/compiled.rs` compares both for the public).
                     let allowed = name == "__typename"
-                        || field_access(self.role, type_name, name) == Access::Allow;
+                        || matches!(
+                            field_access(self.role, type_name, name),
+                            Access::Allow | Access::Masked
+                        );
                     if repeated || !allowed || !arguments.is_empty() {
                         return None;
                     }
