@@ -1,7 +1,8 @@
 //! Builds the application — database, schema, router — and runs it until a shutdown signal.
 use crate::auth::jwt::{self, Authenticator};
-use crate::config::{Introspection, QueryLimits};
 use crate::graphql::{documents::DocumentCache, guard::TypeIndex};
+use crate::pipeline::Pipeline;
+use crate::state::AppState;
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use axum::serve::ListenerExt;
@@ -13,39 +14,6 @@ const DOCUMENT_CACHE_CAPACITY: usize = 1024;
 
 /// How long the directory snapshot is trusted without an invalidation.
 const DIRECTORY_TTL: Duration = Duration::from_secs(30);
-
-/// What every HTTP handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// The GraphQL schema.
-    pub schema: graphql::AppSchema,
-    /// Developer mode (GraphiQL).
-    pub dev: bool,
-    /// Largest page size.
-    pub max_page_size: u32,
-    /// Parsed documents of recent operations.
-    pub documents: Arc<DocumentCache>,
-    /// Verifies bearer tokens.
-    pub auth: Arc<Authenticator>,
-    /// Field types of the schema, for the checks before execution.
-    pub types: Arc<TypeIndex>,
-    /// Query limits.
-    pub limits: QueryLimits,
-    /// Who may introspect.
-    pub introspection: Introspection,
-    /// Time limit of one GraphQL request.
-    pub request_timeout: Duration,
-    /// The directory (municipalities, departments, staff) snapshot source.
-    pub directory: Arc<Directory>,
-    /// The read cache (Redis or in memory).
-    pub cache: crate::cache::Cache,
-    /// Whether whole read operations are cached.
-    pub cache_operations: bool,
-    /// Open311 API keys and the integration names they post as.
-    pub open311_keys: Arc<std::collections::HashMap<String, String>>,
-}
 
 /// A built, bound, not yet running gateway.
 pub struct Application {
@@ -83,28 +51,33 @@ impl Application {
         let types = TypeIndex::from_sdl(&schema.sdl());
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
-        let state = AppState {
-            types: Arc::new(types),
+        let pipeline = Pipeline {
             schema,
-            db,
-            dev,
-            max_page_size: config.limits.max_page_size,
+            types: Arc::new(types),
             documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
-            auth: Arc::new(auth),
             limits: config.limits,
             introspection: config.introspection(),
             request_timeout: config.request_timeout(),
+            max_page_size: config.limits.max_page_size,
+            cache: cache.clone(),
+            cache_operations: config.cache_operations,
+            db: db.clone(),
+        };
+        let state = AppState {
+            db,
+            pipeline: Arc::new(pipeline),
+            dev,
+            auth: Arc::new(auth),
             directory,
             cache,
-            cache_operations: config.cache_operations,
-            open311_keys: Arc::new(http::open311::parse_keys(config.open311_api_keys.as_deref())?),
+            open311_keys: Arc::new(config.open311_keys()?),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's
         // limit is a backstop for everything else.
         let backstop = config.request_timeout() + Duration::from_secs(5);
         let router = http::router(state.clone(), backstop, config.max_body_bytes);
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
-            crate::Error::Internal(format!("cannot listen on {}: {e}", config.listen))
+            crate::Error::Startup(format!("cannot listen on {}: {e}", config.listen))
         })?;
         let watch = (config.deadline_watch_secs > 0).then(|| {
             (

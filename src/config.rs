@@ -196,7 +196,7 @@ impl Config {
         let backend: Arc<dyn crate::cache::Backend> = match &self.redis_url {
             Some(url) => Arc::new(
                 RedisBackend::new(url, timeout)
-                    .map_err(|e| crate::Error::Internal(format!("REDIS_URL: {e}")))?,
+                    .map_err(|e| crate::Error::Startup(format!("REDIS_URL: {e}")))?,
             ),
             None => Arc::new(MemoryBackend::default()),
         };
@@ -206,6 +206,23 @@ impl Config {
             Duration::from_secs(self.cache_ttl_secs),
             timeout,
         ))
+    }
+
+    /// Open311 API keys (`CUR_OPEN311_API_KEYS`, `key=name,key=name`) and the integration
+    /// names they post as.
+    pub fn open311_keys(&self) -> crate::Result<std::collections::HashMap<String, String>> {
+        let mut keys = std::collections::HashMap::new();
+        let spec = self.open311_api_keys.as_deref().unwrap_or("");
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, name) = pair
+                .split_once('=')
+                .filter(|(k, n)| !k.trim().is_empty() && !n.trim().is_empty())
+                .ok_or_else(|| {
+                    crate::Error::Startup(format!("CUR_OPEN311_API_KEYS: {pair:?} is not key=name"))
+                })?;
+            keys.insert(key.trim().to_owned(), name.trim().to_owned());
+        }
+        Ok(keys)
     }
 
     /// The per-request timeout.

@@ -38,6 +38,10 @@ pub enum Error {
     /// Any other internal failure; logged, never shown (`INTERNAL`).
     #[error("internal error")]
     Internal(String),
+    /// The gateway cannot start: bad configuration, an address in use, an unreachable
+    /// dependency. Printed with its cause by the command that failed; never a client's answer.
+    #[error("{0}")]
+    Startup(String),
 }
 
 impl Error {
@@ -52,7 +56,7 @@ impl Error {
             Error::InvalidTransition(_) => "INVALID_TRANSITION",
             Error::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
             Error::Timeout(_) => "TIMEOUT",
-            Error::Database(_) | Error::Internal(_) => "INTERNAL",
+            Error::Database(_) | Error::Internal(_) | Error::Startup(_) => "INTERNAL",
         }
     }
 

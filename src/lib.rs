@@ -15,7 +15,9 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod pipeline;
 pub mod seed;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 

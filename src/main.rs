@@ -86,8 +86,10 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            // The command's own failure: its cause, never the clients' "internal error".
             let detail = match &err {
                 cur_gateway::Error::Database(cause) => cause.to_string(),
+                cur_gateway::Error::Internal(cause) => cause.clone(),
                 other => other.to_string(),
             };
             tracing::error!(error = %detail, "cur-gateway failed");

@@ -94,7 +94,7 @@ struct KeySet {
 
 impl KeySet {
     fn read(path: &Path) -> crate::Result<Self> {
-        let fail = |e: String| crate::Error::Internal(format!("JWKS {}: {e}", path.display()));
+        let fail = |e: String| crate::Error::Startup(format!("JWKS {}: {e}", path.display()));
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
         let set: JwkSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
@@ -162,12 +162,12 @@ impl Authenticator {
             config.jwks_file.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
-            return Err(crate::Error::Internal(
+            return Err(crate::Error::Startup(
                 "configure one of CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE, CUR_JWKS_FILE".into(),
             ));
         }
         let algorithm = algorithm_of(config);
-        let bad_config = |msg: String| crate::Error::Internal(msg);
+        let bad_config = |msg: String| crate::Error::Startup(msg);
         let keys = if let Some(path) = &config.jwks_file {
             Keys::Set { path: path.clone(), set: RwLock::new(KeySet::read(path)?) }
         } else if let Some(path) = &config.jwt_public_key_file {

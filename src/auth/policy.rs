@@ -454,6 +454,17 @@ pub enum RowScope {
 }
 
 impl RowScope {
+    /// A stable text of the scope, for cache keys.
+    pub fn key(self) -> String {
+        match self {
+            RowScope::All => "all".into(),
+            RowScope::Department(d) => format!("department:{d}"),
+            RowScope::Municipality(m) => format!("municipality:{m}"),
+            RowScope::PublicOnly => "public".into(),
+            RowScope::Nothing => "nothing".into(),
+        }
+    }
+
     /// The rows `principal` may read.
     pub fn of(principal: &Principal) -> Self {
         match (policy_of(principal.role).rows, principal.department_id, principal.municipality_id) {

@@ -236,16 +236,17 @@ impl Cache {
     }
 
     /// As `get_or_compute`, for values that are bytes already (whole responses). An `Err`
-    /// from `compute` is returned and not stored.
-    pub async fn get_or_compute_bytes<F>(
+    /// from `compute` — a failure, or an answer that must not be kept — goes back to this
+    /// reader and is not stored.
+    pub async fn get_or_compute_bytes<F, E>(
         &self,
         topic: Topic,
         name: &str,
         parts: &str,
         compute: F,
-    ) -> crate::Result<Vec<u8>>
+    ) -> Result<Vec<u8>, E>
     where
-        F: Future<Output = crate::Result<Vec<u8>>>,
+        F: Future<Output = Result<Vec<u8>, E>>,
     {
         let Some(key) = self.key_of(topic, name, parts).await else { return compute.await };
         match self.timed(self.backend.get(&key)).await {
@@ -277,7 +278,7 @@ impl Cache {
                 {
                     self.failed(&err);
                 }
-                Ok::<_, crate::Error>(bytes)
+                Ok::<_, E>(bytes)
             })
             .await;
         self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);

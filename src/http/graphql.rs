@@ -1,20 +1,15 @@
-//! GraphQL over HTTP. Each request: authenticate (a bad token is a 401, never a downgrade to
-//! public), check every operation against the policy and the query limits, execute within the
-//! time limit, write the audit trail of the personal data it returned, answer. GET from a
-//! browser (Accept: text/html) gets GraphiQL in developer mode.
+//! GraphQL over HTTP, a thin adapter of the request pipeline: authenticate (a bad token is a
+//! 401, never a downgrade to public), read the body or the URL, hand each operation to the
+//! pipeline, and say its outcome as an HTTP status. GET from a browser (Accept: text/html) gets
+//! GraphiQL in developer mode.
 use crate::{
     Error,
-    app::AppState,
-    auth::{Principal, jwt::AuthError},
-    cache::Topic,
-    config::Introspection,
-    graphql::{RequestCtx, cacheable::cacheable, guard, response_order::order_response},
-    store::{self, scope::Scoped},
+    auth::jwt::AuthError,
+    pipeline::{Answer, Outcome, Transport},
+    state::AppState,
 };
-use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
-    BatchRequest, BatchResponse, ParseRequestError, Request, Response as GqlResponse,
-    http::GraphiQLSource, parser::types::DocumentOperations,
+    BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse, http::GraphiQLSource,
 };
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse, rejection::GraphQLRejection};
 use axum::{
@@ -23,7 +18,6 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use std::sync::Arc;
 
 /// POST /graphql.
 pub async fn post(
@@ -97,23 +91,31 @@ async fn handle(
         Ok(req) => req.into_inner(),
         Err(rejection) => return unreadable(rejection),
     };
+    let pipeline = &state.pipeline;
     match batch {
-        BatchRequest::Single(req) => match run(state, &principal, req, read_only, true).await {
-            Answer::Ran(resp, status) => (status, GraphQLResponse::from(*resp)).into_response(),
-            Answer::Cached(bytes) => cached_response(bytes),
-        },
+        BatchRequest::Single(req) => {
+            let transport = Transport { read_only, use_cache: true };
+            match pipeline.answer(&principal, req, transport).await {
+                Answer::Fresh(resp, outcome) => {
+                    (status_of(outcome), GraphQLResponse::from(*resp)).into_response()
+                }
+                Answer::Cached(bytes) => cached_response(bytes),
+            }
+        }
         BatchRequest::Batch(reqs) => {
-            let max = state.limits.max_batch;
+            let max = pipeline.limits.max_batch;
             if reqs.is_empty() || reqs.len() > max {
                 let msg = format!("a batch holds 1 to {max} operations, this one {}", reqs.len());
                 return errors_response(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]);
             }
             let mut out = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
+            let transport = Transport { read_only, use_cache: false };
             for req in reqs {
-                // Batches are not answered from the operation cache (one body for many).
-                if let Answer::Ran(resp, s) = run(state, &principal, req, read_only, false).await {
-                    status = status.max(s);
+                if let Answer::Fresh(resp, outcome) =
+                    pipeline.answer(&principal, req, transport).await
+                {
+                    status = status.max(status_of(outcome));
                     out.push(*resp);
                 }
             }
@@ -122,174 +124,17 @@ async fn handle(
     }
 }
 
-/// The operation's name for the audit trail: the chosen one, or the only named one.
-fn operation_name(
-    req: &Request,
-    doc: Option<&async_graphql::parser::types::ExecutableDocument>,
-) -> Option<String> {
-    req.operation_name.clone().or_else(|| match doc.map(|d| &d.operations) {
-        Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
-            ops.keys().next().map(|n| n.to_string())
-        }
-        _ => None,
-    })
-}
-
-/// How an operation was answered.
-enum Answer {
-    /// Executed now.
-    Ran(Box<GqlResponse>, StatusCode),
-    /// The serialized response (of this execution, or of an earlier identical operation in
-    /// the same scope).
-    Cached(Vec<u8>),
+/// The HTTP status of an answer's outcome.
+fn status_of(outcome: Outcome) -> StatusCode {
+    match outcome {
+        Outcome::Executed | Outcome::NotRun => StatusCode::OK,
+        Outcome::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+        Outcome::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        Outcome::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 fn cached_response(bytes: Vec<u8>) -> Response {
     let content_type = HeaderValue::from_static("application/graphql-response+json");
     ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
-}
-
-/// What makes two operations the same answer: the caller's role and row scope (never the
-/// caller alone), the text, the chosen operation and the variables.
-fn operation_key(principal: &Principal, req: &Request) -> String {
-    let variables = serde_json::to_string(&req.variables).unwrap_or_default();
-    format!(
-        "{:?}|{:?}|{:?}|{}|{variables}",
-        principal.role,
-        Scoped::of(principal).row_scope(),
-        req.operation_name,
-        req.query
-    )
-}
-
-/// Runs one operation for `principal`, from the operation cache when `use_cache` allows.
-async fn run(
-    state: &AppState,
-    principal: &Principal,
-    req: Request,
-    read_only: bool,
-    use_cache: bool,
-) -> Answer {
-    let (req, doc) = match checked(state, principal, req, read_only) {
-        Ok(checked) => checked,
-        Err(refused) => return refused,
-    };
-    let cacheable = use_cache
-        && state.cache_operations
-        && doc.as_deref().is_some_and(|d| cacheable(d, req.operation_name.as_deref()));
-    if !cacheable {
-        let (resp, status) = execute(state, principal, req, doc.as_deref()).await;
-        return Answer::Ran(Box::new(resp), status);
-    }
-    let key = operation_key(principal, &req);
-    // Answers with errors are returned but never stored: they go out through `uncached`.
-    let mut uncached = None;
-    let compute = async {
-        let (resp, status) = execute(state, principal, req, doc.as_deref()).await;
-        if status == StatusCode::OK && resp.errors.is_empty() {
-            return serde_json::to_vec(&resp).map_err(|e| Error::Internal(e.to_string()));
-        }
-        uncached = Some((resp, status));
-        Err(Error::Internal("not stored".into()))
-    };
-    let answer = state.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await;
-    match (answer, uncached) {
-        (_, Some((resp, status))) => Answer::Ran(Box::new(resp), status),
-        (Ok(bytes), None) => Answer::Cached(bytes),
-        (Err(err), None) => Answer::Ran(
-            Box::new(GqlResponse::from_errors(vec![err.to_server_error()])),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        ),
-    }
-}
-
-/// Parses and checks one operation: the request with its document, or the refusal.
-fn checked(
-    state: &AppState,
-    principal: &Principal,
-    mut req: Request,
-    read_only: bool,
-) -> Result<(Request, Option<Arc<ExecutableDocument>>), Answer> {
-    let introspection = match state.introspection {
-        Introspection::All => true,
-        Introspection::Authenticated => principal.is_authenticated(),
-        Introspection::Off => false,
-    };
-    let doc = state.documents.prepare(&mut req);
-    if let Some(doc) = &doc {
-        let op = req.operation_name.as_deref();
-        if read_only && guard::is_mutation(doc, op) {
-            let err = Error::bad_input("mutations must be sent with POST");
-            return Err(Answer::Ran(
-                Box::new(GqlResponse::from_errors(vec![err.to_server_error()])),
-                StatusCode::METHOD_NOT_ALLOWED,
-            ));
-        }
-        let caller = guard::Caller { role: principal.role, introspection };
-        if let Err(refusal) =
-            guard::check(&state.types, doc, op, &req.variables, caller, &state.limits)
-        {
-            let errors = vec![Error::from(refusal).to_server_error()];
-            return Err(Answer::Ran(Box::new(GqlResponse::from_errors(errors)), StatusCode::OK));
-        }
-    }
-    if !introspection {
-        req = req.disable_introspection();
-    }
-    Ok((req, doc))
-}
-
-/// Gives the errors async-graphql reports before executing (they carry no code) the
-/// contract's codes: a document that did not parse is GRAPHQL_PARSE_FAILED, one that failed
-/// validation (errors without a path) GRAPHQL_VALIDATION_FAILED.
-fn code_request_errors(resp: &mut GqlResponse, parsed: bool) {
-    for err in &mut resp.errors {
-        let extensions = err.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_some() || !err.path.is_empty() {
-            continue;
-        }
-        let code = if parsed { "GRAPHQL_VALIDATION_FAILED" } else { "GRAPHQL_PARSE_FAILED" };
-        extensions.set("code", code);
-    }
-}
-
-/// Executes a checked operation within the time limit and writes its audit trail.
-async fn execute(
-    state: &AppState,
-    principal: &Principal,
-    req: Request,
-    doc: Option<&ExecutableDocument>,
-) -> (GqlResponse, StatusCode) {
-    let operation = operation_name(&req, doc);
-    // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
-    let variables = req.variables.clone();
-    let ctx = RequestCtx::new(principal.clone(), state.max_page_size);
-    let req = req.data(ctx.clone());
-    let Ok(mut resp) = tokio::time::timeout(state.request_timeout, state.schema.execute(req)).await
-    else {
-        let secs = state.request_timeout.as_secs_f32();
-        let err = Error::Timeout(format!("the request did not finish within {secs} s"));
-        return (
-            GqlResponse::from_errors(vec![err.to_server_error()]),
-            StatusCode::GATEWAY_TIMEOUT,
-        );
-    };
-    code_request_errors(&mut resp, doc.is_some());
-    // Personal data leaves only with its audit record written.
-    let reads = ctx.take_author_reads();
-    if let Err(err) =
-        store::audit::record(state.db.write(), principal, operation.as_deref(), &reads, ctx.now)
-            .await
-    {
-        tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
-        let err = Error::Internal("the read could not be audited".into());
-        return (
-            GqlResponse::from_errors(vec![err.to_server_error()]),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        );
-    }
-    if let Some(doc) = doc {
-        order_response(&mut resp.data, doc, operation.as_deref(), &variables);
-    }
-    (resp, StatusCode::OK)
 }

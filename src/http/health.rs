@@ -1,5 +1,5 @@
 //! Liveness, readiness and metrics.
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::{Json, extract::State, http::StatusCode, http::header, response::IntoResponse};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;

@@ -4,7 +4,7 @@ mod graphql;
 mod health;
 pub mod open311;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::{
     Router,
     http::{HeaderName, Request},

@@ -5,10 +5,10 @@
 //! `jurisdiction_id` names the municipality. Reads act as the public role: public complaints,
 //! personal data masked, no submitter fields.
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     domain::masking::mask,
     ingest::{self, Outcome, Submission},
+    state::AppState,
     store::{
         self,
         complaints::{ComplaintFilter, Shape},
@@ -411,19 +411,4 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
         Ok(_) => error(StatusCode::NOT_FOUND, format!("no service request {number}")),
         Err(e) => internal(e),
     }
-}
-
-/// Parses `CUR_OPEN311_API_KEYS` (`key=name,key=name`).
-pub fn parse_keys(spec: Option<&str>) -> crate::Result<HashMap<String, String>> {
-    let mut keys = HashMap::new();
-    for pair in spec.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, name) = pair
-            .split_once('=')
-            .filter(|(k, n)| !k.trim().is_empty() && !n.trim().is_empty())
-            .ok_or_else(|| {
-                crate::Error::Internal(format!("CUR_OPEN311_API_KEYS: {pair:?} is not key=name"))
-            })?;
-        keys.insert(key.trim().to_owned(), name.trim().to_owned());
-    }
-    Ok(keys)
 }

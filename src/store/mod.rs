@@ -162,6 +162,18 @@ impl Db {
     }
 }
 
+/// `url` without its password, for messages.
+fn shown_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 async fn open(url: &str, pool: u32, statements: &Arc<AtomicU64>) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -173,7 +185,9 @@ async fn open(url: &str, pool: u32, statements: &Arc<AtomicU64>) -> Result<Datab
         // idle long enough to have been dropped by a proxy or firewall are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
-    let mut conn = Database::connect(options).await?;
+    let mut conn = Database::connect(options).await.map_err(|e| {
+        crate::Error::Startup(format!("cannot open the database {}: {e}", shown_url(url)))
+    })?;
     let counter = statements.clone();
     conn.set_metric_callback(move |_| {
         counter.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,236 @@
+//! One request pipeline for every transport: from an authenticated principal and a GraphQL
+//! request to its answer. It parses (through the document cache), checks the operation
+//! against the roles matrix and the query limits, applies the introspection setting, answers
+//! repeated reads from the operation cache, executes within the time limit, writes the audit
+//! trail of the personal data the answer holds (or withholds the answer), and puts the
+//! answer's keys in the order of the selection. HTTP POST and GET are thin adapters of it; a
+//! WebSocket transport is another.
+use crate::{
+    Error,
+    auth::Principal,
+    cache::{Cache, Topic},
+    config::{Introspection, QueryLimits},
+    graphql::{
+        AppSchema, RequestCtx, cacheable::cacheable, documents::DocumentCache, guard,
+        guard::TypeIndex, response_order::order_response,
+    },
+    store::{self, Db, scope::Scoped},
+};
+use async_graphql::{
+    Request, Response,
+    parser::types::{DocumentOperations, ExecutableDocument},
+};
+use std::{sync::Arc, time::Duration};
+
+/// What the transport lets an operation do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transport {
+    /// Only queries run (GET: a link can never change anything).
+    pub read_only: bool,
+    /// The answer may come from, and go into, the operation cache (not for batches: one body
+    /// answers many operations there).
+    pub use_cache: bool,
+}
+
+/// How an answer came about, for the transport to say (an HTTP status, a close code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The operation ran; field errors, if any, are in the answer.
+    Executed,
+    /// Nothing ran: the document did not parse or validate, or the checks refused it.
+    NotRun,
+    /// A mutation over a read-only transport; nothing ran.
+    ReadOnly,
+    /// The operation ran past the time limit.
+    TimedOut,
+    /// The gateway could not finish the answer (the audit write failed); nothing was sent.
+    Failed,
+}
+
+/// An operation's answer.
+#[derive(Debug)]
+pub enum Answer {
+    /// Built now.
+    Fresh(Box<Response>, Outcome),
+    /// The serialized answer of the operation cache (this execution's, or an earlier
+    /// identical operation's in the same scope).
+    Cached(Vec<u8>),
+}
+
+/// An answer the operation cache must not keep (it has errors): handed back to its reader.
+struct NotStored(Box<Response>, Outcome);
+
+/// The shared parts of the pipeline, built once per gateway.
+pub struct Pipeline {
+    /// The schema.
+    pub schema: AppSchema,
+    /// Field types of the schema, for the checks before execution.
+    pub types: Arc<TypeIndex>,
+    /// Parsed documents of recent operations.
+    pub documents: Arc<DocumentCache>,
+    /// Query limits.
+    pub limits: QueryLimits,
+    /// Who may introspect.
+    pub introspection: Introspection,
+    /// Time limit of one operation.
+    pub request_timeout: Duration,
+    /// Largest page size.
+    pub max_page_size: u32,
+    /// The read cache (operation answers live there).
+    pub cache: Cache,
+    /// Whether whole read operations are cached.
+    pub cache_operations: bool,
+    /// Where audit records go.
+    pub db: Db,
+}
+
+impl Pipeline {
+    /// Answers one operation for `principal`.
+    pub async fn answer(
+        &self,
+        principal: &Principal,
+        req: Request,
+        transport: Transport,
+    ) -> Answer {
+        let (req, doc) = match self.checked(principal, req, transport.read_only) {
+            Ok(checked) => checked,
+            Err(refused) => return refused,
+        };
+        let cacheable = transport.use_cache
+            && self.cache_operations
+            && doc.as_deref().is_some_and(|d| cacheable(d, req.operation_name.as_deref()));
+        if !cacheable {
+            let (resp, outcome) = self.execute(principal, req, doc.as_deref()).await;
+            return Answer::Fresh(Box::new(resp), outcome);
+        }
+        let key = operation_key(principal, &req);
+        let compute = async {
+            let (resp, outcome) = self.execute(principal, req, doc.as_deref()).await;
+            if outcome != Outcome::Executed || !resp.errors.is_empty() {
+                return Err(NotStored(Box::new(resp), outcome));
+            }
+            // Serializing a response that was built from JSON values cannot fail; if it did,
+            // the reader still gets its answer, uncached.
+            serde_json::to_vec(&resp).map_err(|_| NotStored(Box::new(resp), outcome))
+        };
+        match self.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await {
+            Ok(bytes) => Answer::Cached(bytes),
+            Err(NotStored(resp, outcome)) => Answer::Fresh(resp, outcome),
+        }
+    }
+
+    /// Parses and checks one operation: the request with its document, or the refusal.
+    fn checked(
+        &self,
+        principal: &Principal,
+        mut req: Request,
+        read_only: bool,
+    ) -> Result<(Request, Option<Arc<ExecutableDocument>>), Answer> {
+        let introspection = match self.introspection {
+            Introspection::All => true,
+            Introspection::Authenticated => principal.is_authenticated(),
+            Introspection::Off => false,
+        };
+        let doc = self.documents.prepare(&mut req);
+        if let Some(doc) = &doc {
+            let op = req.operation_name.as_deref();
+            if read_only && guard::is_mutation(doc, op) {
+                let err = Error::bad_input("mutations must be sent with POST");
+                return Err(refused(&err, Outcome::ReadOnly));
+            }
+            let caller = guard::Caller { role: principal.role, introspection };
+            if let Err(refusal) =
+                guard::check(&self.types, doc, op, &req.variables, caller, &self.limits)
+            {
+                return Err(refused(&Error::from(refusal), Outcome::NotRun));
+            }
+        }
+        if !introspection {
+            req = req.disable_introspection();
+        }
+        Ok((req, doc))
+    }
+
+    /// Executes a checked operation within the time limit and writes its audit trail.
+    async fn execute(
+        &self,
+        principal: &Principal,
+        req: Request,
+        doc: Option<&ExecutableDocument>,
+    ) -> (Response, Outcome) {
+        let operation = operation_name(&req, doc);
+        // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
+        let variables = req.variables.clone();
+        let ctx = RequestCtx::new(principal.clone(), self.max_page_size);
+        let req = req.data(ctx.clone());
+        let Ok(mut resp) =
+            tokio::time::timeout(self.request_timeout, self.schema.execute(req)).await
+        else {
+            let secs = self.request_timeout.as_secs_f32();
+            let err = Error::Timeout(format!("the request did not finish within {secs} s"));
+            return (Response::from_errors(vec![err.to_server_error()]), Outcome::TimedOut);
+        };
+        let outcome = code_request_errors(&mut resp, doc.is_some());
+        // Personal data leaves only with its audit record written.
+        let reads = ctx.take_author_reads();
+        if let Err(err) =
+            store::audit::record(self.db.write(), principal, operation.as_deref(), &reads, ctx.now)
+                .await
+        {
+            tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
+            let err = Error::Internal("the read could not be audited".into());
+            return (Response::from_errors(vec![err.to_server_error()]), Outcome::Failed);
+        }
+        if let Some(doc) = doc {
+            order_response(&mut resp.data, doc, operation.as_deref(), &variables);
+        }
+        (resp, outcome)
+    }
+}
+
+/// A refusal before anything ran.
+fn refused(err: &Error, outcome: Outcome) -> Answer {
+    Answer::Fresh(Box::new(Response::from_errors(vec![err.to_server_error()])), outcome)
+}
+
+/// Gives the errors async-graphql reports before executing (they carry no code) the
+/// contract's codes — a document that did not parse is GRAPHQL_PARSE_FAILED, one that failed
+/// validation (errors without a path) GRAPHQL_VALIDATION_FAILED — and says whether the
+/// operation ran at all.
+fn code_request_errors(resp: &mut Response, parsed: bool) -> Outcome {
+    let mut outcome = Outcome::Executed;
+    for err in &mut resp.errors {
+        let extensions = err.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() || !err.path.is_empty() {
+            continue;
+        }
+        let code = if parsed { "GRAPHQL_VALIDATION_FAILED" } else { "GRAPHQL_PARSE_FAILED" };
+        extensions.set("code", code);
+        outcome = Outcome::NotRun;
+    }
+    outcome
+}
+
+/// The operation's name for the audit trail: the chosen one, or the only named one.
+fn operation_name(req: &Request, doc: Option<&ExecutableDocument>) -> Option<String> {
+    req.operation_name.clone().or_else(|| match doc.map(|d| &d.operations) {
+        Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
+            ops.keys().next().map(|n| n.to_string())
+        }
+        _ => None,
+    })
+}
+
+/// What makes two operations the same answer: the caller's role and row scope (never the
+/// caller alone), the text, the chosen operation and the variables — as one JSON value, so
+/// no part can run into the next.
+fn operation_key(principal: &Principal, req: &Request) -> String {
+    serde_json::json!([
+        principal.role.as_str(),
+        Scoped::of(principal).row_scope().key(),
+        req.operation_name,
+        req.query,
+        req.variables,
+    ])
+    .to_string()
+}

@@ -1,0 +1,26 @@
+//! What every transport shares: the request pipeline, the database, the directory, the cache,
+//! the token verifier and the settings the handlers read.
+use crate::{
+    auth::jwt::Authenticator, cache::Cache, pipeline::Pipeline, store::Db,
+    store::directory::Directory,
+};
+use std::{collections::HashMap, sync::Arc};
+
+/// The gateway's shared state, cloned into every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// From principal and request to answer.
+    pub pipeline: Arc<Pipeline>,
+    /// Developer mode (GraphiQL).
+    pub dev: bool,
+    /// Verifies bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// The directory (municipalities, departments, staff) snapshot source.
+    pub directory: Arc<Directory>,
+    /// The read cache (Redis or in memory).
+    pub cache: Cache,
+    /// Open311 API keys and the integration names they post as.
+    pub open311_keys: Arc<HashMap<String, String>>,
+}
