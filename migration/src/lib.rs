@@ -10,6 +10,7 @@ mod m20261129_000006_deadline_watch;
 mod m20261129_000007_reopened_index;
 mod m20261129_000008_kpi_blocks;
 mod m20261201_000009_acting_body;
+mod m20261201_000010_routing_rule_pairs;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_reopened_index::Migration),
             Box::new(m20261129_000008_kpi_blocks::Migration),
             Box::new(m20261201_000009_acting_body::Migration),
+            Box::new(m20261201_000010_routing_rule_pairs::Migration),
         ]
     }
 }

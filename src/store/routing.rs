@@ -6,9 +6,8 @@ use entity::{
     routing_rule::{self, Column as R},
 };
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveEnum, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryOrder, Statement,
+    Value,
 };
 
 /// Every rule: region-wide ones first, then by category and municipality.
@@ -21,7 +20,9 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<routing_rule::Model>> {
         .await?)
 }
 
-/// Sets where `category` in `municipality` (None: region-wide) goes; one rule per pair.
+/// Sets where `category` in `municipality` (None: region-wide) goes; one rule per pair. One
+/// atomic statement against the pair's unique index, so concurrent edits of the same pair
+/// leave one rule (the last writer's) and never fail.
 pub async fn set(
     db: &DatabaseConnection,
     category: Category,
@@ -29,34 +30,23 @@ pub async fn set(
     department: i32,
     now: DateTime<Utc>,
 ) -> Result<routing_rule::Model> {
-    let existing = routing_rule::Entity::find()
-        .filter(R::Category.eq(category))
-        .filter(match municipality {
-            Some(m) => R::MunicipalityId.eq(m),
-            None => R::MunicipalityId.is_null(),
-        })
-        .one(db)
-        .await?;
-    let rule = match existing {
-        Some(rule) => {
-            let mut active = rule.into_active_model();
-            active.department_id = Set(department);
-            active.updated_at = Set(now);
-            active.update(db).await?
-        }
-        None => {
-            routing_rule::ActiveModel {
-                id: NotSet,
-                category: Set(category),
-                municipality_id: Set(municipality),
-                department_id: Set(department),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await?
-        }
+    let backend = db.get_database_backend();
+    // Written once for both backends: `$n` placeholders are Postgres', SQLite reads `?n`.
+    let sql = "INSERT INTO routing_rule (category, municipality_id, department_id, updated_at) \
+               VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (category, (COALESCE(municipality_id, 0))) DO UPDATE \
+               SET department_id = excluded.department_id, updated_at = excluded.updated_at \
+               RETURNING id, category, municipality_id, department_id, updated_at";
+    let sql = match backend {
+        DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
     };
-    Ok(rule)
+    let values: [Value; 4] =
+        [category.to_value().into(), municipality.into(), department.into(), now.into()];
+    routing_rule::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Internal("the routing-rule upsert returned no row".into()))
 }
 
 /// Deletes rule `id`; NOT_FOUND if there is none.

@@ -216,3 +216,42 @@ async fn operators_edit_routing_rules_and_ingestion_follows_them() {
         "the default rules are listed"
     );
 }
+
+#[tokio::test]
+async fn concurrent_edits_of_one_routing_rule_leave_one_rule_and_no_errors() {
+    for backend in BOTH {
+        let app = TestApp::spawn_with(backend, 20, 7).await;
+        let set = "mutation($m: ID, $d: ID!) { setRoutingRule(category: ROADS, municipalityId: $m, departmentId: $d) { id department { id } } }";
+        for municipality in [Value::Null, json!("3")] {
+            // No rule for the pair yet: every edit races to create it.
+            let same = match municipality {
+                Value::Null => "municipality_id IS NULL".to_owned(),
+                _ => "municipality_id = 3".to_owned(),
+            };
+            app.db
+                .sql(
+                    &format!("DELETE FROM routing_rule WHERE category = 'ROADS' AND {same}"),
+                    vec![],
+                )
+                .await;
+            let edits = (0..48).map(|i| {
+                let vars = json!({ "m": municipality, "d": (1 + i % 3).to_string() });
+                let app = &app;
+                async move { app.gql(set, vars).await }
+            });
+            for resp in futures_util::future::join_all(edits).await {
+                assert!(resp.get("errors").is_none(), "{backend:?}: {resp}");
+            }
+            let rules = app
+                .db
+                .sql_i64(
+                    &format!(
+                        "SELECT COUNT(*) FROM routing_rule WHERE category = 'ROADS' AND {same}"
+                    ),
+                    vec![],
+                )
+                .await;
+            assert_eq!(rules, 1, "{backend:?} {municipality}: one rule per pair");
+        }
+    }
+}
