@@ -139,10 +139,14 @@ impl Pipeline {
                 return Err(refused(&err, Outcome::ReadOnly));
             }
             let caller = guard::Caller { role: principal.role, introspection };
-            if let Err(refusal) =
-                guard::check(&self.types, doc, op, &req.variables, caller, &self.limits)
-            {
-                return Err(refused(&Error::from(refusal), Outcome::NotRun));
+            match guard::check(&self.types, doc, op, &req.variables, caller, &self.limits) {
+                Ok(m) => tracing::debug!(
+                    depth = m.depth,
+                    complexity = m.complexity,
+                    aliases = m.aliases,
+                    "operation checked"
+                ),
+                Err(refusal) => return Err(refused(&Error::from(refusal), Outcome::NotRun)),
             }
         }
         if !introspection {

@@ -1,6 +1,6 @@
-//! The access policy: the roles matrix of DESIGN.md as data ([`MATRIX`]), and the functions
-//! every read goes through. Row scopes become SQL in the store; field rules are enforced at
-//! validation (a `Deny` field is rejected and hidden from introspection) and per row.
+//! The access policy: the roles matrix (README, "Roles and tokens") as data ([`MATRIX`]), and the
+//! functions every read goes through. Row scopes become SQL in the store; field rules are enforced
+//! at validation (a `Deny` field is rejected and hidden from introspection) and per row.
 use super::{Principal, Role};
 use crate::Error;
 
@@ -112,7 +112,7 @@ pub struct RolePolicy {
 
 use Access::{Allow, Deny, Masked, OwnDepartment, OwnMunicipality, WhileAssigned};
 
-/// The roles matrix of DESIGN.md, one row per role.
+/// The roles matrix, one row per role (the README shows it as a table).
 pub static MATRIX: [RolePolicy; 6] = [
     RolePolicy {
         role: Role::Governor,

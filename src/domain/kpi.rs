@@ -1,7 +1,7 @@
-//! KPI math, exactly as DESIGN.md defines it, over per-complaint entries: received, open,
-//! overdue, SLA compliance, first-response and resolution times (average and exact
-//! percentiles with linear interpolation, as Postgres `percentile_cont`), reopened share. A
-//! group with no values gives `None`, not 0.
+//! KPI math, exactly as the README's KPI section defines it, over per-complaint entries: received,
+//! open, overdue, SLA compliance, first-response and resolution times (average and exact
+//! percentiles with linear interpolation, as Postgres `percentile_cont`), reopened share. A group
+//! with no values gives `None`, not 0.
 use super::kpi_entry::{Entry, category_code, source_code};
 use super::sla::{is_overdue, region_offset, response_late};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

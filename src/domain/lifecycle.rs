@@ -1,7 +1,6 @@
-//! The complaint lifecycle of DESIGN.md as a transition table:
+//! The complaint lifecycle (README, "Ingestion, routing and the lifecycle") as a transition table:
 //! `NEW -> ASSIGNED -> IN_PROGRESS -> ANSWERED -> RESOLVED`, `REJECTED` from any open state,
-//! `REOPENED` (citizen not satisfied) back to work, reassignment and escalation at any open
-//! state.
+//! `REOPENED` (citizen not satisfied) back to work, reassignment and escalation at any open state.
 use entity::ComplaintStatus::{self, *};
 
 /// Whether the lifecycle allows `from -> to`. Reassignment and escalation are

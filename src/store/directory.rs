@@ -2,9 +2,9 @@
 //!
 //! These tables are small (22 + ~40 + ~2,000 rows) and read by nearly every request, so the
 //! gateway keeps them in memory and resolves references without SQL. A snapshot is reloaded
-//! (by one task, the others keep reading the old one) once it is older than its TTL or after
-//! `invalidate()`. Write paths of later issues call `invalidate()`; the TTL bounds staleness
-//! when the tables are edited behind the gateway's back.
+//! (by one task, the others keep reading the old one) once it is older than its TTL. No
+//! gateway write touches these tables; the TTL bounds staleness when they are edited behind
+//! the gateway's back.
 use crate::{Error, Result};
 use entity::{department, municipality, staff};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
@@ -85,13 +85,6 @@ impl Directory {
             self.current.write().map_err(|_| Error::Internal("directory lock".into()))?;
         *guard = Some((Instant::now(), snapshot.clone()));
         Ok(snapshot)
-    }
-
-    /// Drops the snapshot: the next read reloads it.
-    pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.current.write() {
-            *guard = None;
-        }
     }
 }
 
