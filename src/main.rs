@@ -7,11 +7,17 @@ use cur_gateway::{
     store::Db,
     telemetry,
 };
+use entity::Source;
 use std::process::ExitCode;
 
 // Resolving a page allocates many small objects; mimalloc handles that much better than glibc.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `--source`: one of the `Source` values, in any case.
+fn source_arg(name: &str) -> Result<Source, String> {
+    cur_gateway::import::parse_source(name).map_err(|e| e.to_string())
+}
 
 #[derive(Parser)]
 #[command(
@@ -50,18 +56,18 @@ enum Command {
     },
     /// Import complaints from a CSV file (idempotent: importing again adds nothing).
     Import {
-        /// Source of every row: HOTLINE_122, EMAIL, …
-        #[arg(long)]
-        source: String,
+        /// Source of every row.
+        #[arg(long, value_parser = source_arg)]
+        source: Source,
         /// The CSV file (header: external_id, received_at, municipality, text, category,
         /// author_name, author_phone, author_email, address, lat, lon).
         file: std::path::PathBuf,
     },
     /// Mint a token with the configured HS256 secret (development and tests).
     Token {
-        /// Role: governor, operator, ministry, municipality or integration.
-        #[arg(long)]
-        role: String,
+        /// Role of the token.
+        #[arg(long, value_enum)]
+        role: Role,
         /// Department id (required for ministry).
         #[arg(long)]
         department: Option<i32>,
@@ -125,7 +131,6 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             Ok(())
         }
         Command::Import { source, file } => {
-            let source = cur_gateway::import::parse_source(&source)?;
             let db = Db::connect(&config).await?;
             db.migrate().await?;
             cur_gateway::app::prepare_embedded(&config, &db).await?;
@@ -136,11 +141,6 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             Ok(())
         }
         Command::Token { role, department, municipality, sub, ttl } => {
-            let role = Role::from_claim(&role).ok_or_else(|| {
-                cur_gateway::Error::bad_input(format!(
-                    "unknown role {role:?} (governor, operator, ministry, municipality, integration)"
-                ))
-            })?;
             let sub = sub.unwrap_or_else(|| format!("dev-{}", role.as_str()));
             let request = jwt::TokenRequest {
                 role,

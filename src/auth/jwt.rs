@@ -457,23 +457,15 @@ fn claim_flag(claim: &str) -> &'static str {
     }
 }
 
-/// Parses a lifetime such as `90s`, `15m`, `12h`, `7d` (a bare number is seconds).
+/// Parses a token lifetime (`90s`, `15m`, `12h`, `7d`, or any of humantime's forms); it must
+/// be positive.
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("invalid duration {text:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("invalid duration unit in {text:?} (use s, m, h or d)")),
-    };
-    if secs == 0 {
+    let ttl = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("invalid duration {text:?}: {e} (e.g. 90s, 15m, 12h, 7d)"))?;
+    if ttl.is_zero() {
         return Err("the lifetime must be positive".into());
     }
-    Ok(Duration::from_secs(secs))
+    Ok(ttl)
 }
 
 #[cfg(test)]
@@ -482,11 +474,12 @@ mod tests {
 
     #[test]
     fn lifetimes_parse() {
-        assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_ttl("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_ttl("7d").unwrap(), Duration::from_secs(604_800));
-        assert!(parse_ttl("1w").is_err());
-        assert!(parse_ttl("0").is_err());
+        assert_eq!(parse_ttl("1h 30m").unwrap(), Duration::from_secs(5_400));
+        assert!(parse_ttl("5 fortnights").is_err());
+        assert!(parse_ttl("0s").is_err());
         assert!(parse_ttl("").is_err());
     }
 

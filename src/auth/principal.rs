@@ -1,7 +1,7 @@
 //! The authenticated caller, built from token claims.
 
 /// A role of the roles matrix (JWT claim `role`; `public` means no token).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Role {
     /// The governor's office: everything, never personal data.
     Governor,
@@ -13,7 +13,8 @@ pub enum Role {
     Municipality,
     /// A source system that may only ingest.
     Integration,
-    /// No token.
+    /// No token (never minted).
+    #[value(skip)]
     Public,
 }
 
