@@ -1,6 +1,6 @@
 //! Builds the application — database, schema, router — and runs it until a shutdown signal.
 use crate::auth::jwt::{self, Authenticator};
-use crate::graphql::{documents::DocumentCache, guard::TypeIndex};
+use crate::graphql::{documents::DocumentCache, guard::TypeIndex, variables::InputTypes};
 use crate::pipeline::Pipeline;
 use crate::state::AppState;
 use crate::store::directory::Directory;
@@ -48,12 +48,14 @@ impl Application {
         }
         let cache = config.cache()?;
         let schema = graphql::build_schema(db.clone(), directory.clone(), cache.clone());
-        let types = TypeIndex::from_sdl(&schema.sdl());
+        let sdl = schema.sdl();
+        let types = TypeIndex::from_sdl(&sdl);
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
         let pipeline = Pipeline {
             schema,
             types: Arc::new(types),
+            inputs: Arc::new(InputTypes::from_sdl(&sdl)),
             documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
             limits: config.limits,
             introspection: config.introspection(),

@@ -29,6 +29,9 @@ pub enum Error {
     /// The operation exceeds a query limit (`QUERY_TOO_COMPLEX`).
     #[error("{0}")]
     QueryTooComplex(String),
+    /// The request names an operation its document lacks (`OPERATION_NOT_FOUND`).
+    #[error("{0}")]
+    OperationNotFound(String),
     /// The request ran past its time limit (`TIMEOUT`).
     #[error("{0}")]
     Timeout(String),
@@ -55,6 +58,7 @@ impl Error {
             Error::Conflict(_) => "CONFLICT",
             Error::InvalidTransition(_) => "INVALID_TRANSITION",
             Error::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
+            Error::OperationNotFound(_) => "OPERATION_NOT_FOUND",
             Error::Timeout(_) => "TIMEOUT",
             Error::Database(_) | Error::Internal(_) | Error::Startup(_) => "INTERNAL",
         }

@@ -12,7 +12,7 @@ use crate::{
     config::{Introspection, QueryLimits},
     graphql::{
         AppSchema, RequestCtx, cacheable::cacheable, documents::DocumentCache, guard,
-        guard::TypeIndex, response_order::order_response,
+        guard::TypeIndex, response_order::order_response, variables::InputTypes,
     },
     store::{self, Db, scope::Scoped},
 };
@@ -66,6 +66,8 @@ pub struct Pipeline {
     pub schema: AppSchema,
     /// Field types of the schema, for the checks before execution.
     pub types: Arc<TypeIndex>,
+    /// Input types of the schema, for the variables' check.
+    pub inputs: Arc<InputTypes>,
     /// Parsed documents of recent operations.
     pub documents: Arc<DocumentCache>,
     /// Query limits.
@@ -134,6 +136,13 @@ impl Pipeline {
         let doc = self.documents.prepare(&mut req);
         if let Some(doc) = &doc {
             let op = req.operation_name.as_deref();
+            if let Some(name) = op
+                && !doc.operations.iter().any(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            {
+                let err =
+                    Error::OperationNotFound(format!("the document has no operation {name:?}"));
+                return Err(refused(&err, Outcome::NotRun));
+            }
             if read_only && guard::is_mutation(doc, op) {
                 let err = Error::bad_input("mutations must be sent with POST");
                 return Err(refused(&err, Outcome::ReadOnly));
@@ -147,6 +156,10 @@ impl Pipeline {
                     "operation checked"
                 ),
                 Err(refusal) => return Err(refused(&Error::from(refusal), Outcome::NotRun)),
+            }
+            // Variables that do not coerce, or a required one missing: nothing runs.
+            if let Err(err) = self.inputs.check(doc, op, &req.variables) {
+                return Err(refused(&err, Outcome::NotRun));
             }
         }
         if !introspection {

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod prefetch;
 pub mod response_order;
 pub mod routing;
+pub mod variables;
 mod viewer;
 mod visibility;
 

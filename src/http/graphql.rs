@@ -1,7 +1,9 @@
-//! GraphQL over HTTP, a thin adapter of the request pipeline: authenticate (a bad token is a
-//! 401, never a downgrade to public), read the body or the URL, hand each operation to the
-//! pipeline, and say its outcome as an HTTP status. GET from a browser (Accept: text/html) gets
-//! GraphiQL in developer mode.
+//! GraphQL over HTTP (the graphql-over-http draft), a thin adapter of the request pipeline:
+//! authenticate (a bad token is a 401, never a downgrade to public), accept only JSON bodies
+//! (415 otherwise), read the body or the URL, hand each operation to the pipeline, and say its
+//! outcome in the media type the client accepts — `application/graphql-response+json` (request
+//! errors are 4xx there) or `application/json` (the legacy type: request errors are 200). GET
+//! from a browser (Accept: text/html) gets GraphiQL in developer mode.
 use crate::{
     Error,
     auth::jwt::AuthError,
@@ -9,23 +11,99 @@ use crate::{
     state::AppState,
 };
 use async_graphql::{
-    BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse, http::GraphiQLSource,
+    BatchRequest, ParseRequestError, Response as GqlResponse, http::GraphiQLSource,
 };
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse, rejection::GraphQLRejection};
+use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use axum::{
-    Json,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
+use serde_json::{Value, json};
 
-/// POST /graphql.
+/// The response media types of GraphQL over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// `application/graphql-response+json`.
+    GraphqlResponse,
+    /// `application/json`.
+    Json,
+}
+
+impl Media {
+    /// The type the client's `Accept` prefers (by q-value, then order); `application/json`
+    /// when it names neither, as legacy clients expect.
+    pub(crate) fn accepted(headers: &HeaderMap) -> Media {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mut best: Option<(f32, Media)> = None;
+        for part in accept.split(',') {
+            let mut params = part.split(';');
+            let media = match params.next().unwrap_or("").trim() {
+                "application/graphql-response+json" => Media::GraphqlResponse,
+                "application/json" => Media::Json,
+                _ => continue,
+            };
+            let q = params
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, media));
+            }
+        }
+        best.map_or(Media::Json, |(_, m)| m)
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        })
+    }
+
+    /// The HTTP status of an answer's outcome: request errors (nothing ran) are 400 in the
+    /// GraphQL response type, 200 in legacy JSON.
+    fn status(self, outcome: Outcome) -> StatusCode {
+        match (outcome, self) {
+            (Outcome::Executed, _) | (Outcome::NotRun, Media::Json) => StatusCode::OK,
+            (Outcome::NotRun, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
+            (Outcome::ReadOnly, _) => StatusCode::METHOD_NOT_ALLOWED,
+            (Outcome::TimedOut, _) => StatusCode::GATEWAY_TIMEOUT,
+            (Outcome::Failed, _) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A JSON body in this media type.
+    fn respond(self, status: StatusCode, body: Vec<u8>) -> Response {
+        (status, [(header::CONTENT_TYPE, self.content_type())], body).into_response()
+    }
+
+    /// A body of errors only (a request error: no `data` entry).
+    pub(crate) fn errors(self, status: StatusCode, errors: &[Error]) -> Response {
+        let errors: Vec<_> = errors.iter().map(Error::to_server_error).collect();
+        self.respond(status, json!({ "errors": errors }).to_string().into_bytes())
+    }
+}
+
+/// POST /graphql: a JSON body (`application/json`) of one operation or a batch.
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
-    handle(&state, &headers, req, false).await
+    let media = Media::accepted(&headers);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let json = content_type
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        let msg = format!(
+            "send the request as application/json, not {}",
+            content_type.unwrap_or("a body without a Content-Type")
+        );
+        return media.errors(StatusCode::UNSUPPORTED_MEDIA_TYPE, &[Error::bad_input(msg)]);
+    }
+    handle(&state, &headers, media, req, false).await
 }
 
 /// GET /graphql: GraphiQL for browsers in developer mode, otherwise a query in the URL.
@@ -42,54 +120,65 @@ pub async fn get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     // GraphQL over HTTP: GET only reads, so a link can never change anything.
-    handle(&state, &headers, req, true).await
+    handle(&state, &headers, Media::accepted(&headers), req, true).await
 }
 
-/// A response holding only errors, with an HTTP status.
-fn errors_response(status: StatusCode, errors: &[Error]) -> Response {
-    let resp = GqlResponse::from_errors(errors.iter().map(Error::to_server_error).collect());
-    (status, Json(resp)).into_response()
-}
-
-fn unauthorized(err: AuthError) -> Response {
+fn unauthorized(media: Media, err: AuthError) -> Response {
     tracing::info!(reason = %err, "refused credentials");
     let challenge = match err {
         AuthError::TokenRequired => r#"Bearer realm="cur-gateway""#,
         _ => r#"Bearer realm="cur-gateway", error="invalid_token""#,
     };
-    let mut resp = errors_response(StatusCode::UNAUTHORIZED, &[err.into()]);
+    let mut resp = media.errors(StatusCode::UNAUTHORIZED, &[err.into()]);
     resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     resp
 }
 
-fn unreadable(rejection: GraphQLRejection) -> Response {
-    let too_large = match &rejection.0 {
+/// The body limit's refusal as a GraphQL error.
+pub(crate) fn too_large(media: Media) -> Response {
+    let msg = "the request body is larger than this gateway accepts";
+    media.errors(StatusCode::PAYLOAD_TOO_LARGE, &[Error::bad_input(msg)])
+}
+
+fn unreadable(media: Media, rejection: GraphQLRejection) -> Response {
+    let over_limit = match &rejection.0 {
         ParseRequestError::PayloadTooLarge => true,
         ParseRequestError::Io(e) => e.to_string().contains("length limit"),
         _ => false,
     };
-    if too_large {
-        let msg = "the request body is larger than this gateway accepts";
-        return errors_response(StatusCode::PAYLOAD_TOO_LARGE, &[Error::bad_input(msg)]);
+    if over_limit {
+        return too_large(media);
     }
     let msg = format!("the request is not a GraphQL request: {}", rejection.0);
-    errors_response(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)])
+    media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)])
+}
+
+/// One operation's answer as JSON: a request error has no `data` entry.
+fn body_of(resp: &GqlResponse, outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Executed => serde_json::to_value(resp).unwrap_or_else(|_| {
+            let err = Error::Internal("the answer could not be written".into());
+            json!({ "errors": [err.to_server_error()] })
+        }),
+        _ => json!({ "errors": resp.errors }),
+    }
 }
 
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
+    media: Media,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
     read_only: bool,
 ) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let principal = match state.auth.authenticate(authorization) {
         Ok(p) => p,
-        Err(err) => return unauthorized(err),
+        Err(err) => return unauthorized(media, err),
     };
     let batch = match req {
         Ok(req) => req.into_inner(),
-        Err(rejection) => return unreadable(rejection),
+        Err(rejection) => return unreadable(media, rejection),
     };
     let pipeline = &state.pipeline;
     match batch {
@@ -97,16 +186,17 @@ async fn handle(
             let transport = Transport { read_only, use_cache: true };
             match pipeline.answer(&principal, req, transport).await {
                 Answer::Fresh(resp, outcome) => {
-                    (status_of(outcome), GraphQLResponse::from(*resp)).into_response()
+                    let body = body_of(&resp, outcome).to_string().into_bytes();
+                    media.respond(media.status(outcome), body)
                 }
-                Answer::Cached(bytes) => cached_response(bytes),
+                Answer::Cached(bytes) => media.respond(StatusCode::OK, bytes),
             }
         }
         BatchRequest::Batch(reqs) => {
             let max = pipeline.limits.max_batch;
             if reqs.is_empty() || reqs.len() > max {
                 let msg = format!("a batch holds 1 to {max} operations, this one {}", reqs.len());
-                return errors_response(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]);
+                return media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]);
             }
             let mut out = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
@@ -115,26 +205,11 @@ async fn handle(
                 if let Answer::Fresh(resp, outcome) =
                     pipeline.answer(&principal, req, transport).await
                 {
-                    status = status.max(status_of(outcome));
-                    out.push(*resp);
+                    status = status.max(media.status(outcome));
+                    out.push(body_of(&resp, outcome));
                 }
             }
-            (status, GraphQLResponse::from(BatchResponse::Batch(out))).into_response()
+            media.respond(status, Value::Array(out).to_string().into_bytes())
         }
     }
-}
-
-/// The HTTP status of an answer's outcome.
-fn status_of(outcome: Outcome) -> StatusCode {
-    match outcome {
-        Outcome::Executed | Outcome::NotRun => StatusCode::OK,
-        Outcome::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
-        Outcome::TimedOut => StatusCode::GATEWAY_TIMEOUT,
-        Outcome::Failed => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn cached_response(bytes: Vec<u8>) -> Response {
-    let content_type = HeaderValue::from_static("application/graphql-response+json");
-    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
 }

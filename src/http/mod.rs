@@ -7,7 +7,9 @@ pub mod open311;
 use crate::state::AppState;
 use axum::{
     Router,
-    http::{HeaderName, Request},
+    http::{HeaderName, Request, StatusCode},
+    middleware::{self, Next},
+    response::Response,
     routing::get,
 };
 use std::time::Duration;
@@ -21,6 +23,23 @@ use tower_http::{
 use tracing::Level;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The body limit refuses oversized bodies before any handler, in plain text; on `/graphql`
+/// that becomes a GraphQL error in the media type the client accepts.
+async fn graphql_body_limit(req: axum::extract::Request, next: Next) -> Response {
+    let graphql = req.uri().path() == "/graphql";
+    let media = graphql::Media::accepted(req.headers());
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    if graphql && resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return graphql::too_large(media);
+    }
+    resp
+}
 
 /// The gateway's router.
 pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
@@ -42,6 +61,7 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .route("/open311/v2/requests/{file}", get(open311::get_request))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(graphql_body_limit))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)

@@ -11,6 +11,7 @@ mod fields;
 mod filters;
 mod helpers;
 mod http;
+mod http_spec;
 mod import;
 mod ingest;
 mod kpis;
