@@ -7,16 +7,14 @@
 pub mod app;
 pub mod auth;
 pub mod cache;
-pub mod changes;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod import;
-pub mod ingest;
 pub mod pipeline;
 pub mod seed;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -16,7 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `--source`: one of the `Source` values, in any case.
 fn source_arg(name: &str) -> Result<Source, String> {
-    cur_gateway::import::parse_source(name).map_err(|e| e.to_string())
+    cur_gateway::service::import::parse_source(name).map_err(|e| e.to_string())
 }
 
 #[derive(Parser)]
@@ -136,7 +136,8 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             cur_gateway::app::prepare_embedded(&config, &db).await?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let cache = config.cache()?;
-            let report = cur_gateway::import::run(&db, &cache, source, &file, progress).await?;
+            let report =
+                cur_gateway::service::import::run(&db, &cache, source, &file, progress).await?;
             print!("{report}");
             Ok(())
         }

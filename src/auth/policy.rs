@@ -79,6 +79,26 @@ pub enum Action {
     Reopen,
 }
 
+/// Which complaints in its scope a role's changes may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActsOn {
+    /// Any it reads.
+    Scope,
+    /// Only those currently assigned to the caller's department.
+    CurrentlyAssigned,
+}
+
+/// The body a role's changes are recorded for (officials' logins are shown by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActsFor {
+    /// The center (ЦУР).
+    Center,
+    /// The caller's department.
+    OwnDepartment,
+    /// The administration of the caller's municipality.
+    OwnAdministration,
+}
+
 /// One row of the roles matrix.
 #[derive(Debug)]
 pub struct RolePolicy {
@@ -108,6 +128,10 @@ pub struct RolePolicy {
     pub kpis: KpiGroups,
     /// Mutations.
     pub actions: &'static [Action],
+    /// Which rows those mutations may touch.
+    pub acts_on: ActsOn,
+    /// Whom the changes are recorded for.
+    pub acts_for: ActsFor,
 }
 
 use Access::{Allow, Deny, Masked, OwnDepartment, OwnMunicipality, WhileAssigned};
@@ -128,6 +152,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         officials: Allow,
         kpis: KpiGroups::All,
         actions: &[Action::Escalate],
+        acts_on: ActsOn::Scope,
+        acts_for: ActsFor::Center,
     },
     RolePolicy {
         role: Role::Operator,
@@ -151,6 +177,8 @@ pub static MATRIX: [RolePolicy; 6] = [
             Action::EditRouting,
             Action::Reopen,
         ],
+        acts_on: ActsOn::Scope,
+        acts_for: ActsFor::Center,
     },
     RolePolicy {
         role: Role::Ministry,
@@ -166,6 +194,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         officials: OwnDepartment,
         kpis: KpiGroups::OwnDepartmentAndRegion,
         actions: &[Action::Respond, Action::Progress, Action::Resolve, Action::Reassign],
+        acts_on: ActsOn::CurrentlyAssigned,
+        acts_for: ActsFor::OwnDepartment,
     },
     RolePolicy {
         role: Role::Municipality,
@@ -181,6 +211,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         officials: OwnMunicipality,
         kpis: KpiGroups::OwnMunicipalityAndRegion,
         actions: &[Action::Respond],
+        acts_on: ActsOn::Scope,
+        acts_for: ActsFor::OwnAdministration,
     },
     RolePolicy {
         role: Role::Integration,
@@ -196,6 +228,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         officials: Masked,
         kpis: KpiGroups::Nothing,
         actions: &[Action::Ingest],
+        acts_on: ActsOn::Scope,
+        acts_for: ActsFor::Center,
     },
     RolePolicy {
         role: Role::Public,
@@ -211,6 +245,8 @@ pub static MATRIX: [RolePolicy; 6] = [
         officials: Masked,
         kpis: KpiGroups::RegionOnly,
         actions: &[],
+        acts_on: ActsOn::Scope,
+        acts_for: ActsFor::Center,
     },
 ];
 
@@ -603,6 +639,21 @@ pub fn check_kpi_filter(
         KpiScope::Nothing => Err(Error::Forbidden("this role has no KPIs".into())),
         _ => Ok(()),
     }
+}
+
+/// Whether `principal` may change a complaint currently assigned to `current_department`.
+pub fn check_acts_on(principal: &Principal, current_department: Option<i32>) -> Result<(), Error> {
+    match policy_of(principal.role).acts_on {
+        ActsOn::CurrentlyAssigned if current_department != principal.department_id => Err(
+            Error::Forbidden("the complaint is not currently assigned to your department".into()),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Whom `principal`'s changes are recorded for.
+pub fn acts_for(principal: &Principal) -> ActsFor {
+    policy_of(principal.role).acts_for
 }
 
 /// Whether `principal` may make changes of kind `action`.

@@ -4,14 +4,12 @@ use super::complaint::Complaint;
 use super::enums::{Category, Source};
 use super::prefetch::{self, Wants};
 use super::{ctx_db, request, snapshot};
-use crate::Error;
-use crate::auth::policy;
 use crate::error::GqlResult;
-use crate::ingest::{self, Outcome, Submission};
+use crate::service::ingest::{self, Outcome, Submission};
 use crate::store::{self, complaints::Columns, scope::Scoped};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 /// The citizen, as the source knows them.
 #[derive(InputObject, Default)]
@@ -133,40 +131,15 @@ impl IngestMutation {
         input: Vec<IngestComplaintInput>,
     ) -> Result<IngestResult> {
         let req = request(ctx);
-        if !policy::may(&req.principal, policy::Action::Ingest) {
-            return Err(Error::Forbidden(format!(
-                "role `{}` may not ingest",
-                req.principal.role.as_str()
-            )))
-            .gql();
-        }
-        if input.is_empty() || input.len() > ingest::MAX_BATCH {
-            let msg = format!("send 1 to {} complaints, not {}", ingest::MAX_BATCH, input.len());
-            return Err(Error::bad_input(msg)).gql();
-        }
         let external: Vec<String> = input.iter().map(|i| i.external_id.clone()).collect();
-        let mut parsed = Vec::with_capacity(input.len());
-        let mut bad = HashMap::new();
-        for (i, item) in input.into_iter().enumerate() {
-            match item.into_submission() {
-                Ok(s) => parsed.push((i, s)),
-                Err(reason) => {
-                    bad.insert(i, reason);
-                }
-            }
-        }
-        let (positions, submissions): (Vec<usize>, Vec<Submission>) = parsed.into_iter().unzip();
+        let items = input.into_iter().map(IngestComplaintInput::into_submission).collect();
         let db = ctx_db(ctx);
         let cache = ctx.data_unchecked::<crate::cache::Cache>();
-        let outcomes =
-            ingest::run(db, cache, &req.principal.actor(), submissions, req.now).await.gql()?;
-        let mut by_position: HashMap<usize, Outcome> =
-            positions.into_iter().zip(outcomes).collect();
-        by_position.extend(bad.into_iter().map(|(i, r)| (i, Outcome::Rejected(r))));
+        let outcomes = ingest::submit(db, cache, &req.principal, items, req.now).await.gql()?;
 
         // The complaints the caller may read, read back from the primary with what the
         // selection asks for.
-        let ids: Vec<i64> = by_position.values().filter_map(Outcome::id).collect();
+        let ids: Vec<i64> = outcomes.iter().filter_map(Outcome::id).collect();
         let scoped = Scoped::of(&req.principal);
         let rows = store::complaints::get_many(db.write(), scoped, &ids).await.gql()?;
         let wants = Wants::of(&ctx.look_ahead().field("items").field("complaint"));
@@ -191,9 +164,7 @@ impl IngestMutation {
             duplicates: 0,
             rejected: 0,
         };
-        for (i, external_id) in external.into_iter().enumerate() {
-            let outcome =
-                by_position.remove(&i).unwrap_or(Outcome::Rejected("not processed".into()));
+        for (outcome, external_id) in outcomes.into_iter().zip(external) {
             let (status, id, number, reason) = match outcome {
                 Outcome::Created { id, number } => {
                     (IngestStatus::Created, Some(id), Some(number), None)

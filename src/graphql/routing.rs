@@ -1,12 +1,11 @@
-//! Routing rules: `routingRules` for everyone, `setRoutingRule` / `deleteRoutingRule` for
-//! operators. Ingestion applies them to the next complaint.
+//! Routing rules: `routingRules` for the staff roles, `setRoutingRule` / `deleteRoutingRule`
+//! for operators (the service checks). Ingestion applies them to the next complaint.
 use super::directory::{Department, Municipality, department_by_id, municipality_by_id};
 use super::enums::Category;
 use super::{ctx_db, parse_id, request, snapshot};
-use crate::auth::policy::{self, Action};
-use crate::cache::{Cache, Topic};
+use crate::cache::Cache;
 use crate::error::GqlResult;
-use crate::{Error, store};
+use crate::{service, store};
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::routing_rule;
@@ -56,14 +55,6 @@ impl RoutingQuery {
     }
 }
 
-fn require_operator(ctx: &Context<'_>) -> Result<()> {
-    let p = &request(ctx).principal;
-    if policy::may(p, Action::EditRouting) {
-        return Ok(());
-    }
-    Err(Error::Forbidden(format!("role `{}` may not edit routing rules", p.role.as_str()))).gql()
-}
-
 /// Root fields editing the routing rules.
 #[derive(Default)]
 pub struct RoutingMutation;
@@ -80,40 +71,33 @@ impl RoutingMutation {
         municipality_id: Option<ID>,
         department_id: ID,
     ) -> Result<RoutingRule> {
-        require_operator(ctx)?;
-        let directory = snapshot(ctx).await?;
+        let req = request(ctx);
         let department = parse_id::<i32>(&department_id, "departmentId").gql()?;
-        if directory.department(department).is_none() {
-            return Err(Error::bad_input(format!("unknown department {department}"))).gql();
-        }
         let municipality =
             municipality_id.map(|m| parse_id::<i32>(&m, "municipalityId")).transpose().gql()?;
-        if let Some(m) = municipality
-            && directory.municipality(m).is_none()
-        {
-            return Err(Error::bad_input(format!("unknown municipality {m}"))).gql();
-        }
-        let now = request(ctx).now;
-        let rule = store::routing::set(
-            ctx_db(ctx).write(),
+        let directory = snapshot(ctx).await?;
+        let cache = ctx.data_unchecked::<Cache>();
+        let rule = service::routing::set(
+            ctx_db(ctx),
+            cache,
+            &req.principal,
+            &directory,
             category.into(),
             municipality,
             department,
-            now,
+            req.now,
         )
         .await
         .gql()?;
-        ctx.data_unchecked::<Cache>().bump(Topic::Routing).await;
         Ok(RoutingRule(rule))
     }
 
     /// Deletes a routing rule; complaints it covered fall back to the region-wide rule.
     #[graphql(visible = "super::visibility::edit_routing")]
     async fn delete_routing_rule(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        require_operator(ctx)?;
         let id = parse_id::<i32>(&id, "id").gql()?;
-        store::routing::delete(ctx_db(ctx).write(), id).await.gql()?;
-        ctx.data_unchecked::<Cache>().bump(Topic::Routing).await;
+        let cache = ctx.data_unchecked::<Cache>();
+        service::routing::delete(ctx_db(ctx), cache, &request(ctx).principal, id).await.gql()?;
         Ok(true)
     }
 }

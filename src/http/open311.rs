@@ -7,7 +7,7 @@
 use crate::{
     auth::{Principal, Role},
     domain::masking::mask,
-    ingest::{self, Outcome, Submission},
+    service::ingest::{self, Outcome, Submission},
     state::AppState,
     store::{
         self,
@@ -229,12 +229,12 @@ pub async fn post_request(
         lat,
         lon,
     };
-    let actor = principal.actor();
-    let outcome =
-        match ingest::run(&state.db, &state.cache, &actor, vec![submission], Utc::now()).await {
-            Ok(mut o) => o.pop(),
-            Err(e) => return internal(e),
-        };
+    let delivered =
+        ingest::submit(&state.db, &state.cache, &principal, vec![Ok(submission)], Utc::now());
+    let outcome = match delivered.await {
+        Ok(mut o) => o.pop(),
+        Err(e) => return internal(e),
+    };
     let (status, number, notice) = match outcome {
         Some(Outcome::Created { number, .. }) => {
             (StatusCode::CREATED, number, "Обращение зарегистрировано")

@@ -2,8 +2,13 @@
 //! classify it when the source gave no category, route it by the rules, compute its
 //! deadlines, and write the batch idempotently. One bad item is reported and skipped; the
 //! good ones go in.
+use super::{Changed, committed};
 use crate::{
-    Result,
+    Error, Result,
+    auth::{
+        Principal,
+        policy::{self, Action},
+    },
     cache::{Cache, Topic},
     domain::{classify::classify, routing::route, sla},
     store::{
@@ -174,6 +179,46 @@ fn prepare(s: Submission, ctx: &ingest::Context, now: DateTime<Utc>) -> complain
     }
 }
 
+/// Ingests a batch delivered by `principal`, whom the roles matrix must let ingest: each item
+/// is a submission or why its input could not be read (reported as rejected). One outcome per
+/// item comes back, in order.
+pub async fn submit(
+    db: &Db,
+    cache: &Cache,
+    principal: &Principal,
+    items: Vec<std::result::Result<Submission, String>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Outcome>> {
+    if !policy::may(principal, Action::Ingest) {
+        let role = principal.role.as_str();
+        return Err(Error::Forbidden(format!("role `{role}` may not ingest")));
+    }
+    if items.is_empty() || items.len() > MAX_BATCH {
+        let msg = format!("send 1 to {MAX_BATCH} complaints, not {}", items.len());
+        return Err(Error::bad_input(msg));
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+    let mut positions = Vec::with_capacity(items.len());
+    let mut readable = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(s) => {
+                positions.push(i);
+                readable.push(s);
+            }
+            Err(reason) => outcomes[i] = Some(Outcome::Rejected(reason)),
+        }
+    }
+    let written = run(db, cache, &principal.actor(), readable, now).await?;
+    for (i, outcome) in positions.into_iter().zip(written) {
+        outcomes[i] = Some(outcome);
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Rejected("not processed".into())))
+        .collect())
+}
+
 /// Ingests a batch for `actor` (who the registration is recorded as). Items come back in
 /// order, each created, duplicate or rejected.
 pub async fn run(
@@ -212,7 +257,7 @@ pub async fn run(
     }
     let written = ingest::write(db, rows, actor, now).await?;
     if written.iter().any(|w| matches!(w, Written::Created { .. })) {
-        cache.bump(Topic::Complaints).await;
+        committed(cache, Changed::Complaints).await;
     }
     for (i, w) in positions.into_iter().zip(written) {
         outcomes[i] = Some(match w {

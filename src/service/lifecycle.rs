@@ -4,12 +4,12 @@
 use crate::{
     Error, Result,
     auth::{
-        Principal, Role,
-        policy::{self, Action},
+        Principal,
+        policy::{self, Action, ActsFor},
     },
-    cache::{Cache, Topic},
+    cache::Cache,
     domain::lifecycle,
-    ingest::MAX_TEXT_BYTES,
+    service::{Changed, committed, ingest::MAX_TEXT_BYTES},
     store::{
         Db,
         directory::Snapshot,
@@ -43,31 +43,25 @@ impl By<'_> {
         }
     }
 
-    /// The caller as written into the history, with the body it acts for: a ministry its
-    /// department, a municipality its administration, everyone else the center.
+    /// The caller as written into the history, with the body it acts for (the matrix says
+    /// which: its department, its municipality's administration, or the center).
     fn actor(&self) -> Actor {
-        let department_id = match self.principal.role {
-            Role::Ministry => self.principal.department_id,
-            Role::Municipality => self
+        let department_id = match policy::acts_for(self.principal) {
+            ActsFor::OwnDepartment => self.principal.department_id,
+            ActsFor::OwnAdministration => self
                 .principal
                 .municipality_id
                 .and_then(|m| self.directory.administration_of(m))
                 .map(|d| d.id),
-            _ => None,
+            ActsFor::Center => None,
         };
         Actor { login: self.principal.actor(), department_id }
     }
 
-    /// Ministries act only on complaints currently assigned to them.
+    /// The rows of its scope the caller's changes may touch (a ministry: those currently
+    /// assigned to it).
     fn require_current(&self, row: &complaint::Model) -> Result<()> {
-        match self.principal.role {
-            Role::Ministry if row.department_id != self.principal.department_id => {
-                Err(Error::Forbidden(
-                    "the complaint is not currently assigned to your department".into(),
-                ))
-            }
-            _ => Ok(()),
-        }
+        policy::check_acts_on(self.principal, row.department_id)
     }
 }
 
@@ -81,7 +75,7 @@ async fn apply(
 ) -> Result<complaint::Model> {
     let scoped = Scoped::of(by.principal);
     let row = change(db, scoped, id, expected_version, &by.actor(), by.now, decide).await?;
-    by.cache.bump(Topic::Complaints).await;
+    committed(by.cache, Changed::Complaints).await;
     Ok(row)
 }
 

@@ -8,7 +8,7 @@
 use crate::{
     Error, Result,
     cache::Cache,
-    ingest::{self, Outcome, Submission},
+    service::ingest::{self, Outcome, Submission},
     store::Db,
 };
 use chrono::{DateTime, Utc};
