@@ -10,7 +10,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 /// Distinct operations whose parsed documents are kept.
-const DOCUMENT_CACHE_CAPACITY: usize = 1024;
+const DOCUMENT_CACHE_CAPACITY: u64 = 1024;
 
 /// How long the directory snapshot is trusted without an invalidation.
 const DIRECTORY_TTL: Duration = Duration::from_secs(30);

@@ -1,33 +1,56 @@
-//! The in-memory backend of the embedded default: one process, so no sharing to do.
+//! The in-memory backend of the embedded default: one process, so no sharing to do. Values
+//! live in a bounded moka cache (least recently used out first, each entry gone after its own
+//! TTL); generation counters in a plain map, since evicting one would resurrect stale entries.
 use super::{Backend, BackendError};
 use futures_util::future::{BoxFuture, FutureExt};
+use moka::{Expiry, sync::Cache};
 use std::{
     collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
-/// Entries beyond this are dropped, oldest expiry first.
-const CAPACITY: usize = 10_000;
+/// Most values kept; beyond it the least recently used go first.
+const CAPACITY: u64 = 10_000;
 
-/// Values with expiry times, and counters.
-#[derive(Debug, Default)]
+/// Each value expires after the TTL it was stored with.
+struct StoredTtl;
+
+impl Expiry<String, (Duration, Vec<u8>)> for StoredTtl {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &(Duration, Vec<u8>),
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.0)
+    }
+}
+
+/// Values with their TTLs, and counters.
 pub struct MemoryBackend {
-    values: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
+    values: Cache<String, (Duration, Vec<u8>)>,
     counters: Mutex<HashMap<String, u64>>,
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        MemoryBackend {
+            values: Cache::builder().max_capacity(CAPACITY).expire_after(StoredTtl).build(),
+            counters: Mutex::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend").field("values", &self.values.entry_count()).finish()
+    }
 }
 
 impl Backend for MemoryBackend {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
-        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        let value = match values.get(key) {
-            Some((expires, v)) if *expires > Instant::now() => Some(v.clone()),
-            Some(_) => {
-                values.remove(key);
-                None
-            }
-            None => None,
-        };
+        let value = self.values.get(key).map(|(_, v)| v);
         async move { Ok(value) }.boxed()
     }
 
@@ -37,15 +60,7 @@ impl Backend for MemoryBackend {
         value: Vec<u8>,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BackendError>> {
-        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        if values.len() >= CAPACITY {
-            let now = Instant::now();
-            values.retain(|_, (expires, _)| *expires > now);
-            if values.len() >= CAPACITY {
-                values.clear();
-            }
-        }
-        values.insert(key.to_owned(), (Instant::now() + ttl, value));
+        self.values.insert(key.to_owned(), (ttl, value));
         async { Ok(()) }.boxed()
     }
 

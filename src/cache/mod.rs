@@ -78,6 +78,11 @@ pub struct Counters {
     pub errors: AtomicU64,
 }
 
+/// One computation of a cold key that this process's readers share. Kept by hand rather than
+/// moka's `get_with`: the flight has to span the backend (Redis) read, the computation and the
+/// backend write, fall back to computing alone when the backend fails, and let a reader whose
+/// computation must not be stored keep its answer — moka's single flight is tied to storing in
+/// its own cache.
 type Flight = Arc<OnceCell<Vec<u8>>>;
 
 /// The gateway's cache.

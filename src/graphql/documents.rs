@@ -4,10 +4,7 @@ use async_graphql::{
     Positioned, Request,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
 };
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 /// Documents longer than this are parsed every time (and never fill the cache).
 const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
@@ -26,17 +23,22 @@ pub fn chosen_operation<'a>(
     }
 }
 
-/// Parsed documents by query text.
-#[derive(Debug)]
+/// Parsed documents by query text, at most a capacity of them (least recently used out
+/// first).
 pub struct DocumentCache {
-    capacity: usize,
-    docs: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
+    docs: moka::sync::Cache<String, Arc<ExecutableDocument>>,
+}
+
+impl std::fmt::Debug for DocumentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentCache").field("documents", &self.docs.entry_count()).finish()
+    }
 }
 
 impl DocumentCache {
-    /// A cache of at most `capacity` documents; when full it starts over.
-    pub fn new(capacity: usize) -> Self {
-        DocumentCache { capacity, docs: Mutex::new(HashMap::new()) }
+    /// A cache of at most `capacity` documents.
+    pub fn new(capacity: u64) -> Self {
+        DocumentCache { docs: moka::sync::Cache::new(capacity) }
     }
 
     /// Gives the request its parsed document, from the cache when possible, and returns it
@@ -44,19 +46,14 @@ impl DocumentCache {
     /// to report.
     pub fn prepare(&self, req: &mut Request) -> Option<Arc<ExecutableDocument>> {
         let cacheable = req.query.len() <= MAX_CACHED_QUERY_BYTES;
-        let cached = cacheable
-            .then(|| self.docs.lock().ok().and_then(|docs| docs.get(&req.query).cloned()))
-            .flatten();
+        let cached = cacheable.then(|| self.docs.get(&req.query)).flatten();
         if let Some(doc) = cached {
             req.set_parsed_query((*doc).clone());
             return Some(doc);
         }
         let doc = Arc::new(req.parsed_query().ok()?.clone());
-        if cacheable && let Ok(mut docs) = self.docs.lock() {
-            if docs.len() >= self.capacity {
-                docs.clear();
-            }
-            docs.insert(req.query.clone(), doc.clone());
+        if cacheable {
+            self.docs.insert(req.query.clone(), doc.clone());
         }
         Some(doc)
     }
@@ -71,18 +68,21 @@ mod tests {
         let cache = DocumentCache::new(2);
         let first = cache.prepare(&mut Request::new("{ me { role } }"));
         assert!(first.is_some());
-        assert_eq!(cache.docs.lock().unwrap().len(), 1);
+        cache.docs.run_pending_tasks();
+        assert_eq!(cache.docs.entry_count(), 1);
         let mut again = Request::new("{ me { role } }");
         let cached = cache.prepare(&mut again).unwrap();
         assert!(Arc::ptr_eq(&cached, &first.unwrap()), "served from the cache");
         assert!(again.parsed_query().is_ok());
 
         assert!(cache.prepare(&mut Request::new("{ me { role ")).is_none());
-        assert_eq!(cache.docs.lock().unwrap().len(), 1, "syntax errors are not cached");
+        cache.docs.run_pending_tasks();
+        assert_eq!(cache.docs.entry_count(), 1, "syntax errors are not cached");
 
         for q in ["{ a }", "{ b }", "{ c }"] {
             cache.prepare(&mut Request::new(q));
         }
-        assert!(cache.docs.lock().unwrap().len() <= 2, "the cache stays bounded");
+        cache.docs.run_pending_tasks();
+        assert!(cache.docs.entry_count() <= 2, "the cache stays bounded");
     }
 }
