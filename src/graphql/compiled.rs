@@ -9,7 +9,7 @@
 //! has to reproduce an error or an audit. What a plan builds must equal what the executor
 //! builds: `tests/api/compiled.rs` compares the two on every planned field and role.
 use super::RequestCtx;
-use super::complaint::{Complaint, ComplaintEdge};
+use super::complaint_row::{Complaint, ComplaintEdge};
 use super::prefetch::columns_of;
 use crate::auth::{
     Role,

@@ -1,5 +1,6 @@
 //! Complaints: the type, its nested history, the Relay connection and the root fields.
 use super::compiled::Rows;
+pub use super::complaint_row::{Complaint, ComplaintEdge};
 use super::directory::{
     Department, Municipality, Staff, department_by_id, department_in, municipality_in, staff_by_id,
     staff_in,
@@ -10,7 +11,6 @@ use super::enums::{
 use super::prefetch::{self, Related, Wants};
 use super::{ctx_db, null_with_error, parse_id, request, shown_text, snapshot};
 use crate::auth::{NoteScope, policy};
-use crate::domain::sla;
 use crate::error::GqlResult;
 use crate::store::{
     self,
@@ -23,54 +23,6 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, response, status_event};
 use std::{borrow::Cow, collections::HashMap, sync::Arc};
-
-/// A citizen's complaint or suggestion, with the relations prefetched for its page.
-pub struct Complaint {
-    row: Arc<complaint::Model>,
-    related: Arc<Related>,
-}
-
-impl Complaint {
-    /// A complaint whose history lists resolve from `related`.
-    pub fn new(row: Arc<complaint::Model>, related: Arc<Related>) -> Self {
-        Complaint { row, related }
-    }
-
-    /// The row.
-    pub(crate) fn row(&self) -> &complaint::Model {
-        &self.row
-    }
-
-    /// The row, for `field`; an error when its page did not read a column `field` needs (a
-    /// look-ahead that missed it) or the field-to-column table lacks `field` — better than
-    /// answering with a placeholder.
-    fn read(&self, field: &str) -> Result<&complaint::Model> {
-        match prefetch::columns_of(field) {
-            Some(needs) if self.related.loaded.covers(needs) => Ok(&self.row),
-            Some(_) => {
-                Err(crate::Error::Internal(format!("`{field}` was not loaded for this page"))).gql()
-            }
-            None => Err(crate::Error::Internal(format!("`{field}` lists no columns"))).gql(),
-        }
-    }
-
-    /// What was loaded with its page.
-    pub(crate) fn related(&self) -> &Related {
-        &self.related
-    }
-
-    /// Open and past a deadline at `now`.
-    pub(crate) fn is_overdue_at(&self, now: DateTime<Utc>) -> bool {
-        let c = &self.row;
-        sla::is_overdue(
-            c.status.is_open(),
-            c.first_response_at.is_some(),
-            c.first_response_due_at,
-            c.resolution_due_at,
-            now,
-        )
-    }
-}
 
 #[Object]
 impl Complaint {
@@ -459,25 +411,6 @@ impl PageInfo {
             start_cursor: page.rows.first().map(&cursor),
             end_cursor: page.rows.last().map(&cursor),
         }
-    }
-}
-
-/// One row of a complaint connection.
-pub struct ComplaintEdge {
-    node: Arc<complaint::Model>,
-    order: Order,
-    related: Arc<Related>,
-}
-
-impl ComplaintEdge {
-    /// The opaque cursor of this row.
-    pub(crate) fn cursor_string(&self) -> String {
-        store::complaints::cursor_of(&self.node, self.order).encode(self.order)
-    }
-
-    /// The complaint of this row.
-    pub(crate) fn complaint(&self) -> Complaint {
-        Complaint::new(self.node.clone(), self.related.clone())
     }
 }
 

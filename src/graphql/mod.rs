@@ -3,6 +3,7 @@ pub mod audit;
 pub mod cacheable;
 pub mod compiled;
 pub mod complaint;
+mod complaint_row;
 pub mod directory;
 pub mod documents;
 pub mod enums;
