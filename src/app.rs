@@ -95,11 +95,6 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Shared state (tests read the statement counter from it).
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> Result<()> {
         let addr = self.local_addr();

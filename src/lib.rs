@@ -11,11 +11,11 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod graphql;
-pub mod http;
-pub mod pipeline;
+pub(crate) mod http;
+pub(crate) mod pipeline;
 pub mod seed;
 pub mod service;
-pub mod state;
+pub(crate) mod state;
 pub mod store;
 pub mod telemetry;
 

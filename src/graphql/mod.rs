@@ -1,20 +1,20 @@
 //! The GraphQL schema: roots merged per domain area, thin types over store rows.
-pub mod audit;
-pub mod cacheable;
-pub mod compiled;
-pub mod complaint;
+pub(crate) mod audit;
+pub(crate) mod cacheable;
+pub(crate) mod compiled;
+pub(crate) mod complaint;
 mod complaint_row;
-pub mod directory;
-pub mod documents;
-pub mod enums;
-pub mod guard;
-pub mod ingest;
-pub mod kpi;
-pub mod lifecycle;
-pub mod prefetch;
-pub mod response_order;
-pub mod routing;
-pub mod variables;
+pub(crate) mod directory;
+pub(crate) mod documents;
+pub(crate) mod enums;
+pub(crate) mod guard;
+pub(crate) mod ingest;
+pub(crate) mod kpi;
+pub(crate) mod lifecycle;
+pub(crate) mod prefetch;
+pub(crate) mod response_order;
+pub(crate) mod routing;
+pub(crate) mod variables;
 mod viewer;
 mod visibility;
 

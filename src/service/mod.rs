@@ -4,9 +4,9 @@
 //! transaction happen inside, and every committed write ends in [`committed`], the one place
 //! that tells the rest of the gateway what changed.
 pub mod import;
-pub mod ingest;
-pub mod lifecycle;
-pub mod routing;
+pub(crate) mod ingest;
+pub(crate) mod lifecycle;
+pub(crate) mod routing;
 
 use crate::cache::{Cache, Topic};
 

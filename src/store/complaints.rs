@@ -228,11 +228,6 @@ impl Columns {
         self.0.count_ones() as usize
     }
 
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     /// Where `column` stands in a row that selects this set in `Column` order.
     pub const fn position(self, column: C) -> Option<usize> {
         if !self.has(column) {

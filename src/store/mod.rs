@@ -1,19 +1,19 @@
 //! Database access with sea-orm. Every read of complaint rows, or of rows hanging off
 //! complaints, starts from the caller's [`scope::Scoped`], which applies the row scope in SQL
 //! as its own AND-ed group.
-pub mod audit;
-pub mod bulk;
-pub mod complaints;
+pub(crate) mod audit;
+pub(crate) mod bulk;
+pub(crate) mod complaints;
 pub mod deadlines;
-pub mod directory;
-pub mod history;
-pub mod ingest;
+pub(crate) mod directory;
+pub(crate) mod history;
+pub(crate) mod ingest;
 pub mod kpi_blocks;
-pub mod kpis;
-pub mod lifecycle;
-pub mod pagination;
-pub mod routing;
-pub mod scope;
+pub(crate) mod kpis;
+pub(crate) mod lifecycle;
+pub(crate) mod pagination;
+pub(crate) mod routing;
+pub(crate) mod scope;
 
 use crate::{Config, Result};
 use migration::{Migrator, MigratorTrait};
