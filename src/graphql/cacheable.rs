@@ -3,30 +3,39 @@
 //! must be audited), `auditLog` (written by reads, no generation), `me` (the caller's own
 //! identity, not the scope's) and `routingRules` (another generation).
 use super::documents::chosen_operation;
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use super::walk::{Spreads, Visit, Walker};
+use async_graphql::{
+    Name,
+    parser::types::{ExecutableDocument, OperationType, SelectionSet},
+};
 
 /// Fields whose answers must not be shared through the cache.
 const UNCACHEABLE: [&str; 4] = ["author", "auditLog", "me", "routingRules"];
 
-/// Whether operation `operation_name` of `doc` is a query that may be cached whole. Looks at
-/// every fragment of the document, used or not: never wrong, sometimes too careful.
+/// Whether operation `operation_name` of `doc` is a query that may be cached whole. Every
+/// selection counts, `@skip`ped or not: never wrong, sometimes too careful.
 pub fn cacheable(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let Some(op) = chosen_operation(doc, operation_name) else { return false };
     if op.node.ty != OperationType::Query {
         return false;
     }
-    clean(&op.node.selection_set.node)
-        && doc.fragments.values().all(|f| clean(&f.node.selection_set.node))
+    let walker = Walker::new(&doc.fragments, None, Spreads::OncePerLevel);
+    clean(&walker, &op.node.selection_set.node, &mut Vec::new())
 }
 
-fn clean(set: &SelectionSet) -> bool {
-    set.items.iter().all(|item| match &item.node {
-        Selection::Field(f) => {
-            !UNCACHEABLE.contains(&f.node.name.node.as_str()) && clean(&f.node.selection_set.node)
-        }
-        Selection::InlineFragment(f) => clean(&f.node.selection_set.node),
-        Selection::FragmentSpread(_) => true,
-    })
+/// Whether no field of `set`, however deep, is one whose answer must not be shared.
+fn clean<'a>(walker: &Walker<'a>, set: &'a SelectionSet, path: &mut Vec<&'a Name>) -> bool {
+    walker
+        .level(set, path, &mut |visit, path| match visit {
+            Visit::Field(f, _)
+                if UNCACHEABLE.contains(&f.node.name.node.as_str())
+                    || !clean(walker, &f.node.selection_set.node, path) =>
+            {
+                Err(())
+            }
+            _ => Ok(()),
+        })
+        .is_ok()
 }
 
 #[cfg(test)]

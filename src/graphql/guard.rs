@@ -2,6 +2,7 @@
 //! rejected, as if the role's schema lacked it) and the limits against abuse — depth, aliases,
 //! root fields, estimated result size. Walks the parsed document with the schema's field
 //! types, expanding fragments, and stops early on documents built to explode.
+use super::walk::{Spreads, Visit, Walker};
 use crate::{
     Error,
     auth::{
@@ -14,7 +15,7 @@ use async_graphql::{
     Name, Variables,
     parser::types::{
         BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
-        Selection, SelectionSet, ServiceDocument, Type, TypeKind, TypeSystemDefinition,
+        SelectionSet, ServiceDocument, Type, TypeKind, TypeSystemDefinition,
     },
     parser::{Positioned, parse_schema},
 };
@@ -126,13 +127,12 @@ pub struct Caller {
 
 struct Walk<'a> {
     index: &'a TypeIndex,
-    doc: &'a ExecutableDocument,
+    walker: Walker<'a>,
     variables: &'a Variables,
     caller: Caller,
     limits: &'a QueryLimits,
     measure: Measure,
     visited: usize,
-    fragments: Vec<&'a Name>,
 }
 
 /// Whether the operation `operation_name` of `doc` (the only one when unnamed) is a mutation.
@@ -167,15 +167,15 @@ pub fn check(
         };
         let mut walk = Walk {
             index,
-            doc,
+            walker: Walker::new(&doc.fragments, None, Spreads::EveryTime),
             variables,
             caller,
             limits,
             measure: Measure::default(),
             visited: 0,
-            fragments: Vec::new(),
         };
-        walk.measure.complexity = walk.set(&op.node.selection_set.node, Some(root), 0, 1, None)?;
+        let set = &op.node.selection_set.node;
+        walk.measure.complexity = walk.set(set, Some(root), 0, 1, None, &mut Vec::new())?;
         let m = walk.measure;
         if m.root_fields > limits.max_root_fields {
             return Err(too_complex(format!(
@@ -202,7 +202,8 @@ pub fn check(
 impl<'a> Walk<'a> {
     /// Walks a selection set of `type_name` (None inside introspection or unknown fields) at
     /// `depth`, where every value repeats `mult` times and lists hold `page` items when the
-    /// enclosing field is paged; returns its estimated size.
+    /// enclosing field is paged; returns its estimated size. Every spread of a fragment
+    /// counts (the executor resolves each), so a fragment bomb exhausts the budget.
     fn set(
         &mut self,
         set: &'a SelectionSet,
@@ -210,62 +211,25 @@ impl<'a> Walk<'a> {
         depth: usize,
         mult: u64,
         page: Option<u64>,
+        path: &mut Vec<&'a Name>,
     ) -> Result<u64, Refusal> {
         let mut total = 0u64;
-        for item in &set.items {
+        let walker = self.walker;
+        walker.level(set, path, &mut |visit, path| {
             self.visited += 1;
             if self.visited > MAX_VISITED {
                 return Err(too_complex(format!(
                     "the operation expands to more than {MAX_VISITED} selections"
                 )));
             }
-            match &item.node {
-                Selection::Field(field) => {
-                    total = total.saturating_add(self.field(
-                        &field.node,
-                        type_name,
-                        depth,
-                        mult,
-                        page,
-                    )?);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    // A cycle is left for validation to report.
-                    let Some(fragment) = self.doc.fragments.get(name) else { continue };
-                    if self.fragments.contains(&name) {
-                        continue;
-                    }
-                    self.fragments.push(name);
-                    let on = Some(fragment.node.type_condition.node.on.node.as_str());
-                    let inner = self.set(
-                        &fragment.node.selection_set.node,
-                        type_name.and(on),
-                        depth,
-                        mult,
-                        page,
-                    );
-                    self.fragments.pop();
-                    total = total.saturating_add(inner?);
-                }
-                Selection::InlineFragment(inline) => {
-                    let on = inline
-                        .node
-                        .type_condition
-                        .as_ref()
-                        .map(|c| c.node.on.node.as_str())
-                        .or(type_name);
-                    let inner = self.set(
-                        &inline.node.selection_set.node,
-                        type_name.and(on),
-                        depth,
-                        mult,
-                        page,
-                    )?;
-                    total = total.saturating_add(inner);
-                }
+            if let Visit::Field(field, on) = visit {
+                // A fragment's type condition names the type its fields are on.
+                let on = type_name.and(on.or(type_name));
+                total =
+                    total.saturating_add(self.field(&field.node, on, depth, mult, page, path)?);
             }
-        }
+            Ok(())
+        })?;
         Ok(total)
     }
 
@@ -276,6 +240,7 @@ impl<'a> Walk<'a> {
         depth: usize,
         mult: u64,
         page: Option<u64>,
+        path: &mut Vec<&'a Name>,
     ) -> Result<u64, Refusal> {
         let name = field.name.node.as_str();
         if depth == 0 {
@@ -336,6 +301,7 @@ impl<'a> Walk<'a> {
             depth,
             child_mult,
             self.page_size(field),
+            path,
         )?;
         Ok(own.saturating_add(children))
     }

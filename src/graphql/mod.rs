@@ -17,6 +17,7 @@ pub(crate) mod routing;
 pub(crate) mod variables;
 mod viewer;
 mod visibility;
+mod walk;
 
 use crate::{
     Error,

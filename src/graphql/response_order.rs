@@ -5,83 +5,33 @@
 //! selections and applied to the response; objects already in order cost a string comparison
 //! per key.
 use super::documents::chosen_operation;
+use super::walk::{Spreads, Visit, Walker};
 use async_graphql::{
-    Name, Positioned, Value, Variables,
-    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    Name, Value, Variables,
+    parser::types::{ExecutableDocument, SelectionSet},
 };
-use std::collections::HashMap;
 
 /// The response keys of a selection in order, each with the order of its own selection.
 #[derive(Debug, Default)]
 struct KeyOrder(Vec<(Name, KeyOrder)>);
 
-type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
-
-/// What planning reads besides the selections.
-struct Ctx<'a> {
-    fragments: &'a Fragments,
-    variables: &'a Variables,
-}
-
-/// Whether `@skip`/`@include` leave the selection out (the executor does the same).
-fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> bool {
-    directives.iter().any(|d| {
-        let include = match d.node.name.node.as_str() {
-            "skip" => false,
-            "include" => true,
-            _ => return false,
-        };
-        let condition = d.node.get_argument("if").map(|v| {
-            v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(()))
-        });
-        matches!(condition, Some(Ok(Value::Boolean(b))) if b != include)
-    })
-}
-
-/// Fields of `sets` (merged, fragments expanded) in order of first appearance, each with
-/// the selection sets of every field that shares its response key.
-fn plan(sets: &[&SelectionSet], cx: &Ctx<'_>, depth: usize) -> KeyOrder {
-    fn collect<'a>(
-        set: &'a SelectionSet,
-        cx: &Ctx<'a>,
-        keys: &mut Vec<(&'a Name, Vec<&'a SelectionSet>)>,
-        expanded: &mut Vec<&'a Name>,
-    ) {
-        for selection in &set.items {
-            if skipped(selection.node.directives(), cx.variables) {
-                continue;
-            }
-            match &selection.node {
-                Selection::Field(f) => {
-                    let key = &f.node.response_key().node;
-                    let sub = &f.node.selection_set.node;
-                    match keys.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, subs)) => subs.push(sub),
-                        None => keys.push((key, vec![sub])),
-                    }
-                }
-                Selection::FragmentSpread(spread) => {
-                    // A fragment spread again on one level adds nothing; skipping it also
-                    // stops a cycle (which validation refuses, but this runs regardless).
-                    let name = &spread.node.fragment_name.node;
-                    if expanded.contains(&name) {
-                        continue;
-                    }
-                    expanded.push(name);
-                    if let Some(fragment) = cx.fragments.get(name) {
-                        collect(&fragment.node.selection_set.node, cx, keys, expanded);
-                    }
-                }
-                Selection::InlineFragment(inline) => {
-                    collect(&inline.node.selection_set.node, cx, keys, expanded);
-                }
-            }
-        }
-    }
-    let mut keys = Vec::new();
-    let mut expanded = Vec::new();
+/// Fields of `sets` (merged, fragments expanded once per level, `@skip`/`@include` applied)
+/// in order of first appearance, each with the selection sets of every field that shares its
+/// response key.
+fn plan(sets: &[&SelectionSet], walker: &Walker<'_>, depth: usize) -> KeyOrder {
+    let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
     for set in sets {
-        collect(set, cx, &mut keys, &mut expanded);
+        let _ = walker.level(set, &mut Vec::new(), &mut |visit, _| {
+            if let Visit::Field(f, _) = visit {
+                let key = &f.node.response_key().node;
+                let sub = &f.node.selection_set.node;
+                match keys.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, subs)) => subs.push(sub),
+                    None => keys.push((key, vec![sub])),
+                }
+            }
+            Ok::<(), ()>(())
+        });
     }
     KeyOrder(
         keys.into_iter()
@@ -90,7 +40,7 @@ fn plan(sets: &[&SelectionSet], cx: &Ctx<'_>, depth: usize) -> KeyOrder {
                 let inner = if depth > 64 || subs.iter().all(|s| s.items.is_empty()) {
                     KeyOrder::default()
                 } else {
-                    plan(&subs, cx, depth + 1)
+                    plan(&subs, walker, depth + 1)
                 };
                 (key.clone(), inner)
             })
@@ -139,8 +89,8 @@ pub fn order_response(
         return;
     }
     if let Some(op) = chosen_operation(doc, operation_name) {
-        let cx = Ctx { fragments: &doc.fragments, variables };
-        apply(data, &plan(&[&op.node.selection_set.node], &cx, 0));
+        let walker = Walker::new(&doc.fragments, Some(variables), Spreads::OncePerLevel);
+        apply(data, &plan(&[&op.node.selection_set.node], &walker, 0));
     }
 }
 
