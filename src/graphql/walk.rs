@@ -16,6 +16,12 @@ use std::collections::HashMap;
 /// The fragments of a document by name.
 pub(crate) type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
+/// The fragment spreads being expanded around a level.
+pub(crate) type Path<'a> = Vec<&'a Name>;
+
+/// What a walk calls for each selection it visits; an error stops the walk.
+pub(crate) type Visitor<'v, 'a, E> = dyn FnMut(Visit<'a>, &mut Path<'a>) -> Result<(), E> + 'v;
+
 /// How often one fragment is expanded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Spreads {
@@ -62,8 +68,8 @@ impl<'a> Walker<'a> {
     pub(crate) fn level<E>(
         &self,
         set: &'a SelectionSet,
-        path: &mut Vec<&'a Name>,
-        visit: &mut dyn FnMut(Visit<'a>, &mut Vec<&'a Name>) -> Result<(), E>,
+        path: &mut Path<'a>,
+        visit: &mut Visitor<'_, 'a, E>,
     ) -> Result<(), E> {
         let mut seen = Vec::new();
         self.walk(set, None, path, &mut seen, visit)
@@ -75,7 +81,7 @@ impl<'a> Walker<'a> {
         on: Option<&'a str>,
         path: &mut Vec<&'a Name>,
         seen: &mut Vec<&'a Name>,
-        visit: &mut dyn FnMut(Visit<'a>, &mut Vec<&'a Name>) -> Result<(), E>,
+        visit: &mut Visitor<'_, 'a, E>,
     ) -> Result<(), E> {
         for selection in &set.items {
             if self.skipped(selection.node.directives()) {
