@@ -11,7 +11,7 @@ use crate::{
     state::AppState,
 };
 use async_graphql::{
-    BatchRequest, ParseRequestError, Response as GqlResponse, http::GraphiQLSource,
+    BatchRequest, ParseRequestError, Response as GqlResponse, ServerError, http::GraphiQLSource,
 };
 use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use axum::{
@@ -19,7 +19,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The response media types of GraphQL over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,15 +153,33 @@ fn unreadable(media: Media, rejection: GraphQLRejection) -> Response {
     media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)])
 }
 
-/// One operation's answer as JSON: a request error has no `data` entry.
-fn body_of(resp: &GqlResponse, outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Executed => serde_json::to_value(resp).unwrap_or_else(|_| {
-            let err = Error::Internal("the answer could not be written".into());
-            json!({ "errors": [err.to_server_error()] })
-        }),
-        _ => json!({ "errors": resp.errors }),
+/// One operation's answer as JSON, written straight from the response: a request error has
+/// no `data` entry.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    /// The whole response.
+    Executed(&'a GqlResponse),
+    /// Its errors only.
+    NotRun { errors: &'a [ServerError] },
+}
+
+impl<'a> Body<'a> {
+    fn of(resp: &'a GqlResponse, outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Executed => Body::Executed(resp),
+            _ => Body::NotRun { errors: &resp.errors },
+        }
     }
+}
+
+/// JSON of a body; a response built from JSON values always serializes, but should one not,
+/// the client still gets a GraphQL error.
+fn written<T: serde::Serialize>(body: &T) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|_| {
+        let err = Error::Internal("the answer could not be written".into());
+        json!({ "errors": [err.to_server_error()] }).to_string().into_bytes()
+    })
 }
 
 async fn handle(
@@ -186,8 +204,7 @@ async fn handle(
             let transport = Transport { read_only, use_cache: true };
             match pipeline.answer(&principal, req, transport).await {
                 Answer::Fresh(resp, outcome) => {
-                    let body = body_of(&resp, outcome).to_string().into_bytes();
-                    media.respond(media.status(outcome), body)
+                    media.respond(media.status(outcome), written(&Body::of(&resp, outcome)))
                 }
                 Answer::Cached(bytes) => media.respond(StatusCode::OK, bytes),
             }
@@ -198,7 +215,7 @@ async fn handle(
                 let msg = format!("a batch holds 1 to {max} operations, this one {}", reqs.len());
                 return media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]);
             }
-            let mut out = Vec::with_capacity(reqs.len());
+            let mut answers = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
             let transport = Transport { read_only, use_cache: false };
             for req in reqs {
@@ -206,10 +223,11 @@ async fn handle(
                     pipeline.answer(&principal, req, transport).await
                 {
                     status = status.max(media.status(outcome));
-                    out.push(body_of(&resp, outcome));
+                    answers.push((resp, outcome));
                 }
             }
-            media.respond(status, Value::Array(out).to_string().into_bytes())
+            let bodies: Vec<Body<'_>> = answers.iter().map(|(r, o)| Body::of(r, *o)).collect();
+            media.respond(status, written(&bodies))
         }
     }
 }
