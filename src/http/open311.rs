@@ -156,54 +156,28 @@ fn number_param(f: &HashMap<String, String>, key: &str) -> Result<Option<f64>, S
     }
 }
 
-/// POST requests.json (form-urlencoded).
-pub async fn post_request(
-    State(state): State<AppState>,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the body must be application/x-www-form-urlencoded",
-        );
-    };
-    let Some(principal) = principal_of(&state, f.get("api_key")) else {
-        return error(StatusCode::FORBIDDEN, "invalid or missing api_key");
-    };
+/// The complaint a GeoReport POST describes, or why it cannot be one (the spec's required
+/// fields: a known service, a jurisdiction, a location, a description).
+fn submission_of(
+    f: &HashMap<String, String>,
+    principal: &Principal,
+    directory: &Snapshot,
+) -> Result<Submission, String> {
     let Some((_, category, ..)) = f.get("service_code").and_then(|c| service_of(c.trim())) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "service_code is missing or unknown (see services.json)",
-        );
+        return Err("service_code is missing or unknown (see services.json)".into());
     };
-    let directory = match state.directory.snapshot().await {
-        Ok(d) => d,
-        Err(e) => return internal(e),
-    };
-    let Some(municipality_id) = f.get("jurisdiction_id").and_then(|j| jurisdiction(&directory, j))
+    let Some(municipality_id) = f.get("jurisdiction_id").and_then(|j| jurisdiction(directory, j))
     else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "jurisdiction_id must name a municipality of Yugra (id or English name)",
-        );
+        return Err("jurisdiction_id must name a municipality of Yugra (id or English name)".into());
     };
-    let (lat, lon) = match (number_param(&f, "lat"), number_param(&f, "long")) {
-        (Ok(lat), Ok(lon)) => (lat, lon),
-        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
-    };
+    let (lat, lon) = (number_param(f, "lat")?, number_param(f, "long")?);
     let address = f.get("address_string").map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
     if (lat.is_none() || lon.is_none()) && address.is_none() && !f.contains_key("address_id") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "a location is required: lat and long, or address_string, or address_id",
-        );
+        return Err("a location is required: lat and long, or address_string, or address_id".into());
     }
     let description = f.get("description").map(|d| d.trim().to_owned()).unwrap_or_default();
     if description.is_empty() || description.chars().count() > MAX_DESCRIPTION {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("description must be 1 to {MAX_DESCRIPTION} characters"),
-        );
+        return Err(format!("description must be 1 to {MAX_DESCRIPTION} characters"));
     }
     let name = [f.get("first_name"), f.get("last_name")]
         .into_iter()
@@ -212,9 +186,9 @@ pub async fn post_request(
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let submission = Submission {
+    Ok(Submission {
         source: Source::Open311,
-        external_id: external_id(&principal, &f),
+        external_id: external_id(principal, f),
         text: description,
         municipality_id,
         category: Some(*category),
@@ -228,6 +202,30 @@ pub async fn post_request(
         address,
         lat,
         lon,
+    })
+}
+
+/// POST requests.json (form-urlencoded): a thin adapter of the ingest service.
+pub async fn post_request(
+    State(state): State<AppState>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body must be application/x-www-form-urlencoded",
+        );
+    };
+    let Some(principal) = principal_of(&state, f.get("api_key")) else {
+        return error(StatusCode::FORBIDDEN, "invalid or missing api_key");
+    };
+    let directory = match state.directory.snapshot().await {
+        Ok(d) => d,
+        Err(e) => return internal(e),
+    };
+    let submission = match submission_of(&f, &principal, &directory) {
+        Ok(s) => s,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
     };
     let delivered =
         ingest::submit(&state.db, &state.cache, &principal, vec![Ok(submission)], Utc::now());
