@@ -11,6 +11,7 @@
 use super::RequestCtx;
 use super::complaint_row::{Complaint, ComplaintEdge};
 use super::prefetch::columns_of;
+use super::walk::{Fragments, Spreads, Visit, Walker};
 use crate::auth::{
     Role,
     policy::{Access, field_access, masks_texts},
@@ -19,13 +20,13 @@ use crate::store::directory::Snapshot;
 use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
     indexmap::IndexMap,
-    parser::types::{Field, FragmentDefinition, Selection, SelectionSet},
+    parser::types::{Field, SelectionSet},
     registry::Registry,
     resolver_utils::enum_value,
 };
 use chrono::{DateTime, Utc};
 use entity::{department, municipality, staff};
-use std::{borrow::Cow, collections::HashMap};
+use std::borrow::Cow;
 
 /// One object selection, planned: response keys in order, each with what goes there.
 #[derive(Debug)]
@@ -33,13 +34,13 @@ pub struct Plan<F>(Vec<(Name, F)>);
 
 /// Plans selections for one request: its fragments and the caller's role.
 pub struct Planner<'a> {
-    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    fragments: &'a Fragments,
     role: Role,
 }
 
 impl<'a> Planner<'a> {
     /// A planner over an operation's `fragments`, for `role`.
-    pub fn new(fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>, role: Role) -> Self {
+    pub fn new(fragments: &'a Fragments, role: Role) -> Self {
         Planner { fragments, role }
     }
 
@@ -48,71 +49,45 @@ impl<'a> Planner<'a> {
     fn plan<F>(
         &self,
         type_name: &str,
-        set: &SelectionSet,
-        field: &impl Fn(&Self, &str, &SelectionSet) -> Option<F>,
+        set: &'a SelectionSet,
+        field: &impl Fn(&Self, &str, &'a SelectionSet) -> Option<F>,
     ) -> Option<Plan<F>> {
-        let mut planned = Vec::with_capacity(set.items.len());
-        self.collect(type_name, set, field, &mut planned)?;
+        let mut planned: Vec<(Name, F)> = Vec::with_capacity(set.items.len());
+        // @skip and @include were applied and removed before execution: any directive left is
+        // the executor's to run, like a repeated key (it merges sub-selections), an argument,
+        // or a field the matrix neither allows nor masks.
+        let walker = Walker::new(self.fragments, None, Spreads::OncePerLevel);
+        let planned_all = walker.level(set, &mut Vec::new(), &mut |visit, _| match visit {
+            // The schema has no interfaces or unions: a fragment on an object type applies
+            // to that type only, and validation refuses any other.
+            Visit::Fragment { directed, on } if directed || on.is_some_and(|t| t != type_name) => {
+                Err(())
+            }
+            Visit::Fragment { .. } => Ok(()),
+            Visit::Field(f, _) => {
+                let Field { alias, name, arguments, selection_set, directives } = &f.node;
+                let key = alias.as_ref().unwrap_or(name).node.clone();
+                let name = name.node.as_str();
+                let repeated = planned.iter().any(|(k, _)| *k == key);
+                // Masked fields are the texts, which the plan masks as the resolvers do
+                // (`tests/api/compiled.rs` compares both for the public).
+                let allowed = name == "__typename"
+                    || matches!(
+                        field_access(self.role, type_name, name),
+                        Access::Allow | Access::Masked
+                    );
+                if repeated || !allowed || !arguments.is_empty() || !directives.is_empty() {
+                    return Err(());
+                }
+                planned.push((key, field(self, name, &selection_set.node).ok_or(())?));
+                Ok(())
+            }
+        });
         // Nothing left after @skip/@include: the executor answers null for such an object.
-        if planned.is_empty() {
+        if planned_all.is_err() || planned.is_empty() {
             return None;
         }
         Some(Plan(planned))
-    }
-
-    fn collect<F>(
-        &self,
-        type_name: &str,
-        set: &SelectionSet,
-        field: &impl Fn(&Self, &str, &SelectionSet) -> Option<F>,
-        planned: &mut Vec<(Name, F)>,
-    ) -> Option<()> {
-        for selection in &set.items {
-            // @skip and @include are applied and removed before execution; any other
-            // directive is the executor's to run.
-            if !selection.node.directives().is_empty() {
-                return None;
-            }
-            let (condition, inner) = match &selection.node {
-                Selection::Field(f) => {
-                    let Field { alias, name, arguments, selection_set, .. } = &f.node;
-                    let key = alias.as_ref().unwrap_or(name).node.clone();
-                    let name = name.node.as_str();
-                    // A repeated key merges sub-selections: the executor does that.
-                    let repeated = planned.iter().any(|(k, _)| *k == key);
-                    // Masked fields are the texts, which the plan masks as the resolvers do
-                    // (`tests/api/compiled.rs` compares both for the public).
-                    let allowed = name == "__typename"
-                        || matches!(
-                            field_access(self.role, type_name, name),
-                            Access::Allow | Access::Masked
-                        );
-                    if repeated || !allowed || !arguments.is_empty() {
-                        return None;
-                    }
-                    planned.push((key, field(self, name, &selection_set.node)?));
-                    continue;
-                }
-                Selection::FragmentSpread(spread) => {
-                    let fragment = &self.fragments.get(&spread.node.fragment_name.node)?.node;
-                    if !fragment.directives.is_empty() {
-                        return None;
-                    }
-                    (Some(&fragment.type_condition.node.on.node), &fragment.selection_set.node)
-                }
-                Selection::InlineFragment(inline) => (
-                    inline.node.type_condition.as_ref().map(|c| &c.node.on.node),
-                    &inline.node.selection_set.node,
-                ),
-            };
-            // The schema has no interfaces or unions: a fragment on an object type applies
-            // to that type only, and validation refuses any other.
-            if condition.is_some_and(|on| on != type_name) {
-                return None;
-            }
-            self.collect(type_name, inner, field, planned)?;
-        }
-        Some(())
     }
 }
 
@@ -497,9 +472,12 @@ impl<T: Compiled> OutputType for Rows<T> {
 mod tests {
     use super::*;
     use crate::graphql::prefetch::Related;
-    use async_graphql::parser::{parse_query, types::DocumentOperations};
+    use async_graphql::parser::{
+        parse_query,
+        types::{DocumentOperations, Selection},
+    };
     use entity::complaint::Column as C;
-    use std::sync::Arc;
+    use std::{collections::HashMap, sync::Arc};
 
     /// A page's row read with its number, status and department, and response counts.
     fn sample() -> Complaint {

@@ -38,8 +38,9 @@ pub(crate) enum Visit<'a> {
     /// A field, under the type condition of the innermost fragment around it (`None`: no
     /// fragment names one, the enclosing type holds).
     Field(&'a Positioned<Field>, Option<&'a str>),
-    /// A fragment spread or inline fragment about to be entered (for budgets).
-    Fragment,
+    /// A fragment spread or inline fragment about to be entered: whether it (or the
+    /// fragment's definition) carries directives, and its type condition.
+    Fragment { directed: bool, on: Option<&'a str> },
 }
 
 /// Walks the selections of one document.
@@ -100,19 +101,22 @@ impl<'a> Walker<'a> {
                     if repeated || path.contains(&name) {
                         continue;
                     }
-                    visit(Visit::Fragment, path)?;
+                    let directed =
+                        !spread.node.directives.is_empty() || !fragment.node.directives.is_empty();
+                    let condition = Some(fragment.node.type_condition.node.on.node.as_str());
+                    visit(Visit::Fragment { directed, on: condition }, path)?;
                     seen.push(name);
                     path.push(name);
-                    let condition = Some(fragment.node.type_condition.node.on.node.as_str());
                     let result =
                         self.walk(&fragment.node.selection_set.node, condition, path, seen, visit);
                     path.pop();
                     result?;
                 }
                 Selection::InlineFragment(inline) => {
-                    visit(Visit::Fragment, path)?;
                     let condition =
                         inline.node.type_condition.as_ref().map(|c| c.node.on.node.as_str());
+                    let directed = !inline.node.directives.is_empty();
+                    visit(Visit::Fragment { directed, on: condition }, path)?;
                     self.walk(
                         &inline.node.selection_set.node,
                         condition.or(on),
