@@ -11,7 +11,10 @@ use crate::{
     cache::{Cache, Topic},
     config::{Introspection, QueryLimits},
     graphql::{
-        AppSchema, RequestCtx, cacheable::cacheable, documents::DocumentCache, guard,
+        AppSchema, RequestCtx,
+        cacheable::cacheable,
+        documents::{DocumentCache, chosen_operation},
+        guard,
         guard::TypeIndex, response_order::order_response, variables::InputTypes,
     },
     store::{self, Db, scope::Scoped},
@@ -137,7 +140,7 @@ impl Pipeline {
         if let Some(doc) = &doc {
             let op = req.operation_name.as_deref();
             if let Some(name) = op
-                && !doc.operations.iter().any(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+                && chosen_operation(doc, op).is_none()
             {
                 let err =
                     Error::OperationNotFound(format!("the document has no operation {name:?}"));
