@@ -34,7 +34,12 @@ impl Media {
     /// The type the client's `Accept` prefers (by q-value, then order); `application/json`
     /// when it names neither, as legacy clients expect.
     pub(crate) fn accepted(headers: &HeaderMap) -> Media {
-        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Media::of_accept(headers.get(header::ACCEPT))
+    }
+
+    /// The type an `Accept` value prefers (see [`Media::accepted`]).
+    pub(crate) fn of_accept(accept: Option<&HeaderValue>) -> Media {
+        let accept = accept.and_then(|v| v.to_str().ok()).unwrap_or("");
         let mut best: Option<(f32, Media)> = None;
         for part in accept.split(',') {
             let mut params = part.split(';');

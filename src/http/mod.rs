@@ -27,16 +27,18 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The body limit refuses oversized bodies before any handler, in plain text; on `/graphql`
 /// that becomes a GraphQL error in the media type the client accepts.
 async fn graphql_body_limit(req: axum::extract::Request, next: Next) -> Response {
-    let graphql = req.uri().path() == "/graphql";
-    let media = graphql::Media::accepted(req.headers());
+    // Only the Accept value is kept (cheap to clone); it is read only for a refusal.
+    let accept = (req.uri().path() == "/graphql")
+        .then(|| req.headers().get(axum::http::header::ACCEPT).cloned());
     let resp = next.run(req).await;
+    let Some(accept) = accept else { return resp };
     let json = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.contains("json"));
-    if graphql && resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return graphql::too_large(media);
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return graphql::too_large(graphql::Media::of_accept(accept.as_ref()));
     }
     resp
 }
