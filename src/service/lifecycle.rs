@@ -46,7 +46,12 @@ impl By<'_> {
     /// The caller as written into the history, with the body it acts for (the matrix says
     /// which: its department, its municipality's administration, or the center).
     fn actor(&self) -> Actor {
-        let department_id = match policy::acts_for(self.principal) {
+        Actor { login: self.principal.actor(), department_id: self.acting_department() }
+    }
+
+    /// The department the caller acts for (`None`: the center).
+    fn acting_department(&self) -> Option<i32> {
+        match policy::acts_for(self.principal) {
             ActsFor::OwnDepartment => self.principal.department_id,
             ActsFor::OwnAdministration => self
                 .principal
@@ -54,8 +59,7 @@ impl By<'_> {
                 .and_then(|m| self.directory.administration_of(m))
                 .map(|d| d.id),
             ActsFor::Center => None,
-        };
-        Actor { login: self.principal.actor(), department_id }
+        }
     }
 
     /// The rows of its scope the caller's changes may touch (a ministry: those currently
@@ -228,7 +232,7 @@ pub async fn respond(
     by.require(Action::Respond, "respond to complaints")?;
     let text = required_text(text, "text")?;
     // A municipality writes as its administration.
-    let department = by.actor().department_id;
+    let department = by.acting_department();
     apply(db, by, id, expected_version, |row| {
         by.require_current(row)?;
         if !lifecycle::is_open(row.status) {
