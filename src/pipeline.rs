@@ -15,7 +15,9 @@ use crate::{
         cacheable::cacheable,
         documents::{DocumentCache, chosen_operation},
         guard,
-        guard::TypeIndex, response_order::order_response, variables::InputTypes,
+        guard::TypeIndex,
+        response_order::order_response,
+        variables::InputTypes,
     },
     store::{self, Db, scope::Scoped},
 };
