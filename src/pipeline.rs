@@ -105,7 +105,9 @@ impl Pipeline {
         };
         let cacheable = transport.use_cache
             && self.cache_operations
-            && doc.as_deref().is_some_and(|d| cacheable(d, req.operation_name.as_deref()));
+            && doc
+                .as_deref()
+                .is_some_and(|d| cacheable(d, req.operation_name.as_deref(), &self.types));
         if !cacheable {
             let (resp, outcome) = self.execute(principal, req, doc.as_deref()).await;
             return Answer::Fresh(Box::new(resp), outcome);

@@ -1,6 +1,7 @@
 //! The access policy: the roles matrix (README, "Roles and tokens") as data ([`MATRIX`]), and the
-//! functions every read goes through. Row scopes become SQL in the store; field rules are enforced
-//! at validation (a `Deny` field is rejected and hidden from introspection) and per row.
+//! functions every read goes through. Row scopes become SQL in the store. Which matrix column
+//! decides each GraphQL field is the field registry's (`graphql/fields/`), enforced at
+//! validation (a `Deny` field is rejected and hidden from introspection) and per row here.
 use super::{Principal, Role};
 use crate::Error;
 
@@ -253,225 +254,6 @@ pub static MATRIX: [RolePolicy; 6] = [
 /// The matrix row of `role`.
 pub fn policy_of(role: Role) -> &'static RolePolicy {
     MATRIX.iter().find(|p| p.role == role).unwrap_or(&MATRIX[MATRIX.len() - 1])
-}
-
-/// The fields of one GraphQL object type that one rule decides. Every field of every object
-/// type has exactly one rule; a field without one is denied to every role (and a test walks
-/// the exported SDL so none ships without one).
-#[derive(Debug)]
-pub struct FieldRule {
-    /// GraphQL type name.
-    pub type_name: &'static str,
-    /// GraphQL field names.
-    pub fields: &'static [&'static str],
-    /// Everyone, or the matrix column deciding them.
-    pub access: fn(&RolePolicy) -> Access,
-}
-
-/// Every role that can reach the field sees it.
-fn everyone(_: &RolePolicy) -> Access {
-    Allow
-}
-
-/// Allowed when the role may do any of `actions`, denied otherwise.
-fn any_of(p: &RolePolicy, actions: &[Action]) -> Access {
-    if actions.iter().any(|a| p.actions.contains(a)) { Allow } else { Deny }
-}
-
-/// Denied to a role without KPIs.
-fn kpis(p: &RolePolicy) -> Access {
-    if p.kpis == KpiGroups::Nothing { Deny } else { Allow }
-}
-
-/// Who may see each field of each object type. A mutation no action of the role can use is
-/// absent from its schema; row-level conditions (a ministry's own complaints, its own
-/// officials) are checked when the field resolves.
-pub static FIELD_RULES: &[FieldRule] = &[
-    FieldRule {
-        type_name: "Query",
-        fields: &["complaint", "complaints", "municipalities", "departments", "department"],
-        access: everyone,
-    },
-    FieldRule { type_name: "Query", fields: &["staff", "me"], access: everyone },
-    FieldRule { type_name: "Query", fields: &["auditLog"], access: |p| p.audit_log },
-    FieldRule { type_name: "Query", fields: &["routingRules"], access: |p| p.routing_rules },
-    FieldRule { type_name: "Query", fields: &["kpis"], access: kpis },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["ingestComplaints"],
-        access: |p| any_of(p, &[Action::Ingest]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["assignComplaint"],
-        access: |p| any_of(p, &[Action::Assign, Action::Reassign]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["respondToComplaint"],
-        access: |p| any_of(p, &[Action::Respond]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["changeComplaintStatus"],
-        access: |p| any_of(p, &[Action::Progress, Action::Resolve, Action::Reopen]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["rejectComplaint"],
-        access: |p| any_of(p, &[Action::Reject]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["escalateComplaint"],
-        access: |p| any_of(p, &[Action::Escalate]),
-    },
-    FieldRule {
-        type_name: "Mutation",
-        fields: &["setRoutingRule", "deleteRoutingRule"],
-        access: |p| any_of(p, &[Action::EditRouting]),
-    },
-    FieldRule {
-        type_name: "Complaint",
-        fields: &[
-            "id",
-            "number",
-            "source",
-            "category",
-            "municipality",
-            "lat",
-            "lon",
-            "receivedAt",
-            "status",
-            "priority",
-            "department",
-            "assignee",
-            "firstResponseDueAt",
-            "resolutionDueAt",
-            "firstResponseAt",
-            "resolvedAt",
-            "isOverdue",
-            "isPublic",
-            "version",
-            "assignments",
-            "history",
-            "responses",
-            "responseCount",
-        ],
-        access: everyone,
-    },
-    FieldRule { type_name: "Complaint", fields: &["text", "address"], access: |p| p.texts },
-    FieldRule { type_name: "Complaint", fields: &["externalId"], access: |p| p.external_ids },
-    FieldRule { type_name: "Complaint", fields: &["author"], access: |p| p.author },
-    FieldRule {
-        type_name: "Author",
-        fields: &["name", "phone", "email", "profileUrl"],
-        access: |p| p.author,
-    },
-    FieldRule {
-        type_name: "ComplaintConnection",
-        fields: &["edges", "nodes", "pageInfo", "totalCount"],
-        access: everyone,
-    },
-    FieldRule { type_name: "ComplaintEdge", fields: &["cursor", "node"], access: everyone },
-    FieldRule {
-        type_name: "PageInfo",
-        fields: &["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
-        access: everyone,
-    },
-    FieldRule {
-        type_name: "Assignment",
-        fields: &["id", "department", "assignee", "assignedAt", "actingBody"],
-        access: everyone,
-    },
-    FieldRule { type_name: "Assignment", fields: &["reason"], access: |p| p.texts },
-    FieldRule { type_name: "Assignment", fields: &["assignedBy"], access: |p| p.officials },
-    FieldRule {
-        type_name: "StatusEvent",
-        fields: &["id", "from", "to", "at", "actingBody"],
-        access: everyone,
-    },
-    FieldRule { type_name: "StatusEvent", fields: &["comment"], access: |p| p.texts },
-    FieldRule { type_name: "StatusEvent", fields: &["actor"], access: |p| p.officials },
-    FieldRule {
-        type_name: "Response",
-        fields: &["id", "isPublic", "at", "department", "staff"],
-        access: everyone,
-    },
-    FieldRule { type_name: "Response", fields: &["text"], access: |p| p.texts },
-    FieldRule {
-        type_name: "Municipality",
-        fields: &["id", "name", "nameEn", "kind", "population"],
-        access: everyone,
-    },
-    FieldRule {
-        type_name: "Department",
-        fields: &["id", "code", "name", "kind", "parent", "municipality"],
-        access: everyone,
-    },
-    FieldRule {
-        type_name: "Staff",
-        fields: &["id", "fullName", "position", "active", "department"],
-        access: everyone,
-    },
-    FieldRule { type_name: "Staff", fields: &["phone", "email"], access: |p| p.staff_contacts },
-    FieldRule {
-        type_name: "Viewer",
-        fields: &["sub", "role", "departmentId", "municipalityId"],
-        access: everyone,
-    },
-    FieldRule {
-        type_name: "AuditConnection",
-        fields: &["edges", "nodes", "pageInfo", "totalCount"],
-        access: |p| p.audit_log,
-    },
-    FieldRule { type_name: "AuditEdge", fields: &["cursor", "node"], access: |p| p.audit_log },
-    FieldRule {
-        type_name: "AuditRecord",
-        fields: &["id", "sub", "role", "complaintId", "operation", "at"],
-        access: |p| p.audit_log,
-    },
-    FieldRule {
-        type_name: "RoutingRule",
-        fields: &["id", "category", "municipality", "department", "updatedAt"],
-        access: |p| p.routing_rules,
-    },
-    FieldRule {
-        type_name: "KpiRow",
-        fields: &[
-            "key",
-            "label",
-            "received",
-            "open",
-            "overdue",
-            "slaCompliance",
-            "firstResponse",
-            "resolution",
-            "reopenedShare",
-        ],
-        access: kpis,
-    },
-    FieldRule { type_name: "DurationStats", fields: &["avg", "p50", "p90"], access: kpis },
-    FieldRule {
-        type_name: "IngestResult",
-        fields: &["items", "created", "duplicates", "rejected"],
-        access: |p| any_of(p, &[Action::Ingest]),
-    },
-    FieldRule {
-        type_name: "IngestItemResult",
-        fields: &["status", "externalId", "complaintId", "number", "reason", "complaint"],
-        access: |p| any_of(p, &[Action::Ingest]),
-    },
-];
-
-/// The rule of field `field` of GraphQL type `type_name`, if it has one.
-pub fn rule_of(type_name: &str, field: &str) -> Option<&'static FieldRule> {
-    FIELD_RULES.iter().find(|r| r.type_name == type_name && r.fields.contains(&field))
-}
-
-/// How `role` may see field `field` of GraphQL type `type_name`: denied without a rule.
-pub fn field_access(role: Role, type_name: &str, field: &str) -> Access {
-    rule_of(type_name, field).map_or(Deny, |r| (r.access)(policy_of(role)))
 }
 
 /// The set of complaint rows a principal may read, applied in SQL by the store.
@@ -739,7 +521,7 @@ mod tests {
     }
 
     #[test]
-    fn notes_and_fields_follow_the_matrix() {
+    fn notes_and_masking_follow_the_matrix() {
         let notes: Vec<_> = Role::ALL.map(|r| NoteScope::of(&principal(r))).into();
         assert_eq!(
             notes,
@@ -752,10 +534,6 @@ mod tests {
                 NoteScope::PublicOnly
             ]
         );
-        let author: Vec<_> = Role::ALL.map(|r| field_access(r, "Complaint", "author")).into();
-        assert_eq!(author, [Deny, Allow, WhileAssigned, Deny, Deny, Deny]);
-        assert_eq!(field_access(Role::Public, "Complaint", "text"), Masked);
-        assert_eq!(field_access(Role::Operator, "Complaint", "text"), Allow);
         assert!(masks_texts(&principal(Role::Public)));
         assert!(!masks_texts(&principal(Role::Ministry)));
     }

@@ -3,56 +3,79 @@
 //! bookkeeping costs more CPU than the SQL. So a page's selection is planned once (each
 //! response key with what goes there) and every row is built from the plan in one pass.
 //!
-//! Only fields whose values are already in memory and that the roles matrix allows outright
-//! (or shows masked: texts) are planned. A selection with anything else — history lists, the author, staff contacts,
-//! arguments, a directive, a merged key — goes to the executor unchanged, so the plan never
-//! has to reproduce an error or an audit. What a plan builds must equal what the executor
+//! How a plan builds each field is the field registry's (`fields/`): only fields it gives a
+//! way to build, whose values the page already holds and that the roles matrix allows outright
+//! (or shows masked: texts) are planned. A selection with anything else — history lists, the
+//! author, staff contacts, arguments, a directive, a merged key — goes to the executor
+//! unchanged, so the plan never has to reproduce an error or an audit. What a plan builds must equal what the executor
 //! builds: `tests/api/compiled.rs` compares the two on every planned field and role.
 use super::RequestCtx;
 use super::complaint_row::{Complaint, ComplaintEdge};
-use super::prefetch::columns_of;
+use super::fields::{
+    COMPLAINT, COMPLAINT_EDGE, DEPARTMENT, MUNICIPALITY, STAFF,
+    spec::{Eval, Object, Serve},
+};
 use super::walk::{Fragments, Spreads, Visit, Walker};
 use crate::auth::{
     Role,
-    policy::{Access, field_access, masks_texts},
+    policy::{Access, masks_texts},
 };
-use crate::store::directory::Snapshot;
+use crate::store::{complaints::Columns, directory::Snapshot};
 use async_graphql::{
-    ContextSelectionSet, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
+    ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
     indexmap::IndexMap,
     parser::types::{Field, SelectionSet},
     registry::Registry,
-    resolver_utils::enum_value,
 };
-use chrono::{DateTime, Utc};
 use entity::{department, municipality, staff};
 use std::borrow::Cow;
 
-/// One object selection, planned: response keys in order, each with what goes there.
-#[derive(Debug)]
-pub struct Plan<F>(Vec<(Name, F)>);
+/// One object selection on items `T`, planned: response keys in order, each with what goes
+/// there.
+pub(crate) struct Plan<T: 'static>(Vec<(Name, Step<T>)>);
 
-/// Plans selections for one request: its fragments and the caller's role.
-pub struct Planner<'a> {
+/// What goes under one key of a planned object.
+enum Step<T: 'static> {
+    /// The type's name.
+    Typename(&'static str),
+    /// A value of the item.
+    Value(fn(&T, &Eval<'_>) -> Value),
+    /// A referenced municipality under its own plan.
+    Municipality(fn(&T) -> Option<i32>, Plan<municipality::Model>),
+    /// A referenced department.
+    Department(fn(&T) -> Option<i32>, Plan<department::Model>),
+    /// A referenced staff member.
+    Staff(fn(&T) -> Option<i64>, Plan<staff::Model>),
+    /// An edge's complaint.
+    Complaint(fn(&T) -> Complaint, Plan<Complaint>),
+}
+
+/// Plans selections for one request: its fragments, the caller's role and what the page
+/// loaded.
+pub(crate) struct Planner<'a> {
     fragments: &'a Fragments,
     role: Role,
+    /// Columns the page's rows hold.
+    loaded: Columns,
+    /// Whether the page counted responses.
+    counted: bool,
 }
 
 impl<'a> Planner<'a> {
-    /// A planner over an operation's `fragments`, for `role`.
-    pub fn new(fragments: &'a Fragments, role: Role) -> Self {
-        Planner { fragments, role }
+    /// A planner over an operation's `fragments`, for `role`, for rows read with `loaded`
+    /// columns (and response counts when `counted`).
+    pub(crate) fn new(
+        fragments: &'a Fragments,
+        role: Role,
+        loaded: Columns,
+        counted: bool,
+    ) -> Self {
+        Planner { fragments, role, loaded, counted }
     }
 
-    /// Plans `set` on the object type `type_name`, `field` planning each field from its name
-    /// and sub-selection; `None` when anything in it needs the executor.
-    fn plan<F>(
-        &self,
-        type_name: &str,
-        set: &'a SelectionSet,
-        field: &impl Fn(&Self, &str, &'a SelectionSet) -> Option<F>,
-    ) -> Option<Plan<F>> {
-        let mut planned: Vec<(Name, F)> = Vec::with_capacity(set.items.len());
+    /// Plans `set` on the type of `table`; `None` when anything in it needs the executor.
+    fn plan<T>(&self, table: &'static Object<T>, set: &'a SelectionSet) -> Option<Plan<T>> {
+        let mut planned: Vec<(Name, Step<T>)> = Vec::with_capacity(set.items.len());
         // @skip and @include were applied and removed before execution: any directive left is
         // the executor's to run, like a repeated key (it merges sub-selections), an argument,
         // or a field the matrix neither allows nor masks.
@@ -60,26 +83,23 @@ impl<'a> Planner<'a> {
         let planned_all = walker.level(set, &mut Vec::new(), &mut |visit, _| match visit {
             // The schema has no interfaces or unions: a fragment on an object type applies
             // to that type only, and validation refuses any other.
-            Visit::Fragment { directed, on } if directed || on.is_some_and(|t| t != type_name) => {
+            Visit::Fragment { directed, on } if directed || on.is_some_and(|t| t != table.name) => {
                 Err(())
             }
             Visit::Fragment { .. } => Ok(()),
             Visit::Field(f, _) => {
                 let Field { alias, name, arguments, selection_set, directives } = &f.node;
                 let key = alias.as_ref().unwrap_or(name).node.clone();
-                let name = name.node.as_str();
                 let repeated = planned.iter().any(|(k, _)| *k == key);
-                // Masked fields are the texts, which the plan masks as the resolvers do
-                // (`tests/api/compiled.rs` compares both for the public).
-                let allowed = name == "__typename"
-                    || matches!(
-                        field_access(self.role, type_name, name),
-                        Access::Allow | Access::Masked
-                    );
-                if repeated || !allowed || !arguments.is_empty() || !directives.is_empty() {
+                if repeated || !arguments.is_empty() || !directives.is_empty() {
                     return Err(());
                 }
-                planned.push((key, field(self, name, &selection_set.node).ok_or(())?));
+                let step = if name.node == "__typename" {
+                    Step::Typename(table.name)
+                } else {
+                    self.step(table, name.node.as_str(), &selection_set.node).ok_or(())?
+                };
+                planned.push((key, step));
                 Ok(())
             }
         });
@@ -89,345 +109,91 @@ impl<'a> Planner<'a> {
         }
         Some(Plan(planned))
     }
-}
 
-/// What building a row's value needs from the request.
-pub struct Eval {
-    /// Texts are shown masked to this caller.
-    masks_texts: bool,
-    /// The request's instant (overdue flags).
-    now: DateTime<Utc>,
-}
-
-/// An object from `plan`, `value` giving each planned field's value.
-fn object<F>(plan: &Plan<F>, value: impl Fn(&F) -> Value) -> Value {
-    let mut map = IndexMap::with_capacity(plan.0.len());
-    for (key, field) in &plan.0 {
-        map.insert(key.clone(), value(field));
-    }
-    Value::Object(map)
-}
-
-/// A nullable object: null, or built from `plan`.
-fn nullable<T, F>(item: Option<&T>, plan: &Plan<F>, value: impl Fn(&T, &F) -> Value) -> Value {
-    item.map_or(Value::Null, |item| object(plan, |f| value(item, f)))
-}
-
-/// A string value.
-fn string(s: &str) -> Value {
-    Value::String(s.to_owned())
-}
-
-/// An ID value, as the `ID` scalar writes it.
-fn id(n: impl ToString) -> Value {
-    Value::String(n.to_string())
-}
-
-/// A scalar, as its GraphQL type writes it.
-fn scalar<T: ScalarType>(v: &T) -> Value {
-    ScalarType::to_value(v)
-}
-
-/// A nullable scalar.
-fn opt<T: ScalarType>(v: Option<&T>) -> Value {
-    v.map_or(Value::Null, scalar)
-}
-
-/// Planned fields of `Municipality`.
-#[derive(Debug)]
-pub enum MunicipalityField {
-    Typename,
-    Id,
-    Name,
-    NameEn,
-    Kind,
-    Population,
-}
-
-fn plan_municipality(p: &Planner<'_>, set: &SelectionSet) -> Option<Plan<MunicipalityField>> {
-    use MunicipalityField as F;
-    p.plan("Municipality", set, &|_, name, _| {
-        Some(match name {
-            "__typename" => F::Typename,
-            "id" => F::Id,
-            "name" => F::Name,
-            "nameEn" => F::NameEn,
-            "kind" => F::Kind,
-            "population" => F::Population,
-            _ => return None,
-        })
-    })
-}
-
-fn municipality_value(m: &municipality::Model, field: &MunicipalityField) -> Value {
-    use MunicipalityField as F;
-    match field {
-        F::Typename => string("Municipality"),
-        F::Id => id(m.id),
-        F::Name => string(&m.name),
-        F::NameEn => string(&m.name_en),
-        F::Kind => string(&m.kind),
-        F::Population => opt(m.population.as_ref()),
-    }
-}
-
-/// Planned fields of `Department`.
-#[derive(Debug)]
-pub enum DepartmentField {
-    Typename,
-    Id,
-    Code,
-    Name,
-    Kind,
-    Parent(Plan<DepartmentField>),
-    Municipality(Plan<MunicipalityField>),
-}
-
-fn plan_department(p: &Planner<'_>, set: &SelectionSet) -> Option<Plan<DepartmentField>> {
-    use DepartmentField as F;
-    p.plan("Department", set, &|p, name, sub| {
-        Some(match name {
-            "__typename" => F::Typename,
-            "id" => F::Id,
-            "code" => F::Code,
-            "name" => F::Name,
-            "kind" => F::Kind,
-            "parent" => F::Parent(plan_department(p, sub)?),
-            "municipality" => F::Municipality(plan_municipality(p, sub)?),
-            _ => return None,
-        })
-    })
-}
-
-fn department_value(dir: &Snapshot, d: &department::Model, field: &DepartmentField) -> Value {
-    use DepartmentField as F;
-    match field {
-        F::Typename => string("Department"),
-        F::Id => id(d.id),
-        F::Code => string(&d.code),
-        F::Name => string(&d.name),
-        F::Kind => string(&d.kind),
-        F::Parent(plan) => department_object(dir, d.parent_id, plan),
-        F::Municipality(plan) => municipality_object(dir, d.municipality_id, plan),
-    }
-}
-
-/// The municipality `id` refers to under `plan`, or null.
-fn municipality_object(dir: &Snapshot, id: Option<i32>, plan: &Plan<MunicipalityField>) -> Value {
-    let m = id.and_then(|id| dir.municipality(id));
-    nullable(m.map(AsRef::as_ref), plan, municipality_value)
-}
-
-/// The department `id` refers to under `plan`, or null.
-fn department_object(dir: &Snapshot, id: Option<i32>, plan: &Plan<DepartmentField>) -> Value {
-    let d = id.and_then(|id| dir.department(id));
-    nullable(d.map(AsRef::as_ref), plan, |d, f| department_value(dir, d, f))
-}
-
-/// Planned fields of `Staff` (contacts are row-dependent: the executor's).
-#[derive(Debug)]
-pub enum StaffField {
-    Typename,
-    Id,
-    FullName,
-    Position,
-    Active,
-    Department(Plan<DepartmentField>),
-}
-
-fn plan_staff(p: &Planner<'_>, set: &SelectionSet) -> Option<Plan<StaffField>> {
-    use StaffField as F;
-    p.plan("Staff", set, &|p, name, sub| {
-        Some(match name {
-            "__typename" => F::Typename,
-            "id" => F::Id,
-            "fullName" => F::FullName,
-            "position" => F::Position,
-            "active" => F::Active,
-            "department" => F::Department(plan_department(p, sub)?),
-            _ => return None,
-        })
-    })
-}
-
-fn staff_value(dir: &Snapshot, s: &staff::Model, field: &StaffField) -> Value {
-    use StaffField as F;
-    match field {
-        F::Typename => string("Staff"),
-        F::Id => id(s.id),
-        F::FullName => string(&s.full_name),
-        F::Position => string(&s.position),
-        F::Active => Value::Boolean(s.active),
-        F::Department(plan) => department_object(dir, Some(s.department_id), plan),
-    }
-}
-
-/// Planned fields of `Complaint` (history lists and the author are the executor's).
-#[derive(Debug)]
-pub enum ComplaintField {
-    Typename,
-    Id,
-    Number,
-    Source,
-    ExternalId,
-    Category,
-    Municipality(Plan<MunicipalityField>),
-    Text,
-    Address,
-    Lat,
-    Lon,
-    ReceivedAt,
-    Status,
-    Priority,
-    Department(Plan<DepartmentField>),
-    Assignee(Plan<StaffField>),
-    FirstResponseDueAt,
-    ResolutionDueAt,
-    FirstResponseAt,
-    ResolvedAt,
-    IsOverdue,
-    IsPublic,
-    Version,
-    ResponseCount,
-}
-
-/// Plans a `Complaint` selection for rows shaped like `sample` (a page's rows were all read
-/// with the same columns and counts).
-fn plan_complaint(
-    p: &Planner<'_>,
-    set: &SelectionSet,
-    sample: &Complaint,
-) -> Option<Plan<ComplaintField>> {
-    use ComplaintField as F;
-    let loaded = sample.related().loaded;
-    let counted = sample.related().response_counts.is_some();
-    p.plan("Complaint", set, &|p, name, sub| {
-        if columns_of(name).is_some_and(|needs| !loaded.covers(needs)) {
+    /// The step of field `name` of `table`: `None` unless the registry says a plan builds it,
+    /// the matrix allows it (masked fields are the texts, which the plan masks as the
+    /// resolvers do) and the page loaded what it reads.
+    fn step<T>(
+        &self,
+        table: &'static Object<T>,
+        name: &str,
+        sub: &'a SelectionSet,
+    ) -> Option<Step<T>> {
+        let field = table.field(name)?;
+        let access = (field.access)(crate::auth::policy::policy_of(self.role));
+        if !matches!(access, Access::Allow | Access::Masked)
+            || !field.reads.loaded_in(self.loaded, self.counted)
+        {
             return None;
         }
-        Some(match name {
-            "__typename" => F::Typename,
-            "id" => F::Id,
-            "number" => F::Number,
-            "source" => F::Source,
-            "externalId" => F::ExternalId,
-            "category" => F::Category,
-            "municipality" => F::Municipality(plan_municipality(p, sub)?),
-            "text" => F::Text,
-            "address" => F::Address,
-            "lat" => F::Lat,
-            "lon" => F::Lon,
-            "receivedAt" => F::ReceivedAt,
-            "status" => F::Status,
-            "priority" => F::Priority,
-            "department" => F::Department(plan_department(p, sub)?),
-            "assignee" => F::Assignee(plan_staff(p, sub)?),
-            "firstResponseDueAt" => F::FirstResponseDueAt,
-            "resolutionDueAt" => F::ResolutionDueAt,
-            "firstResponseAt" => F::FirstResponseAt,
-            "resolvedAt" => F::ResolvedAt,
-            "isOverdue" => F::IsOverdue,
-            "isPublic" => F::IsPublic,
-            "version" => F::Version,
-            "responseCount" if counted => F::ResponseCount,
-            _ => return None,
+        Some(match field.serve {
+            Serve::Executor => return None,
+            Serve::Value(value) => Step::Value(value),
+            Serve::Municipality(to) => Step::Municipality(to, self.plan(&MUNICIPALITY, sub)?),
+            Serve::Department(to) => Step::Department(to, self.plan(&DEPARTMENT, sub)?),
+            Serve::Staff(to) => Step::Staff(to, self.plan(&STAFF, sub)?),
+            Serve::Complaint(to) => Step::Complaint(to, self.plan(&COMPLAINT, sub)?),
         })
-    })
+    }
 }
 
-fn complaint_value(c: &Complaint, field: &ComplaintField, eval: &Eval) -> Value {
-    use ComplaintField as F;
-    let row = c.row();
-    let related = c.related();
-    let dir = &*related.directory;
-    match field {
-        F::Typename => string("Complaint"),
-        F::Id => id(row.id),
-        F::Number => string(&row.number),
-        F::Source => enum_value(super::enums::Source::from(row.source)),
-        F::ExternalId => string(&row.external_id),
-        F::Category => enum_value(super::enums::Category::from(row.category)),
-        F::Municipality(plan) => municipality_object(dir, Some(row.municipality_id), plan),
-        F::Text => Value::String(super::shown(eval.masks_texts, &row.text).into_owned()),
-        F::Address => row
-            .address
-            .as_deref()
-            .map_or(Value::Null, |a| Value::String(super::shown(eval.masks_texts, a).into_owned())),
-        F::Lat => opt(row.lat.as_ref()),
-        F::Lon => opt(row.lon.as_ref()),
-        F::ReceivedAt => scalar(&row.received_at),
-        F::Status => enum_value(super::enums::ComplaintStatus::from(row.status)),
-        F::Priority => enum_value(super::enums::Priority::from(row.priority)),
-        F::Department(plan) => department_object(dir, row.department_id, plan),
-        F::Assignee(plan) => {
-            let staff = row.assignee_id.and_then(|id| dir.staff(id));
-            nullable(staff.map(AsRef::as_ref), plan, |s, f| staff_value(dir, s, f))
+impl<T> Plan<T> {
+    /// `item`'s object under this plan.
+    fn value(&self, item: &T, eval: &Eval<'_>) -> Value {
+        let mut map = IndexMap::with_capacity(self.0.len());
+        for (key, step) in &self.0 {
+            map.insert(key.clone(), step.value(item, eval));
         }
-        F::FirstResponseDueAt => scalar(&row.first_response_due_at),
-        F::ResolutionDueAt => scalar(&row.resolution_due_at),
-        F::FirstResponseAt => opt(row.first_response_at.as_ref()),
-        F::ResolvedAt => opt(row.resolved_at.as_ref()),
-        F::IsOverdue => Value::Boolean(c.is_overdue_at(eval.now)),
-        F::IsPublic => Value::Boolean(row.is_public),
-        F::Version => scalar(&row.version),
-        F::ResponseCount => {
-            let counts = related.response_counts.as_ref();
-            scalar(&counts.and_then(|m| m.get(&row.id)).copied().unwrap_or(0))
+        Value::Object(map)
+    }
+
+    /// A nullable object: null, or built from this plan.
+    fn nullable(&self, item: Option<&T>, eval: &Eval<'_>) -> Value {
+        item.map_or(Value::Null, |item| self.value(item, eval))
+    }
+}
+
+impl<T> Step<T> {
+    fn value(&self, item: &T, eval: &Eval<'_>) -> Value {
+        let dir: &Snapshot = eval.directory;
+        match self {
+            Step::Typename(name) => Value::String((*name).to_owned()),
+            Step::Value(value) => value(item, eval),
+            Step::Municipality(to, plan) => {
+                plan.nullable(to(item).and_then(|id| dir.municipality(id)).map(AsRef::as_ref), eval)
+            }
+            Step::Department(to, plan) => {
+                plan.nullable(to(item).and_then(|id| dir.department(id)).map(AsRef::as_ref), eval)
+            }
+            Step::Staff(to, plan) => {
+                plan.nullable(to(item).and_then(|id| dir.staff(id)).map(AsRef::as_ref), eval)
+            }
+            Step::Complaint(to, plan) => plan.value(&to(item), eval),
         }
     }
 }
 
-/// Planned fields of `ComplaintEdge`.
-#[derive(Debug)]
-pub enum EdgeField {
-    Typename,
-    Cursor,
-    Node(Plan<ComplaintField>),
-}
-
-/// Lists whose items can be built from a plan.
-pub trait Compiled: OutputType + Sized {
-    /// What a planned field of the item type is.
-    type Field: Send + Sync;
-    /// Plans `set` for items like `sample`; `None` when the executor must resolve it.
-    fn plan(p: &Planner<'_>, set: &SelectionSet, sample: &Self) -> Option<Plan<Self::Field>>;
-    /// This item's value under `plan`.
-    fn value(&self, plan: &Plan<Self::Field>, eval: &Eval) -> Value;
+/// Lists whose items can be built from a plan: the item type's table.
+pub(crate) trait Compiled: OutputType + Sized + 'static {
+    /// The table of the item type.
+    const TABLE: &'static Object<Self>;
+    /// The complaint values of the item (what its page loaded).
+    fn complaint(&self) -> Complaint;
 }
 
 impl Compiled for Complaint {
-    type Field = ComplaintField;
+    const TABLE: &'static Object<Self> = &COMPLAINT;
 
-    fn plan(p: &Planner<'_>, set: &SelectionSet, sample: &Self) -> Option<Plan<ComplaintField>> {
-        plan_complaint(p, set, sample)
-    }
-
-    fn value(&self, plan: &Plan<ComplaintField>, eval: &Eval) -> Value {
-        object(plan, |f| complaint_value(self, f, eval))
+    fn complaint(&self) -> Complaint {
+        Complaint::new(self.row.clone(), self.related.clone())
     }
 }
 
 impl Compiled for ComplaintEdge {
-    type Field = EdgeField;
+    const TABLE: &'static Object<Self> = &COMPLAINT_EDGE;
 
-    fn plan(p: &Planner<'_>, set: &SelectionSet, sample: &Self) -> Option<Plan<EdgeField>> {
-        let node = sample.complaint();
-        p.plan("ComplaintEdge", set, &|p, name, sub| {
-            Some(match name {
-                "__typename" => EdgeField::Typename,
-                "cursor" => EdgeField::Cursor,
-                "node" => EdgeField::Node(plan_complaint(p, sub, &node)?),
-                _ => return None,
-            })
-        })
-    }
-
-    fn value(&self, plan: &Plan<EdgeField>, eval: &Eval) -> Value {
-        object(plan, |f| match f {
-            EdgeField::Typename => string("ComplaintEdge"),
-            EdgeField::Cursor => Value::String(self.cursor_string()),
-            EdgeField::Node(plan) => self.complaint().value(plan, eval),
-        })
+    fn complaint(&self) -> Complaint {
+        ComplaintEdge::complaint(self)
     }
 }
 
@@ -457,11 +223,19 @@ impl<T: Compiled> OutputType for Rows<T> {
         let req = ctx.data_unchecked::<RequestCtx>();
         // The operation's fragments are reachable only through async-graphql's hidden
         // `query_env` (the version is pinned: `=7.2.1`); the executor reads them there too.
-        let planner = Planner::new(&ctx.query_env.fragments, req.principal.role);
-        match T::plan(&planner, &ctx.item.node, sample) {
+        let sample = sample.complaint();
+        let related = sample.related();
+        let counted = related.response_counts.is_some();
+        let planner =
+            Planner::new(&ctx.query_env.fragments, req.principal.role, related.loaded, counted);
+        match planner.plan(T::TABLE, &ctx.item.node) {
             Some(plan) => {
-                let eval = Eval { masks_texts: masks_texts(&req.principal), now: req.now };
-                Ok(Value::List(self.0.iter().map(|item| item.value(&plan, &eval)).collect()))
+                let eval = Eval {
+                    masks_texts: masks_texts(&req.principal),
+                    now: req.now,
+                    directory: &related.directory,
+                };
+                Ok(Value::List(self.0.iter().map(|item| plan.value(item, &eval)).collect()))
             }
             None => <Vec<T> as OutputType>::resolve(&self.0, ctx, field).await,
         }
@@ -471,50 +245,16 @@ impl<T: Compiled> OutputType for Rows<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graphql::prefetch::Related;
     use async_graphql::parser::{
         parse_query,
         types::{DocumentOperations, Selection},
     };
     use entity::complaint::Column as C;
-    use std::{collections::HashMap, sync::Arc};
+    use std::collections::HashMap;
 
-    /// A page's row read with its number, status and department, and response counts.
-    fn sample() -> Complaint {
-        let related = Related {
-            response_counts: Some(HashMap::new()),
-            loaded: [C::Number, C::Status, C::DepartmentId].into_iter().collect(),
-            ..Related::default()
-        };
-        let row = entity::complaint::Model {
-            id: 1,
-            number: "86-2026-0000001".into(),
-            source: entity::Source::Telegram,
-            external_id: "h-1".into(),
-            category: entity::Category::Roads,
-            municipality_id: 1,
-            text: String::new(),
-            address: None,
-            lat: None,
-            lon: None,
-            author_name: None,
-            author_phone: None,
-            author_email: None,
-            author_profile_url: None,
-            received_at: Utc::now(),
-            status: entity::ComplaintStatus::New,
-            priority: entity::Priority::Normal,
-            department_id: None,
-            assignee_id: None,
-            first_response_due_at: Utc::now(),
-            resolution_due_at: Utc::now(),
-            first_response_at: None,
-            resolved_at: None,
-            is_public: true,
-            version: 1,
-            updated_at: Utc::now(),
-        };
-        Complaint::new(Arc::new(row), Arc::new(related))
+    /// A page read with its number, status and department, and response counts.
+    fn loaded() -> Columns {
+        [C::Number, C::Status, C::DepartmentId].into_iter().collect()
     }
 
     /// Whether the `nodes` selection of `query` gets a plan for `role`.
@@ -527,8 +267,8 @@ mod tests {
         let Selection::Field(nodes) = &root.node.selection_set.node.items[0].node else {
             panic!("a field")
         };
-        let planner = Planner::new(&doc.fragments, role);
-        Complaint::plan(&planner, &nodes.node.selection_set.node, &sample()).is_some()
+        let planner = Planner::new(&doc.fragments, role, loaded(), true);
+        planner.plan(&COMPLAINT, &nodes.node.selection_set.node).is_some()
     }
 
     #[test]
@@ -551,8 +291,8 @@ mod tests {
         assert!(!planned(op, &q("id number @deprecated")));
         // Every field skipped (the executor strips them before planning): its null.
         let no_fragments = HashMap::new();
-        let planner = Planner::new(&no_fragments, op);
-        assert!(Complaint::plan(&planner, &SelectionSet::default(), &sample()).is_none());
+        let planner = Planner::new(&no_fragments, op, loaded(), true);
+        assert!(planner.plan(&COMPLAINT, &SelectionSet::default()).is_none());
         // A field the roles matrix does not allow outright.
         assert!(!planned(Role::Public, &q("number externalId")));
     }

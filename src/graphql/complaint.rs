@@ -1,5 +1,6 @@
 //! Complaints: the type, its nested history, the Relay connection and the root fields.
 use super::compiled::Rows;
+use super::complaint_row::Related;
 pub use super::complaint_row::{Complaint, ComplaintEdge};
 use super::directory::{
     Department, Municipality, Staff, department_by_id, department_in, municipality_in, staff_by_id,
@@ -8,7 +9,7 @@ use super::directory::{
 use super::enums::{
     Category, ComplaintOrderField, ComplaintStatus, OrderDirection, Priority, Source,
 };
-use super::prefetch::{self, Related, Wants};
+use super::prefetch;
 use super::{ctx_db, null_with_error, parse_id, request, shown_text, snapshot};
 use crate::auth::{NoteScope, policy};
 use crate::error::GqlResult;
@@ -163,7 +164,7 @@ impl Complaint {
 }
 
 /// The prefetched value of a complaint's list (`None`: the complaint has none). Every place
-/// that makes a `Complaint` prefetches what its look-ahead selects, so a missing map means that
+/// that makes a `Complaint` prefetches what its selection reads, so a missing map means that
 /// logic is wrong — and then an error is better than a silently empty list.
 fn prefetched<'a, T>(
     lists: &'a Option<HashMap<i64, T>>,
@@ -486,7 +487,7 @@ impl ComplaintQuery {
         let principal = &request(ctx).principal;
         let db = ctx_db(ctx).read();
         let row = store::complaints::get(db, Scoped::of(principal), id).await.gql()?;
-        let wants = Wants::of(&ctx.look_ahead());
+        let wants = prefetch::selected(ctx, &[]);
         let directory = snapshot(ctx).await?;
         let related =
             prefetch::load(db, principal, &[row.id], wants, None, Columns::ALL, directory)
@@ -525,17 +526,16 @@ impl ComplaintQuery {
         let scoped = Scoped::of(&req.principal);
         let notes = NoteScope::of(&req.principal);
         let db = ctx_db(ctx).read();
-        let look = ctx.look_ahead();
         let wants =
-            Wants::of(&look.field("edges").field("node")).or(Wants::of(&look.field("nodes")));
+            prefetch::selected(ctx, &["edges", "node"]).or(prefetch::selected(ctx, &["nodes"]));
         let shape = Shape {
-            response_counts: wants.response_count().then_some(notes),
-            columns: wants.columns(),
+            response_counts: wants.response_count.then_some(notes),
+            columns: wants.columns,
         };
         let listed = store::complaints::list(db, scoped, &filter, order, page, req.now, shape)
             .await
             .gql()?;
-        let counts = wants.response_count().then(|| {
+        let counts = wants.response_count.then(|| {
             listed.rows.iter().map(|l| (l.complaint.id, l.response_count.unwrap_or(0))).collect()
         });
         let page = Page {

@@ -1,14 +1,11 @@
 //! The complaint values that the resolvers (`complaint.rs`) and the compiled page plans
-//! (`compiled.rs`) both build answers from: a row with what its page loaded, and a
-//! connection's edge.
-use super::prefetch::{self, Related};
+//! (`compiled.rs`) both build answers from: a row with what its page loaded (`prefetch.rs`
+//! loads it), and a connection's edge.
 use crate::domain::sla;
-use crate::error::GqlResult;
-use crate::store::{self, pagination::Order};
-use async_graphql::Result;
+use crate::store::{self, complaints::Columns, directory::Snapshot, pagination::Order};
 use chrono::{DateTime, Utc};
-use entity::complaint;
-use std::sync::Arc;
+use entity::{assignment, complaint, response, status_event};
+use std::{collections::HashMap, sync::Arc};
 
 /// A citizen's complaint or suggestion, with the relations prefetched for its page.
 pub struct Complaint {
@@ -25,19 +22,6 @@ impl Complaint {
     /// The row.
     pub(crate) fn row(&self) -> &complaint::Model {
         &self.row
-    }
-
-    /// The row, for `field`; an error when its page did not read a column `field` needs (a
-    /// look-ahead that missed it) or the field-to-column table lacks `field` — better than
-    /// answering with a placeholder.
-    pub(super) fn read(&self, field: &str) -> Result<&complaint::Model> {
-        match prefetch::columns_of(field) {
-            Some(needs) if self.related.loaded.covers(needs) => Ok(&self.row),
-            Some(_) => {
-                Err(crate::Error::Internal(format!("`{field}` was not loaded for this page"))).gql()
-            }
-            None => Err(crate::Error::Internal(format!("`{field}` lists no columns"))).gql(),
-        }
     }
 
     /// What was loaded with its page.
@@ -75,4 +59,21 @@ impl ComplaintEdge {
     pub(crate) fn complaint(&self) -> Complaint {
         Complaint::new(self.node.clone(), self.related.clone())
     }
+}
+
+/// History lists of a set of complaints; a list nobody selected is `None`.
+#[derive(Debug, Default)]
+pub struct Related {
+    /// Assignments by complaint.
+    pub assignments: Option<HashMap<i64, Vec<assignment::Model>>>,
+    /// Status events by complaint.
+    pub events: Option<HashMap<i64, Vec<status_event::Model>>>,
+    /// Responses by complaint.
+    pub responses: Option<HashMap<i64, Vec<response::Model>>>,
+    /// Response counts by complaint (absent key: zero).
+    pub response_counts: Option<HashMap<i64, i64>>,
+    /// Columns the rows were read with (the others hold placeholders).
+    pub loaded: Columns,
+    /// The directory snapshot the rows' references resolve in (no await per field).
+    pub directory: Arc<Snapshot>,
 }

@@ -5,10 +5,7 @@
 use super::walk::{Spreads, Visit, Walker};
 use crate::{
     Error,
-    auth::{
-        Role,
-        policy::{Access, field_access},
-    },
+    auth::{Role, policy::Access},
     config::QueryLimits,
 };
 use async_graphql::{
@@ -77,6 +74,11 @@ impl TypeIndex {
 
     fn field(&self, type_name: &str, field: &str) -> Option<&FieldType> {
         self.types.get(type_name)?.get(field)
+    }
+
+    /// The named type of field `field` of `type_name`, if the schema has that field.
+    pub(crate) fn field_type(&self, type_name: &str, field: &str) -> Option<&str> {
+        self.field(type_name, field).map(|f| f.name.as_str())
     }
 }
 
@@ -271,7 +273,7 @@ impl<'a> Walk<'a> {
         // else); a known one without a rule is denied.
         if let Some(t) = type_name
             && self.index.field(t, name).is_some()
-            && field_access(role, t, name) == Access::Deny
+            && super::fields::access(role, t, name) == Access::Deny
         {
             return Err(forbidden(format!(
                 "field `{t}.{name}` is not available to role `{}`",

@@ -2,7 +2,7 @@
 //! created, duplicate or rejected.
 use super::complaint::Complaint;
 use super::enums::{Category, Source};
-use super::prefetch::{self, Wants};
+use super::prefetch;
 use super::{ctx_db, request, snapshot};
 use crate::error::GqlResult;
 use crate::service::ingest::{self, Outcome, Submission};
@@ -142,7 +142,7 @@ impl IngestMutation {
         let ids: Vec<i64> = outcomes.iter().filter_map(Outcome::id).collect();
         let scoped = Scoped::of(&req.principal);
         let rows = store::complaints::get_many(db.write(), scoped, &ids).await.gql()?;
-        let wants = Wants::of(&ctx.look_ahead().field("items").field("complaint"));
+        let wants = prefetch::selected(ctx, &["items", "complaint"]);
         let directory = snapshot(ctx).await?;
         let row_ids: Vec<i64> = rows.keys().copied().collect();
         let related = prefetch::load(

@@ -2,7 +2,7 @@
 //! `expectedVersion` it was read at and returns the complaint as written.
 use super::complaint::Complaint;
 use super::enums::ComplaintStatus;
-use super::prefetch::{self, Wants};
+use super::prefetch;
 use super::{ctx_db, parse_id, request, snapshot};
 use crate::cache::Cache;
 use crate::error::GqlResult;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// so the caller sees its own write).
 async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> {
     let req = request(ctx);
-    let wants = Wants::of(&ctx.look_ahead());
+    let wants = prefetch::selected(ctx, &[]);
     let directory = snapshot(ctx).await?;
     let db = ctx_db(ctx).write();
     let related =

@@ -7,6 +7,7 @@ mod complaint_row;
 pub(crate) mod directory;
 pub(crate) mod documents;
 pub(crate) mod enums;
+pub mod fields;
 pub(crate) mod guard;
 pub(crate) mod ingest;
 pub(crate) mod kpi;

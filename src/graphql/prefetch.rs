@@ -3,120 +3,42 @@
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. Directory references resolve from the request's directory
 //! snapshot, carried along so no field has to await it.
+use super::complaint_row::Related;
+use super::fields::{COMPLAINT, spec::Reads};
+use super::walk::{Spreads, Visit, Walker};
 use crate::store::{self, complaints::Columns, directory::Snapshot, scope::Scoped};
 use crate::{
     Result,
     auth::{NoteScope, Principal},
 };
-use async_graphql::Lookahead;
-use entity::{assignment, complaint::Column as C, response, status_event};
+use async_graphql::{Context, parser::types::SelectionSet};
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, sync::Arc};
 
-/// The columns each `Complaint` field reads, besides `id` (every row has it). A field not
-/// listed reads only `id`.
-const FIELD_COLUMNS: &[(&str, &[C])] = &[
-    ("number", &[C::Number]),
-    ("source", &[C::Source]),
-    ("externalId", &[C::ExternalId]),
-    ("category", &[C::Category]),
-    ("municipality", &[C::MunicipalityId]),
-    ("text", &[C::Text]),
-    ("address", &[C::Address]),
-    ("lat", &[C::Lat]),
-    ("lon", &[C::Lon]),
-    ("receivedAt", &[C::ReceivedAt]),
-    ("status", &[C::Status]),
-    ("priority", &[C::Priority]),
-    ("department", &[C::DepartmentId]),
-    ("assignee", &[C::AssigneeId]),
-    ("firstResponseDueAt", &[C::FirstResponseDueAt]),
-    ("resolutionDueAt", &[C::ResolutionDueAt]),
-    ("firstResponseAt", &[C::FirstResponseAt]),
-    ("resolvedAt", &[C::ResolvedAt]),
-    ("isOverdue", &[C::Status, C::FirstResponseAt, C::FirstResponseDueAt, C::ResolutionDueAt]),
-    ("isPublic", &[C::IsPublic]),
-    ("version", &[C::Version]),
-    // The author check compares the current department.
-    (
-        "author",
-        &[C::DepartmentId, C::AuthorName, C::AuthorPhone, C::AuthorEmail, C::AuthorProfileUrl],
-    ),
-];
-
-/// The columns the `Complaint` field `field` reads besides `id`; `None` for a field the
-/// table does not list (it reads `id` at most).
-pub fn columns_of(field: &str) -> Option<Columns> {
-    FIELD_COLUMNS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map(|(_, columns)| columns.iter().copied().collect())
+/// What the `Complaint` selections of the current field read: the field's own selection when
+/// `path` is empty, else the selections under it along `path` (`["edges", "node"]`), every
+/// alias and fragment included and `@skip`/`@include` applied as the executor will.
+pub(crate) fn selected(ctx: &Context<'_>, path: &[&str]) -> Reads {
+    let env = ctx.query_env;
+    let walker = Walker::new(&env.fragments, Some(&env.variables), Spreads::OncePerLevel);
+    reads_under(&walker, &ctx.item.node.selection_set.node, path)
 }
 
-/// Which columns and history lists of complaints a selection asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wants {
-    assignments: bool,
-    history: bool,
-    responses: bool,
-    response_count: bool,
-    columns: Columns,
-}
-
-impl Wants {
-    /// What a `Complaint` selection reads.
-    pub fn of(node: &Lookahead<'_>) -> Self {
-        let columns = FIELD_COLUMNS
-            .iter()
-            .filter(|(name, _)| node.field(name).exists())
-            .flat_map(|(_, columns)| columns.iter().copied())
-            .collect();
-        Wants {
-            assignments: node.field("assignments").exists(),
-            history: node.field("history").exists(),
-            responses: node.field("responses").exists(),
-            response_count: node.field("responseCount").exists(),
-            columns,
+fn reads_under<'a>(walker: &Walker<'a>, set: &'a SelectionSet, path: &[&str]) -> Reads {
+    let mut reads = Reads::NOTHING;
+    let _ = walker.level(set, &mut Vec::new(), &mut |visit, _| {
+        if let Visit::Field(f, _) = visit {
+            let name = f.node.name.node.as_str();
+            let sub = &f.node.selection_set.node;
+            reads = match path.split_first() {
+                Some((next, rest)) if *next == name => reads.or(reads_under(walker, sub, rest)),
+                Some(_) => reads,
+                None => COMPLAINT.field(name).map_or(reads, |field| reads.or(field.reads)),
+            };
         }
-    }
-
-    /// The columns selected fields read.
-    pub fn columns(self) -> Columns {
-        self.columns
-    }
-
-    /// Whether the response count is selected.
-    pub fn response_count(self) -> bool {
-        self.response_count
-    }
-
-    /// What either selection reads.
-    pub fn or(self, o: Self) -> Self {
-        Wants {
-            assignments: self.assignments || o.assignments,
-            history: self.history || o.history,
-            responses: self.responses || o.responses,
-            response_count: self.response_count || o.response_count,
-            columns: self.columns.union(o.columns),
-        }
-    }
-}
-
-/// History lists of a set of complaints; a list nobody selected is `None`.
-#[derive(Debug, Default)]
-pub struct Related {
-    /// Assignments by complaint.
-    pub assignments: Option<HashMap<i64, Vec<assignment::Model>>>,
-    /// Status events by complaint.
-    pub events: Option<HashMap<i64, Vec<status_event::Model>>>,
-    /// Responses by complaint.
-    pub responses: Option<HashMap<i64, Vec<response::Model>>>,
-    /// Response counts by complaint (absent key: zero).
-    pub response_counts: Option<HashMap<i64, i64>>,
-    /// Columns the rows were read with (the others hold placeholders).
-    pub loaded: Columns,
-    /// The directory snapshot the rows' references resolve in (no await per field).
-    pub directory: Arc<Snapshot>,
+        Ok::<(), ()>(())
+    });
+    reads
 }
 
 async fn maybe<T, F: Future<Output = Result<T>>>(
@@ -134,7 +56,7 @@ pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
     ids: &[i64],
-    wants: Wants,
+    wants: Reads,
     known_counts: Option<HashMap<i64, i64>>,
     loaded: Columns,
     directory: Arc<Snapshot>,

@@ -3,13 +3,14 @@
 //! Types reachable only through hidden fields are hidden with them; a test compares every
 //! role's introspection with the policy.
 use super::RequestCtx;
-use crate::auth::policy::{Access, field_access};
+use super::fields;
+use crate::auth::policy::Access;
 use async_graphql::Context;
 
 fn allowed(ctx: &Context<'_>, type_name: &str, field: &str) -> bool {
     // No request context means no caller to show anything to.
     ctx.data_opt::<RequestCtx>()
-        .is_some_and(|r| field_access(r.principal.role, type_name, field) != Access::Deny)
+        .is_some_and(|r| fields::access(r.principal.role, type_name, field) != Access::Deny)
 }
 
 /// `Complaint.author` and the `Author` type.

@@ -2,10 +2,8 @@
 //! (`src/graphql/compiled.rs`); add one field only the executor resolves and the whole page goes
 //! through async-graphql's executor instead. Both must give every role the same answer.
 use crate::helpers::{BOTH, TestApp};
-use cur_gateway::auth::{
-    Role,
-    policy::{Access, field_access},
-};
+use cur_gateway::auth::{Role, policy::Access};
+use cur_gateway::graphql::fields::access as field_access;
 use serde_json::{Value, json};
 
 /// Every field a plan covers, with aliases, `__typename`, an inline fragment and a spread
