@@ -47,7 +47,8 @@ impl Application {
             );
         }
         let cache = config.cache()?;
-        let schema = graphql::build_schema(db.clone(), directory.clone(), cache.clone());
+        let notifier = crate::service::Notifier { cache: cache.clone(), bus: config.bus()? };
+        let schema = graphql::build_schema(db.clone(), directory.clone(), notifier.clone());
         let sdl = schema.sdl();
         let types = TypeIndex::from_sdl(&sdl);
         // The guard walks from the root type by name; without it no field rule would apply.
@@ -65,13 +66,28 @@ impl Application {
             cache_operations: config.cache_operations,
             db: db.clone(),
         };
+        let pipeline = Arc::new(pipeline);
+        // The hub reads the outbox on a small pool of its own: its polls neither wait for
+        // nor hold the connections requests use (nor count among their statements).
+        let mut background = config.clone();
+        background.db_pool_size = 2;
+        background.database_read_url = None;
+        let live = crate::live::Hub::new(
+            pipeline.clone(),
+            Db::connect(&background).await?,
+            notifier.bus.clone(),
+            config.live.settings(),
+        );
         let state = AppState {
             db,
-            pipeline: Arc::new(pipeline),
+            pipeline,
+            live,
+            live_config: config.live.clone(),
             dev,
             auth: Arc::new(auth),
             directory,
             cache,
+            notifier,
             open311_keys: Arc::new(config.open311_keys()?),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's
@@ -107,8 +123,10 @@ impl Application {
             }
         });
         let watch = self.watch.map(|(every, lookback)| {
-            tokio::spawn(watch_deadlines(self.state.db.clone(), every, lookback))
+            let (db, notifier) = (self.state.db.clone(), self.state.notifier.clone());
+            tokio::spawn(watch_deadlines(db, notifier, every, lookback))
         });
+        let hub = tokio::spawn(self.state.live.clone().run());
         let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -116,6 +134,7 @@ impl Application {
         if let Some(watch) = watch {
             watch.abort();
         }
+        hub.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
@@ -123,12 +142,17 @@ impl Application {
 }
 
 /// Runs the deadline watch every `every`; errors are logged and the next pass retries.
-async fn watch_deadlines(db: Db, every: Duration, lookback: chrono::Duration) {
+async fn watch_deadlines(
+    db: Db,
+    notifier: crate::service::Notifier,
+    every: Duration,
+    lookback: chrono::Duration,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        match crate::store::deadlines::tick(&db, chrono::Utc::now(), lookback).await {
+        match crate::service::deadlines::watch(&db, &notifier, chrono::Utc::now(), lookback).await {
             Ok(t) if t.reported > 0 => {
                 tracing::info!(reported = t.reported, "deadline watch: overdue complaints recorded")
             }

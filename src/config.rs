@@ -41,6 +41,9 @@ pub struct Config {
     /// Query limits against abuse.
     #[command(flatten)]
     pub limits: QueryLimits,
+    /// Subscriptions over WebSocket.
+    #[command(flatten)]
+    pub live: LiveConfig,
     /// Seconds between deadline-watch passes (0: off). One replica does each pass.
     #[arg(long, env = "CUR_DEADLINE_WATCH_SECS", default_value_t = 60, global = true)]
     pub deadline_watch_secs: u64,
@@ -67,6 +70,69 @@ pub struct Config {
     /// `integration` principal with that name.
     #[arg(long, env = "CUR_OPEN311_API_KEYS", global = true, hide_env_values = true)]
     pub open311_api_keys: Option<String>,
+}
+
+/// Subscriptions over WebSocket (`/graphql/ws`) and the outbox they read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveConfig {
+    /// Milliseconds a socket may take to send `connection_init` (then 4408).
+    #[arg(long, env = "CUR_WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true)]
+    pub ws_init_timeout_ms: u64,
+    /// Seconds between keep-alive pings; a socket silent for two of them is closed.
+    #[arg(long, env = "CUR_WS_PING_SECS", default_value_t = 15, global = true)]
+    pub ws_ping_secs: u64,
+    /// Open WebSockets per instance (more are answered 503).
+    #[arg(long, env = "CUR_WS_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    pub ws_max_connections: usize,
+    /// Subscriptions per WebSocket.
+    #[arg(long, env = "CUR_WS_MAX_SUBSCRIPTIONS", default_value_t = 32, global = true)]
+    pub ws_max_subscriptions: usize,
+    /// Subscriptions per token subject on one instance.
+    #[arg(
+        long,
+        env = "CUR_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT",
+        default_value_t = 256,
+        global = true
+    )]
+    pub ws_max_subscriptions_per_subject: usize,
+    /// Complaint events queued per subscription; a subscriber that falls further behind is
+    /// closed with 1013 and resumes from its cursor.
+    #[arg(long, env = "CUR_WS_QUEUE", default_value_t = 256, global = true)]
+    pub ws_queue: usize,
+    /// Milliseconds between KPI recomputations for `kpiUpdates` (only after changes).
+    #[arg(long, env = "CUR_LIVE_KPI_INTERVAL_MS", default_value_t = 1_000, global = true)]
+    pub kpi_interval_ms: u64,
+    /// Milliseconds between outbox reads without a signal (a lost signal, a Redis outage).
+    #[arg(long, env = "CUR_LIVE_POLL_MS", default_value_t = 1_000, global = true)]
+    pub poll_ms: u64,
+    /// Hours outbox events are kept for resuming clients.
+    #[arg(long, env = "CUR_EVENT_RETENTION_HOURS", default_value_t = 168, global = true)]
+    pub event_retention_hours: u64,
+}
+
+impl LiveConfig {
+    /// The hub's limits and intervals.
+    pub(crate) fn settings(&self) -> crate::live::Settings {
+        crate::live::Settings {
+            queue: self.ws_queue.max(1),
+            kpi_interval: Duration::from_millis(self.kpi_interval_ms.max(50)),
+            poll: Duration::from_millis(self.poll_ms.max(50)),
+            retention: Duration::from_secs(self.event_retention_hours.max(1) * 3600),
+            max_connections: self.ws_max_connections,
+            max_per_connection: self.ws_max_subscriptions,
+            max_per_subject: self.ws_max_subscriptions_per_subject,
+        }
+    }
+
+    /// How long a socket may wait before `connection_init`.
+    pub fn init_timeout(&self) -> Duration {
+        Duration::from_millis(self.ws_init_timeout_ms)
+    }
+
+    /// The keep-alive interval.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ws_ping_secs.max(1))
+    }
 }
 
 /// How bearer tokens are verified. Exactly one key source: a secret (HS256), a public key
@@ -206,6 +272,19 @@ impl Config {
             Duration::from_secs(self.cache_ttl_secs),
             timeout,
         ))
+    }
+
+    /// The event bus: Redis pub/sub when `REDIS_URL` is set, else in this process.
+    pub fn bus(&self) -> crate::Result<crate::events::Bus> {
+        match &self.redis_url {
+            Some(url) => crate::events::Bus::redis(url, &self.cache_prefix),
+            None => Ok(crate::events::Bus::in_process()),
+        }
+    }
+
+    /// Whom committed writes are announced to: the cache and the event bus.
+    pub fn notifier(&self) -> crate::Result<crate::service::Notifier> {
+        Ok(crate::service::Notifier { cache: self.cache()?, bus: self.bus()? })
     }
 
     /// Open311 API keys (`CUR_OPEN311_API_KEYS`, `key=name,key=name`) and the integration

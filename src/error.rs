@@ -35,6 +35,12 @@ pub enum Error {
     /// The request ran past its time limit (`TIMEOUT`).
     #[error("{0}")]
     Timeout(String),
+    /// The caller is over a limit of requests or subscriptions (`RATE_LIMITED`).
+    #[error("{0}")]
+    RateLimited(String),
+    /// A dependency the answer needs is down (`UNAVAILABLE`).
+    #[error("{0}")]
+    Unavailable(String),
     /// A database failure; the cause is logged, never shown to the client (`INTERNAL`).
     #[error("internal error")]
     Database(#[from] DbErr),
@@ -60,6 +66,8 @@ impl Error {
             Error::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
             Error::OperationNotFound(_) => "OPERATION_NOT_FOUND",
             Error::Timeout(_) => "TIMEOUT",
+            Error::RateLimited(_) => "RATE_LIMITED",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::Database(_) | Error::Internal(_) | Error::Startup(_) => "INTERNAL",
         }
     }

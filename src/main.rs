@@ -135,9 +135,9 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             db.migrate().await?;
             cur_gateway::app::prepare_embedded(&config, &db).await?;
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let cache = config.cache()?;
+            let notifier = config.notifier()?;
             let report =
-                cur_gateway::service::import::run(&db, &cache, source, &file, progress).await?;
+                cur_gateway::service::import::run(&db, &notifier, source, &file, progress).await?;
             print!("{report}");
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! What every transport shares: the request pipeline, the database, the directory, the cache,
 //! the token verifier and the settings the handlers read.
 use crate::{
-    auth::jwt::Authenticator, cache::Cache, pipeline::Pipeline, store::Db,
+    auth::jwt::Authenticator, cache::Cache, pipeline::Pipeline, service::Notifier, store::Db,
     store::directory::Directory,
 };
 use std::{collections::HashMap, sync::Arc};
@@ -21,6 +21,12 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     /// The read cache (Redis or in memory).
     pub cache: Cache,
+    /// Whom committed writes are announced to (the cache and the event bus).
+    pub notifier: Notifier,
+    /// Live subscriptions of this replica.
+    pub(crate) live: crate::live::Hub,
+    /// WebSocket timing (init timeout, keep-alive).
+    pub(crate) live_config: crate::config::LiveConfig,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
 }

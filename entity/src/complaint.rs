@@ -3,7 +3,7 @@ use crate::enums::{Category, ComplaintStatus, Priority, Source};
 use sea_orm::entity::prelude::*;
 
 /// One complaint with its current state, deadlines and author.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "complaint")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -215,6 +215,11 @@ impl Authenticator {
         })
     }
 
+    /// Whether requests without a token act as the public.
+    pub fn allows_anonymous(&self) -> bool {
+        self.allow_anonymous
+    }
+
     /// Whether any token can be accepted (false: only anonymous requests work).
     pub fn has_key(&self) -> bool {
         !matches!(self.keys, Keys::None)
@@ -245,6 +250,26 @@ impl Authenticator {
 
     /// Verifies one token and builds its principal.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.claims(token)?;
+        principal_from_claims(&claims, self.namespace.as_deref())
+    }
+
+    /// Verifies one token of a long-lived session (a WebSocket): its principal and the
+    /// instant its `exp` claim ends it.
+    pub fn verify_session(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), AuthError> {
+        let claims = self.claims(token)?;
+        let expires = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0));
+        Ok((principal_from_claims(&claims, self.namespace.as_deref())?, expires))
+    }
+
+    /// The verified claims of one token.
+    fn claims(&self, token: &str) -> Result<Map<String, Value>, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TooLarge);
         }
@@ -268,7 +293,7 @@ impl Authenticator {
                 }
             }
         };
-        principal_from_claims(&claims, self.namespace.as_deref())
+        Ok(claims)
     }
 
     fn decode_with_set(

@@ -78,6 +78,8 @@ pub enum Action {
     /// Reopen an answered or resolved complaint (the citizen is not satisfied; the center
     /// takes that feedback, so it sits with the operators).
     Reopen,
+    /// End every live session (WebSocket) of a token subject.
+    RevokeSessions,
 }
 
 /// Which complaints in its scope a role's changes may touch.
@@ -177,6 +179,7 @@ pub static MATRIX: [RolePolicy; 6] = [
             Action::Escalate,
             Action::EditRouting,
             Action::Reopen,
+            Action::RevokeSessions,
         ],
         acts_on: ActsOn::Scope,
         acts_for: ActsFor::Center,

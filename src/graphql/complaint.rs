@@ -344,7 +344,8 @@ pub struct ComplaintFilterInput {
 }
 
 impl ComplaintFilterInput {
-    fn into_store(self) -> crate::Result<StoreFilter> {
+    /// The store's filter; BAD_USER_INPUT for an id that does not parse.
+    pub(crate) fn into_store(self) -> crate::Result<StoreFilter> {
         Ok(StoreFilter {
             municipality_id: self
                 .municipality_id

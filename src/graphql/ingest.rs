@@ -134,8 +134,8 @@ impl IngestMutation {
         let external: Vec<String> = input.iter().map(|i| i.external_id.clone()).collect();
         let items = input.into_iter().map(IngestComplaintInput::into_submission).collect();
         let db = ctx_db(ctx);
-        let cache = ctx.data_unchecked::<crate::cache::Cache>();
-        let outcomes = ingest::submit(db, cache, &req.principal, items, req.now).await.gql()?;
+        let notifier = ctx.data_unchecked::<crate::service::Notifier>();
+        let outcomes = ingest::submit(db, notifier, &req.principal, items, req.now).await.gql()?;
 
         // The complaints the caller may read, read back from the primary with what the
         // selection asks for.

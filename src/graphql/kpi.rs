@@ -169,42 +169,58 @@ impl KpiQueryRoot {
         filter: KpiFilter,
         group_by: KpiDimension,
     ) -> Result<Vec<KpiRow>> {
-        let req = request(ctx);
-        if filter.to <= filter.from || filter.to - filter.from > Duration::days(MAX_WINDOW_DAYS) {
-            let msg = format!("`to` must be after `from`, at most {MAX_WINDOW_DAYS} days later");
-            return Err(Error::bad_input(msg)).gql();
-        }
-        let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
-        let query = Selection {
-            from: filter.from,
-            to: filter.to,
-            municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
-            department_id: parse(filter.department_id, "departmentId").gql()?,
-            category: filter.category.map(Into::into),
-            source: filter.source.map(Into::into),
-        };
-        policy::check_kpi_filter(&req.principal, query.department_id, query.municipality_id)
-            .gql()?;
-        let scope = KpiScope::of(&req.principal);
-        let db = ctx_db(ctx).read();
-        let directory = snapshot(ctx).await?;
-        let now = req.now;
-        // Cached per KPI scope (never per role name alone) and query; any complaint write
-        // bumps the generation, so the next request after a commit recomputes.
-        let parts = format!("{scope:?}|{query:?}|{group_by:?}");
-        let compute = async {
-            let found = store::kpis::scoped_groups(db, now, scope, &query, group_by.into()).await?;
-            let rows = found.into_iter().map(|g| match g.key {
-                Some(key) => {
-                    let label = label_of(&key, group_by, &directory);
-                    row(key, label, g.figures)
-                }
-                None => row(TOTAL_KEY.into(), "Югра, всего".into(), g.figures),
-            });
-            Ok(rows.collect::<Vec<_>>())
-        };
-        let cache = ctx.data_unchecked::<Cache>();
-        let rows = cache.get_or_compute(Topic::Complaints, "kpi", &parts, compute).await.gql()?;
-        Ok(rows)
+        let selection = selection_of(ctx, filter)?;
+        kpi_rows(ctx, &selection, group_by).await
     }
+}
+
+/// The store's KPI selection of `filter`, if the caller may ask for it: BAD_USER_INPUT for a
+/// window that is empty or too long, FORBIDDEN for another department's or territory's.
+pub(crate) fn selection_of(ctx: &Context<'_>, filter: KpiFilter) -> Result<Selection> {
+    let req = request(ctx);
+    if filter.to <= filter.from || filter.to - filter.from > Duration::days(MAX_WINDOW_DAYS) {
+        let msg = format!("`to` must be after `from`, at most {MAX_WINDOW_DAYS} days later");
+        return Err(Error::bad_input(msg)).gql();
+    }
+    let parse = |id: Option<ID>, name: &str| id.map(|i| parse_id::<i32>(&i, name)).transpose();
+    let query = Selection {
+        from: filter.from,
+        to: filter.to,
+        municipality_id: parse(filter.municipality_id, "municipalityId").gql()?,
+        department_id: parse(filter.department_id, "departmentId").gql()?,
+        category: filter.category.map(Into::into),
+        source: filter.source.map(Into::into),
+    };
+    policy::check_kpi_filter(&req.principal, query.department_id, query.municipality_id).gql()?;
+    Ok(query)
+}
+
+/// The KPI rows of `query` grouped by `group_by`, as the caller's KPI scope shows them.
+pub(crate) async fn kpi_rows(
+    ctx: &Context<'_>,
+    query: &Selection,
+    group_by: KpiDimension,
+) -> Result<Vec<KpiRow>> {
+    let req = request(ctx);
+    let scope = KpiScope::of(&req.principal);
+    let db = ctx_db(ctx).read();
+    let directory = snapshot(ctx).await?;
+    let now = req.now;
+    // Cached per KPI scope (never per role name alone) and query; any complaint write
+    // bumps the generation, so the next request after a commit recomputes.
+    let parts = format!("{scope:?}|{query:?}|{group_by:?}");
+    let compute = async {
+        let found = store::kpis::scoped_groups(db, now, scope, query, group_by.into()).await?;
+        let rows = found.into_iter().map(|g| match g.key {
+            Some(key) => {
+                let label = label_of(&key, group_by, &directory);
+                row(key, label, g.figures)
+            }
+            None => row(TOTAL_KEY.into(), "Югра, всего".into(), g.figures),
+        });
+        Ok(rows.collect::<Vec<_>>())
+    };
+    let cache = ctx.data_unchecked::<Cache>();
+    let rows = cache.get_or_compute(Topic::Complaints, "kpi", &parts, compute).await.gql()?;
+    Ok(rows)
 }

@@ -4,8 +4,8 @@ use super::complaint::Complaint;
 use super::enums::ComplaintStatus;
 use super::prefetch;
 use super::{ctx_db, parse_id, request, snapshot};
-use crate::cache::Cache;
 use crate::error::GqlResult;
+use crate::service::Notifier;
 use crate::service::lifecycle::{self as changes, By};
 use crate::store::complaints::Columns;
 use async_graphql::{Context, ID, Object, Result};
@@ -30,8 +30,8 @@ async fn written(ctx: &Context<'_>, row: complaint::Model) -> Result<Complaint> 
 async fn by<'a>(ctx: &Context<'a>) -> Result<By<'a>> {
     let req = request(ctx);
     let directory = snapshot(ctx).await?;
-    let cache = ctx.data_unchecked::<Cache>();
-    Ok(By { principal: &req.principal, directory, now: req.now, cache })
+    let notifier = ctx.data_unchecked::<Notifier>();
+    Ok(By { principal: &req.principal, directory, now: req.now, notifier })
 }
 
 /// Root fields of the lifecycle.

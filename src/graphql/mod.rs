@@ -15,11 +15,14 @@ pub(crate) mod lifecycle;
 pub(crate) mod prefetch;
 pub(crate) mod response_order;
 pub(crate) mod routing;
+mod sessions;
+pub(crate) mod subscription;
 pub(crate) mod variables;
 mod viewer;
 mod visibility;
 mod walk;
 
+use crate::service::Notifier;
 use crate::{
     Error,
     auth::Principal,
@@ -28,12 +31,13 @@ use crate::{
         directory::{Directory, Snapshot},
     },
 };
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Schema};
+use async_graphql::{Context, ErrorExtensions, ID, MergedObject, Schema};
 use chrono::{DateTime, Utc};
 use std::{
     str::FromStr,
     sync::{Arc, Mutex},
 };
+use subscription::SubscriptionRoot;
 use tokio::sync::OnceCell;
 
 /// Every root query field, merged from the domain areas.
@@ -55,19 +59,21 @@ pub struct MutationRoot(
     ingest::IngestMutation,
     lifecycle::LifecycleMutation,
     routing::RoutingMutation,
+    sessions::SessionMutation,
 );
 
 /// The gateway's schema type.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
 /// Builds the schema; `db`, the directory and the cache are shared by all requests. It has no
 /// extensions: complaint pages are built from compiled plans (`compiled`), which would bypass
 /// per-field extension hooks.
-pub fn build_schema(db: Db, directory: Arc<Directory>, cache: crate::cache::Cache) -> AppSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+pub fn build_schema(db: Db, directory: Arc<Directory>, notifier: Notifier) -> AppSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .data(db)
         .data(directory)
-        .data(cache)
+        .data(notifier.cache.clone())
+        .data(notifier)
         // "Did you mean …" would name fields and arguments the caller's role may not see.
         .disable_suggestions()
         .finish()
@@ -75,7 +81,7 @@ pub fn build_schema(db: Db, directory: Arc<Directory>, cache: crate::cache::Cach
 
 /// The schema SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot).finish().sdl()
 }
 
 /// What one request carries: who asks, one `now` for consistent answers, and the personal-data

@@ -3,7 +3,6 @@
 use super::directory::{Department, Municipality, department_by_id, municipality_by_id};
 use super::enums::Category;
 use super::{ctx_db, parse_id, request, snapshot};
-use crate::cache::Cache;
 use crate::error::GqlResult;
 use crate::{service, store};
 use async_graphql::{Context, ID, Object, Result};
@@ -76,10 +75,10 @@ impl RoutingMutation {
         let municipality =
             municipality_id.map(|m| parse_id::<i32>(&m, "municipalityId")).transpose().gql()?;
         let directory = snapshot(ctx).await?;
-        let cache = ctx.data_unchecked::<Cache>();
+        let notifier = ctx.data_unchecked::<service::Notifier>();
         let rule = service::routing::set(
             ctx_db(ctx),
-            cache,
+            notifier,
             &req.principal,
             &directory,
             category.into(),
@@ -96,8 +95,8 @@ impl RoutingMutation {
     #[graphql(visible = "super::visibility::edit_routing")]
     async fn delete_routing_rule(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let id = parse_id::<i32>(&id, "id").gql()?;
-        let cache = ctx.data_unchecked::<Cache>();
-        service::routing::delete(ctx_db(ctx), cache, &request(ctx).principal, id).await.gql()?;
+        let notifier = ctx.data_unchecked::<service::Notifier>();
+        service::routing::delete(ctx_db(ctx), notifier, &request(ctx).principal, id).await.gql()?;
         Ok(true)
     }
 }

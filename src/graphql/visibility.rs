@@ -78,6 +78,11 @@ pub(crate) fn escalate(ctx: &Context<'_>) -> bool {
     mutation(ctx, "escalateComplaint")
 }
 
+/// `revokeSessions`.
+pub(crate) fn revoke_sessions(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "revokeSessions")
+}
+
 /// `setRoutingRule` and `deleteRoutingRule`.
 pub(crate) fn edit_routing(ctx: &Context<'_>) -> bool {
     mutation(ctx, "setRoutingRule")

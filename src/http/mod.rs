@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 pub mod open311;
+mod ws;
 
 use crate::state::AppState;
 use axum::{
@@ -54,6 +55,7 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

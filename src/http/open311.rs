@@ -228,7 +228,7 @@ pub async fn post_request(
         Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
     };
     let delivered =
-        ingest::submit(&state.db, &state.cache, &principal, vec![Ok(submission)], Utc::now());
+        ingest::submit(&state.db, &state.notifier, &principal, vec![Ok(submission)], Utc::now());
     let outcome = match delivered.await {
         Ok(mut o) => o.pop(),
         Err(e) => return internal(e),

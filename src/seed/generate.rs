@@ -4,7 +4,7 @@ use super::reference::person_name;
 use super::rng::{Rng, chance, pick, rng, weighted};
 use super::texts;
 use crate::domain::sla::{self, Calendar, Policy};
-use crate::store::{complaints::search_text, lifecycle::Actor};
+use crate::store::{actor::Actor, complaints::search_text};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Category, ComplaintStatus as S, Priority, Source, assignment, complaint, complaint_search,

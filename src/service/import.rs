@@ -7,7 +7,6 @@
 //! `received_at` is RFC 3339 (`2026-11-28T09:15:00+05:00`).
 use crate::{
     Error, Result,
-    cache::Cache,
     service::ingest::{self, Outcome, Submission},
     store::Db,
 };
@@ -134,7 +133,7 @@ async fn municipality_names(db: &Db) -> Result<HashMap<String, i32>> {
 /// Imports `path` as complaints from `source`.
 pub async fn run(
     db: &Db,
-    cache: &Cache,
+    notifier: &super::Notifier,
     source: Source,
     path: &Path,
     progress: bool,
@@ -198,7 +197,7 @@ pub async fn run(
                 },
             }
         }
-        let outcomes = ingest::run(db, cache, &actor, batch, Utc::now()).await?;
+        let outcomes = ingest::run(db, notifier, &actor, batch, Utc::now()).await?;
         for (line, outcome) in lines.into_iter().zip(outcomes) {
             match outcome {
                 Outcome::Created { .. } => report.created += 1,

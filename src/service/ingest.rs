@@ -2,14 +2,14 @@
 //! classify it when the source gave no category, route it by the rules, compute its
 //! deadlines, and write the batch idempotently. One bad item is reported and skipped; the
 //! good ones go in.
-use super::{Changed, committed};
+use super::{Changed, Notifier, committed};
 use crate::{
     Error, Result,
     auth::{
         Principal,
         policy::{self, Action},
     },
-    cache::{Cache, Topic},
+    cache::Topic,
     domain::{classify::classify, routing::route, sla},
     store::{
         Db,
@@ -184,7 +184,7 @@ fn prepare(s: Submission, ctx: &ingest::Context, now: DateTime<Utc>) -> complain
 /// item comes back, in order.
 pub async fn submit(
     db: &Db,
-    cache: &Cache,
+    notifier: &Notifier,
     principal: &Principal,
     items: Vec<std::result::Result<Submission, String>>,
     now: DateTime<Utc>,
@@ -209,7 +209,7 @@ pub async fn submit(
             Err(reason) => outcomes[i] = Some(Outcome::Rejected(reason)),
         }
     }
-    let written = run(db, cache, &principal.actor(), readable, now).await?;
+    let written = run(db, notifier, &principal.actor(), readable, now).await?;
     for (i, outcome) in positions.into_iter().zip(written) {
         outcomes[i] = Some(outcome);
     }
@@ -223,7 +223,7 @@ pub async fn submit(
 /// order, each created, duplicate or rejected.
 pub async fn run(
     db: &Db,
-    cache: &Cache,
+    notifier: &Notifier,
     actor: &str,
     items: Vec<Submission>,
     now: DateTime<Utc>,
@@ -234,7 +234,7 @@ pub async fn run(
             items.len()
         )));
     }
-    let ctx = db.ingest_context(cache.generation(Topic::Routing).await).await?;
+    let ctx = db.ingest_context(notifier.cache.generation(Topic::Routing).await).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
     let mut rows = Vec::new();
     let mut positions = Vec::new();
@@ -257,7 +257,7 @@ pub async fn run(
     }
     let written = ingest::write(db, rows, actor, now).await?;
     if written.iter().any(|w| matches!(w, Written::Created { .. })) {
-        committed(cache, Changed::Complaints).await;
+        committed(notifier, Changed::Complaints).await;
     }
     for (i, w) in positions.into_iter().zip(written) {
         outcomes[i] = Some(match w {

@@ -7,13 +7,13 @@ use crate::{
         Principal,
         policy::{self, Action, ActsFor},
     },
-    cache::Cache,
     domain::lifecycle,
-    service::{Changed, committed, ingest::MAX_TEXT_BYTES},
+    service::{Changed, Notifier, committed, ingest::MAX_TEXT_BYTES},
     store::{
         Db,
+        actor::Actor,
         directory::Snapshot,
-        lifecycle::{Actor, NewResponse, Plan, change},
+        lifecycle::{NewResponse, Plan, change},
         scope::Scoped,
     },
 };
@@ -31,7 +31,7 @@ pub struct By<'a> {
     /// The request's instant.
     pub now: DateTime<Utc>,
     /// Told of every committed change.
-    pub cache: &'a Cache,
+    pub notifier: &'a Notifier,
 }
 
 impl By<'_> {
@@ -69,7 +69,7 @@ impl By<'_> {
     }
 }
 
-/// Runs one change in the caller's scope and tells the cache once it is committed.
+/// Runs one change in the caller's scope and announces it once it is committed.
 async fn apply(
     db: &Db,
     by: &By<'_>,
@@ -79,7 +79,7 @@ async fn apply(
 ) -> Result<complaint::Model> {
     let scoped = Scoped::of(by.principal);
     let row = change(db, scoped, id, expected_version, &by.actor(), by.now, decide).await?;
-    committed(by.cache, Changed::Complaints).await;
+    committed(by.notifier, Changed::Complaints).await;
     Ok(row)
 }
 

@@ -3,12 +3,15 @@
 //! one function here; the policy check (through the roles matrix), validation and the
 //! transaction happen inside, and every committed write ends in [`committed`], the one place
 //! that tells the rest of the gateway what changed.
+pub(crate) mod deadlines;
 pub mod import;
 pub(crate) mod ingest;
 pub(crate) mod lifecycle;
 pub(crate) mod routing;
+pub(crate) mod sessions;
 
 use crate::cache::{Cache, Topic};
+use crate::events::{Bus, Signal};
 
 /// What a committed write changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +22,33 @@ pub enum Changed {
     Routing,
 }
 
+/// Whom a committed write is announced to: the read cache and the event bus.
+#[derive(Clone)]
+pub struct Notifier {
+    /// Cached reads of what changed become stale.
+    pub cache: Cache,
+    /// Subscribers on every replica wake and read the outbox.
+    pub bus: Bus,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("cache", &self.cache.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
 /// After a commit: every replica's cached reads of what changed become stale (the next read
-/// recomputes). The one place a write is announced.
-pub async fn committed(cache: &Cache, changed: Changed) {
+/// recomputes), and a change to complaints — whose events the transaction wrote to the
+/// outbox — wakes every replica's subscriptions. The one place a write is announced.
+pub async fn committed(notifier: &Notifier, changed: Changed) {
     let topic = match changed {
         Changed::Complaints => Topic::Complaints,
         Changed::Routing => Topic::Routing,
     };
-    cache.bump(topic).await;
+    notifier.cache.bump(topic).await;
+    if changed == Changed::Complaints {
+        notifier.bus.publish(Signal::Events).await;
+    }
 }

@@ -1,12 +1,11 @@
 //! Routing rules: set and delete, by those the roles matrix lets edit them.
-use super::{Changed, committed};
+use super::{Changed, Notifier, committed};
 use crate::{
     Error, Result,
     auth::{
         Principal,
         policy::{self, Action},
     },
-    cache::Cache,
     store::{self, Db, directory::Snapshot},
 };
 use chrono::{DateTime, Utc};
@@ -24,7 +23,7 @@ fn require_editor(principal: &Principal) -> Result<()> {
 #[allow(clippy::too_many_arguments)] // who, what, and the gateway's parts
 pub async fn set(
     db: &Db,
-    cache: &Cache,
+    notifier: &Notifier,
     principal: &Principal,
     directory: &Snapshot,
     category: Category,
@@ -42,14 +41,14 @@ pub async fn set(
         return Err(Error::bad_input(format!("unknown municipality {m}")));
     }
     let rule = store::routing::set(db.write(), category, municipality, department, now).await?;
-    committed(cache, Changed::Routing).await;
+    committed(notifier, Changed::Routing).await;
     Ok(rule)
 }
 
 /// Deletes rule `id`; complaints it covered fall back to the region-wide rule.
-pub async fn delete(db: &Db, cache: &Cache, principal: &Principal, id: i32) -> Result<()> {
+pub async fn delete(db: &Db, notifier: &Notifier, principal: &Principal, id: i32) -> Result<()> {
     require_editor(principal)?;
     store::routing::delete(db.write(), id).await?;
-    committed(cache, Changed::Routing).await;
+    committed(notifier, Changed::Routing).await;
     Ok(())
 }

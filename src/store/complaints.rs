@@ -120,6 +120,32 @@ impl ComplaintFilter {
         cond
     }
 
+    /// Whether complaint `c` matches, as [`Self::condition`] decides in SQL (the live fan-out
+    /// matches events in memory; a test holds both equal).
+    pub fn matches(&self, c: &complaint::Model, now: DateTime<Utc>) -> bool {
+        let overdue = || {
+            crate::domain::sla::is_overdue(
+                c.status.is_open(),
+                c.first_response_at.is_some(),
+                c.first_response_due_at,
+                c.resolution_due_at,
+                now,
+            )
+        };
+        self.municipality_id.is_none_or(|m| c.municipality_id == m)
+            && self.department_id.is_none_or(|d| c.department_id == Some(d))
+            && self.category.is_none_or(|k| c.category == k)
+            && self.status.as_ref().is_none_or(|s| s.contains(&c.status))
+            && self.source.is_none_or(|s| c.source == s)
+            && self.numbers.as_ref().is_none_or(|n| n.contains(&c.number))
+            && self.received_from.is_none_or(|from| c.received_at >= from)
+            && self.received_to.is_none_or(|to| c.received_at < to)
+            && self.overdue.is_none_or(|want| overdue() == want)
+            && self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).is_none_or(|n| {
+                search_text(&c.number, &c.text, c.address.as_deref()).contains(&n.to_lowercase())
+            })
+    }
+
     /// Rejects contradictory or oversized filters.
     pub fn validate(&self) -> Result<()> {
         if let (Some(from), Some(to)) = (self.received_from, self.received_to)

@@ -3,15 +3,18 @@
 //! in the complaint's history. Replicas race for a transaction-scoped advisory lock on
 //! Postgres, so one of them does each tick; the outbox's unique key makes a double report
 //! impossible even without it.
-use super::{Db, ingest::event, lifecycle::Actor, scope::Scoped};
+use super::{
+    Db,
+    actor::{Actor, status_line},
+    events::{Kind, NewEvent},
+    scope::Scoped,
+};
 use crate::Result;
 use chrono::{DateTime, Duration, Utc};
 use entity::{ComplaintStatus, complaint::Column as C, complaint_event};
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, Statement,
-    sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Statement, sea_query::OnConflict,
 };
 
 /// Who breaches are recorded as in the history.
@@ -33,9 +36,13 @@ pub enum Breach {
 impl Breach {
     /// The outbox kind.
     pub fn kind(self) -> &'static str {
+        self.event().as_str()
+    }
+
+    fn event(self) -> Kind {
         match self {
-            Breach::FirstResponse => "OVERDUE_FIRST_RESPONSE",
-            Breach::Resolution => "OVERDUE_RESOLUTION",
+            Breach::FirstResponse => Kind::OverdueFirstResponse,
+            Breach::Resolution => Kind::OverdueResolution,
         }
     }
 
@@ -100,13 +107,25 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
         tx.commit().await?;
         return Ok(Tick::default());
     }
-    let rows = breaches.iter().map(|(id, _, breach, due)| complaint_event::ActiveModel {
-        id: NotSet,
-        complaint_id: Set(*id),
-        kind: Set(breach.kind().to_owned()),
-        at: Set(*due),
-        dedup_key: Set(Some(format!("{}:{id}", breach.kind()))),
-    });
+    // Subscribers receive the complaint as it is at the breach: the whole row.
+    let ids: Vec<i64> = breaches.iter().map(|b| b.0).collect();
+    let complaints: std::collections::HashMap<i64, _> = Scoped::system()
+        .complaints()
+        .filter(C::Id.is_in(ids))
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let rows = breaches
+        .iter()
+        .filter_map(|(id, _, breach, due)| {
+            let complaint = complaints.get(id)?;
+            let event =
+                NewEvent { kind: breach.event(), complaint, previous_department: None, at: *due };
+            Some(event.row(Some(format!("{}:{id}", breach.kind()))))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut insert = complaint_event::Entity::insert_many(rows)
         .on_conflict(OnConflict::column(complaint_event::Column::DedupKey).do_nothing().to_owned())
         .into_query();
@@ -123,7 +142,7 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
         .iter()
         .filter(|(id, _, breach, _)| fresh.contains(&format!("{}:{id}", breach.kind())))
         .map(|(id, status, breach, due)| {
-            let mut e = event(*id, Some(*status), *status, &watch, *due);
+            let mut e = status_line(*id, Some(*status), *status, &watch, *due);
             e.comment = Set(Some(breach.comment().to_owned()));
             e
         })

@@ -1,7 +1,15 @@
 //! Writing ingested complaints: one transaction per batch, idempotent by (source,
 //! external_id) through the unique index — a delivery that loses the race to another
 //! connection or replica finds the winner's row and writes nothing.
-use super::{Db, bulk, complaints::search_text, kpi_blocks, lifecycle::Actor, scope::Scoped};
+use super::{
+    Db,
+    actor::{Actor, status_line},
+    bulk,
+    complaints::search_text,
+    events::{self, Kind, NewEvent},
+    kpi_blocks,
+    scope::Scoped,
+};
 use crate::domain::kpi_entry::Entry;
 use crate::{
     Result,
@@ -121,6 +129,11 @@ pub async fn write(
     let existing = find_existing(&tx, rows.iter().filter(|r| !created.contains(&r.id))).await?;
     let fresh: Vec<&complaint::Model> = rows.iter().filter(|r| created.contains(&r.id)).collect();
     write_history(&tx, &fresh, actor, now).await?;
+    let registered: Vec<NewEvent<'_>> = fresh
+        .iter()
+        .map(|c| NewEvent { kind: Kind::Created, complaint: c, previous_department: None, at: now })
+        .collect();
+    events::append(&tx, &registered).await?;
     let entries = fresh.iter().map(|r| kpi_blocks::Change {
         block: kpi_blocks::block_of(r),
         old: None,
@@ -206,9 +219,9 @@ async fn write_history(
     let mut events = Vec::with_capacity(rows.len() * 2);
     let mut assignments = Vec::new();
     for r in rows {
-        events.push(event(r.id, None, ComplaintStatus::New, &by, r.received_at));
+        events.push(status_line(r.id, None, ComplaintStatus::New, &by, r.received_at));
         if let Some(department_id) = r.department_id {
-            events.push(event(
+            events.push(status_line(
                 r.id,
                 Some(ComplaintStatus::New),
                 ComplaintStatus::Assigned,
@@ -236,28 +249,4 @@ async fn write_history(
         assignment::Entity::insert_many(assignments).exec_without_returning(tx).await?;
     }
     Ok(())
-}
-
-/// A status event row to insert.
-pub(crate) fn event(
-    complaint_id: i64,
-    from: Option<ComplaintStatus>,
-    to: ComplaintStatus,
-    actor: &Actor,
-    at: DateTime<Utc>,
-) -> status_event::ActiveModel {
-    status_event::ActiveModel {
-        id: NotSet,
-        ..status_event::Model {
-            id: 0,
-            complaint_id,
-            from_status: from,
-            to_status: to,
-            actor: actor.login.clone(),
-            actor_department_id: actor.department_id,
-            comment: None,
-            at,
-        }
-        .into_active_model()
-    }
 }

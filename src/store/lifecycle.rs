@@ -1,7 +1,13 @@
 //! Changes to one complaint, each in one transaction with its history: optimistic locking on
 //! `version` (a stale version is CONFLICT and writes nothing), the lifecycle checked by the
 //! caller's plan (INVALID_TRANSITION writes nothing either).
-use super::{Db, ingest::event, kpi_blocks, scope::Scoped};
+use super::{
+    Db,
+    actor::{Actor, status_line},
+    events::{self, Kind, NewEvent},
+    kpi_blocks,
+    scope::Scoped,
+};
 use crate::domain::kpi_entry::Entry;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -15,23 +21,6 @@ use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
-
-/// Who makes a change: the login written into the history, and the department it acted for
-/// (`None`: the center — operators, routing rules, the system).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// `role:sub` of a caller, or the name of a gateway job.
-    pub login: String,
-    /// The body the actor acted for.
-    pub department_id: Option<i32>,
-}
-
-impl Actor {
-    /// An actor of the center itself.
-    pub fn center(login: impl Into<String>) -> Self {
-        Actor { login: login.into(), department_id: None }
-    }
-}
 
 /// What a change does, decided by the caller from the current row.
 #[derive(Debug, Clone, Default)]
@@ -86,8 +75,36 @@ pub async fn change(
     })?;
     update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))
         .await?;
+    events::append(&tx, &events_of(&current, &updated, &plan, now)).await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// The outbox events of one change, one per thing it did: a reassignment, a transition, a
+/// response, each with the complaint as the change left it.
+fn events_of<'a>(
+    current: &complaint::Model,
+    updated: &'a complaint::Model,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Vec<NewEvent<'a>> {
+    let event = |kind, previous_department| NewEvent {
+        kind,
+        complaint: updated,
+        previous_department,
+        at: now,
+    };
+    let mut out = Vec::new();
+    if plan.assign.is_some() {
+        out.push(event(Kind::Assigned, current.department_id));
+    }
+    if plan.status.is_some() {
+        out.push(event(Kind::StatusChanged, None));
+    }
+    if plan.response.is_some() {
+        out.push(event(Kind::Responded, None));
+    }
+    out
 }
 
 /// Moves the complaint's KPI entry from its old to its new state, when they differ.
@@ -163,7 +180,7 @@ async fn write_history(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(to) = plan.status {
-        let mut e = event(current.id, Some(current.status), to, actor, now);
+        let mut e = status_line(current.id, Some(current.status), to, actor, now);
         e.comment = sea_orm::ActiveValue::Set(plan.comment.clone());
         status_insert(tx, e).await?;
     }

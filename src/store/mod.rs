@@ -1,11 +1,13 @@
 //! Database access with sea-orm. Every read of complaint rows, or of rows hanging off
 //! complaints, starts from the caller's [`scope::Scoped`], which applies the row scope in SQL
 //! as its own AND-ed group.
+pub mod actor;
 pub(crate) mod audit;
 pub(crate) mod bulk;
 pub(crate) mod complaints;
 pub mod deadlines;
 pub(crate) mod directory;
+pub(crate) mod events;
 pub(crate) mod history;
 pub(crate) mod ingest;
 pub mod kpi_blocks;

@@ -5,8 +5,12 @@
 //! whose WHERE already holds the scope as its own AND-ed group, so whatever a caller adds
 //! (filters, cursors, ids) can only narrow it. A filter used to be added *into* the scope's
 //! OR group ("in scope OR matches the filter") and widened a ministry's rows to the region.
+//!
+//! The complaint events of the outbox have a scope of their own, from the same row scope and
+//! written next to it: a ministry receives the events of complaints while they are assigned to
+//! it, and the reassignment that takes one away — then nothing more of that complaint.
 use crate::auth::{Principal, RowScope};
-use entity::{assignment, complaint};
+use entity::{assignment, complaint, complaint_event};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, Select,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
@@ -54,6 +58,36 @@ impl Scoped {
         Some(query)
     }
 
+    /// A select of the outbox events in scope, in SQL (a replay); [`Scoped::admits`] is the
+    /// same rule over one event in memory (the live fan-out), and a test holds them equal.
+    pub(super) fn events(self) -> Select<complaint_event::Entity> {
+        use complaint_event::Column as E;
+        let group = match self.scope {
+            RowScope::All => Condition::all(),
+            RowScope::Department(dept) => Condition::any().add(E::DepartmentId.eq(dept)).add(
+                Condition::all().add(E::Kind.eq(ASSIGNED)).add(E::PreviousDepartmentId.eq(dept)),
+            ),
+            RowScope::Municipality(muni) => Condition::all().add(E::MunicipalityId.eq(muni)),
+            RowScope::PublicOnly => Condition::all().add(E::IsPublic.eq(true)),
+            RowScope::Nothing => Condition::all().add(Expr::val(1).eq(0)),
+        };
+        complaint_event::Entity::find().filter(Condition::all().add(group))
+    }
+
+    /// Whether the outbox event `e` is in scope.
+    pub fn admits(self, e: &complaint_event::Model) -> bool {
+        match self.scope {
+            RowScope::All => true,
+            RowScope::Department(dept) => {
+                e.department_id == Some(dept)
+                    || (e.kind == ASSIGNED && e.previous_department_id == Some(dept))
+            }
+            RowScope::Municipality(muni) => e.municipality_id == Some(muni),
+            RowScope::PublicOnly => e.is_public,
+            RowScope::Nothing => false,
+        }
+    }
+
     /// The scope as one closed group: `Condition::all` wrapping whatever the scope needs, so
     /// it stays one parenthesised term next to anything AND-ed after it.
     fn condition(self) -> Condition {
@@ -76,6 +110,9 @@ impl Scoped {
         Condition::all().add(group)
     }
 }
+
+/// The kind of a reassignment event (`store::events::Kind::Assigned`).
+const ASSIGNED: &str = "ASSIGNED";
 
 #[cfg(test)]
 mod tests {

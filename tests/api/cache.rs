@@ -72,7 +72,7 @@ async fn ministries_get_their_own_cached_answers_fresh_after_every_write() {
 }
 
 /// Two gateways on one database and one Redis (a test-private key prefix).
-async fn pair(redis: &str) -> (TestApp, TestApp) {
+pub(crate) async fn pair(redis: &str) -> (TestApp, TestApp) {
     let prefix =
         format!("test:{}:{}:", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0));
     let one = TestApp::spawn_configured(Backend::Postgres, 200, |c| {

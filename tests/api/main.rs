@@ -24,4 +24,6 @@ mod pagination;
 mod roles;
 mod schema;
 mod seed;
+mod subscriptions;
 mod tokens;
+mod ws;

@@ -225,6 +225,7 @@ async fn introspection_shows_each_role_its_own_schema() {
                 "escalateComplaint",
                 "ingestComplaints",
                 "rejectComplaint",
+                "revokeSessions",
                 "setRoutingRule",
             ],
         ),

@@ -186,7 +186,7 @@ async fn a_second_seed_appends_and_ids_keep_counting() {
 async fn migrations_roll_back_and_forward() {
     for backend in BOTH {
         let db = TestDb::new(backend).await;
-        db.db.migrate_down(10).await.expect("down");
+        db.db.migrate_down(11).await.expect("down");
         let tables = match backend {
             Backend::Postgres => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('complaint', 'municipality', 'status_event', 'kpi_block')"

@@ -21,7 +21,7 @@ use spec::{Cache, Rule, Table};
 use std::{collections::HashMap, sync::LazyLock};
 
 /// Every object type's table.
-static TABLES: [&dyn Table; 22] = [
+static TABLES: [&dyn Table; 24] = [
     &complaints::COMPLAINT,
     &complaints::COMPLAINT_EDGE,
     &complaints::COMPLAINT_CONNECTION,
@@ -35,6 +35,8 @@ static TABLES: [&dyn Table; 22] = [
     &directory::STAFF,
     &roots::QUERY,
     &roots::MUTATION,
+    &roots::SUBSCRIPTION,
+    &roots::COMPLAINT_EVENT,
     &roots::VIEWER,
     &roots::AUDIT_CONNECTION,
     &roots::AUDIT_EDGE,

@@ -53,6 +53,28 @@ pub(crate) static MUTATION: Object<()> = Object {
         Field::new("escalateComplaint", |p| any_of(p, &[Action::Escalate]), Never),
         Field::new("setRoutingRule", |p| any_of(p, &[Action::EditRouting]), Never),
         Field::new("deleteRoutingRule", |p| any_of(p, &[Action::EditRouting]), Never),
+        Field::new("revokeSessions", |p| any_of(p, &[Action::RevokeSessions]), Never),
+    ],
+};
+
+/// `Subscription`: streams are never cached; an event's payload is answered per group of
+/// subscribers with the same scope (`live/`).
+pub(crate) static SUBSCRIPTION: Object<()> = Object {
+    name: "Subscription",
+    fields: &[
+        Field::new("complaintEvents", everyone, Never),
+        Field::new("kpiUpdates", kpis, Never),
+    ],
+};
+
+/// `ComplaintEvent`.
+pub(crate) static COMPLAINT_EVENT: Object<()> = Object {
+    name: "ComplaintEvent",
+    fields: &[
+        Field::new("cursor", everyone, Never),
+        Field::new("kind", everyone, Never),
+        Field::new("at", everyone, Never),
+        Field::new("complaint", everyone, Never),
     ],
 };
 

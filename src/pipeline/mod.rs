@@ -4,7 +4,12 @@
 //! repeated reads from the operation cache, executes within the time limit, writes the audit
 //! trail of the personal data the answer holds (or withholds the answer), and puts the
 //! answer's keys in the order of the selection. HTTP POST and GET are thin adapters of it; a
-//! WebSocket transport is another.
+//! WebSocket transport is another (`subscribe.rs`: subscriptions are checked here and each
+//! delivery runs here too).
+mod subscribe;
+
+pub(crate) use subscribe::{Accepted, Subscribed};
+
 use crate::{
     Error,
     auth::Principal,
@@ -99,10 +104,20 @@ impl Pipeline {
         req: Request,
         transport: Transport,
     ) -> Answer {
-        let (req, doc) = match self.checked(principal, req, transport.read_only) {
-            Ok(checked) => checked,
-            Err(refused) => return refused,
-        };
+        match self.checked(principal, req, transport.read_only) {
+            Ok((req, doc)) => self.answer_checked(principal, req, doc, transport).await,
+            Err(refused) => refused,
+        }
+    }
+
+    /// Answers an operation that passed the checks.
+    async fn answer_checked(
+        &self,
+        principal: &Principal,
+        req: Request,
+        doc: Option<Arc<ExecutableDocument>>,
+        transport: Transport,
+    ) -> Answer {
         let cacheable = transport.use_cache
             && self.cache_operations
             && doc

@@ -1,0 +1,379 @@
+//! Subscriptions over WebSocket: the protocol's close codes, both subprotocols, role scopes on
+//! events (against SQL written here), resuming from a cursor with nothing lost or doubled, a
+//! write on one replica reaching a subscriber on another, KPI updates, and sessions that end
+//! when their token expires or is revoked.
+use crate::cache::pair;
+use crate::helpers::{BOTH, Backend, TestApp, error_code};
+use crate::ws::{Ws, connected};
+use cur_gateway::auth::Role;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const EVENTS: &str = "subscription($f: ComplaintFilter, $after: String) {
+  complaintEvents(filter: $f, after: $after) {
+    cursor kind at complaint { id externalId status department { id } text }
+  }
+}";
+
+const INGEST: &str = "mutation($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created items { complaintId } } }";
+
+/// Ingest e-mails with these external ids in municipality `m` (one batch).
+async fn ingest(app: &TestApp, m: i32, ids: &[String]) -> Vec<i64> {
+    ingest_from(app, "EMAIL", m, ids).await
+}
+
+/// Ingest items from `source` (social networks are public) in municipality `m`.
+async fn ingest_from(app: &TestApp, source: &str, m: i32, ids: &[String]) -> Vec<i64> {
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|e| {
+            json!({ "source": source, "externalId": e, "municipalityId": m.to_string(),
+                    "text": "Во дворе не убирают снег, телефон +7 912 345-67-89",
+                    "author": { "name": "Иван Петров", "phone": "+79123456789" } })
+        })
+        .collect();
+    let data = app.data(INGEST, json!({ "items": items })).await;
+    data["ingestComplaints"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["complaintId"].as_str().expect("created").parse().expect("an id"))
+        .collect()
+}
+
+fn external_ids(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{prefix}-{i}")).collect()
+}
+
+/// The `next` payload's event.
+fn event(msg: &Value) -> &Value {
+    assert_eq!(msg["type"], "next", "{msg}");
+    &msg["payload"]["data"]["complaintEvents"]
+}
+
+#[tokio::test]
+async fn close_codes_follow_graphql_transport_ws() {
+    let app =
+        TestApp::spawn_configured(Backend::Sqlite, 50, |c| c.live.ws_init_timeout_ms = 300).await;
+    // The subprotocol is chosen from the client's header.
+    assert_eq!(
+        Ws::open(&app, "graphql-transport-ws").await.protocol.as_deref(),
+        Some("graphql-transport-ws")
+    );
+    assert_eq!(Ws::open(&app, "graphql-ws").await.protocol.as_deref(), Some("graphql-ws"));
+    // 4400: not a message of the protocol.
+    let mut ws = Ws::open(&app, "graphql-transport-ws").await;
+    ws.send_text("{not json").await;
+    assert_eq!(ws.closed().await.0, 4400);
+    let mut ws = connected(&app, None).await;
+    ws.send(json!({ "type": "subscribe", "payload": { "query": "{ me { role } }" } })).await;
+    assert_eq!(ws.closed().await.0, 4400, "a subscribe without an id");
+    // 4401: subscribe before the ack.
+    let mut ws = Ws::open(&app, "graphql-transport-ws").await;
+    ws.subscribe("1", EVENTS, json!({})).await;
+    assert_eq!(ws.closed().await.0, 4401);
+    // 4403: a refused token.
+    let mut ws = Ws::open(&app, "graphql-transport-ws").await;
+    ws.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } }))
+        .await;
+    assert_eq!(ws.closed().await.0, 4403);
+    // 4408: no init in time.
+    let mut ws = Ws::open(&app, "graphql-transport-ws").await;
+    let started = std::time::Instant::now();
+    assert_eq!(ws.closed().await.0, 4408);
+    assert!(started.elapsed() >= Duration::from_millis(250), "closed before the wait");
+    // 4429: a second init.
+    let mut ws = connected(&app, None).await;
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(ws.closed().await.0, 4429);
+    // 4409: an id in use.
+    let mut ws = connected(&app, Some(&app.operator)).await;
+    ws.subscribe("a", EVENTS, json!({})).await;
+    ws.subscribe("a", EVENTS, json!({})).await;
+    assert_eq!(ws.closed().await.0, 4409);
+    // Pings are answered with pongs carrying the same payload.
+    let mut ws = connected(&app, None).await;
+    ws.send(json!({ "type": "ping", "payload": { "n": 1 } })).await;
+    assert_eq!(ws.next().await, json!({ "type": "pong", "payload": { "n": 1 } }));
+    // The token may come as `token` too.
+    let mut ws = Ws::open(&app, "graphql-transport-ws").await;
+    let ack = ws.init_with(json!({ "token": app.operator })).await;
+    assert_eq!(ack["type"], "connection_ack");
+}
+
+#[tokio::test]
+async fn queries_errors_and_the_legacy_protocol() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 50, |_| {}).await;
+    let mut ws = connected(&app, Some(&app.operator)).await;
+    // A query over the socket: one result, then complete.
+    ws.subscribe("q", "{ me { role } }", json!({})).await;
+    let next = ws.next().await;
+    assert_eq!(next["payload"]["data"]["me"]["role"], "operator", "{next}");
+    assert_eq!(ws.next().await, json!({ "id": "q", "type": "complete" }));
+    // A refused subscription: `error` with codes; the id is free again.
+    ws.subscribe("e", EVENTS, json!({ "after": "not-a-cursor" })).await;
+    let err = ws.next().await;
+    assert_eq!(err["type"], "error", "{err}");
+    assert_eq!(err["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{err}");
+    ws.subscribe("e", "subscription { complaintEvents { nope } }", json!({})).await;
+    let err = ws.next().await;
+    assert_eq!(err["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{err}");
+    // The public may not subscribe to fields its role never sees.
+    let mut public = connected(&app, None).await;
+    public
+        .subscribe(
+            "k",
+            "subscription { complaintEvents { complaint { author { name } } } }",
+            json!({}),
+        )
+        .await;
+    let err = public.next().await;
+    assert_eq!(err["payload"][0]["extensions"]["code"], "FORBIDDEN", "{err}");
+
+    // Legacy graphql-ws: start/data/stop, errors and keep-alives.
+    let mut legacy = Ws::open(&app, "graphql-ws").await;
+    legacy.init(Some(&app.operator)).await;
+    legacy.send(json!({ "id": "1", "type": "start", "payload": { "query": EVENTS } })).await;
+    // Let the subscription join before the write.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ingest(&app, 1, &["legacy-1".into()]).await;
+    let data = legacy.next().await;
+    assert_eq!(data["type"], "data", "{data}");
+    assert_eq!(data["payload"]["data"]["complaintEvents"]["complaint"]["externalId"], "legacy-1");
+    legacy.send(json!({ "id": "1", "type": "stop" })).await;
+    assert_eq!(legacy.next().await, json!({ "id": "1", "type": "complete" }));
+    let mut refused = Ws::open(&app, "graphql-ws").await;
+    let answer = refused.init_with(json!({ "Authorization": "Bearer nope" })).await;
+    assert_eq!(answer["type"], "connection_error", "{answer}");
+    assert_eq!(refused.closed().await.0, 4403);
+}
+
+/// The events each role receives, as `(kind, complaint id)`, against SQL over the outbox.
+#[tokio::test]
+async fn each_role_receives_exactly_its_scope() {
+    for backend in BOTH {
+        let app = TestApp::spawn_configured(backend, 200, |_| {}).await;
+        let (m, d, e) = (3, 2, 4);
+        let start: i64 =
+            app.db.sql_i64("SELECT COALESCE(MAX(id), 0) FROM complaint_event", vec![]).await;
+        let ministry = app.token(Role::Ministry, Some(d), None);
+        let municipality = app.token(Role::Municipality, None, Some(m));
+        let askers: Vec<(&str, Option<String>)> = vec![
+            ("operator", Some(app.operator.clone())),
+            ("ministry", Some(ministry.clone())),
+            ("municipality", Some(municipality.clone())),
+            ("public", None),
+        ];
+        let mut sockets = Vec::new();
+        for (name, token) in &askers {
+            let mut ws = connected(&app, token.as_deref()).await;
+            let q = if *name == "ministry" {
+                "subscription { complaintEvents { kind complaint { id department { id } author { name } } } }"
+            } else {
+                "subscription { complaintEvents { kind complaint { id text } } }"
+            };
+            ws.subscribe("s", q, json!({})).await;
+            sockets.push((*name, ws));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // A complaint in M, routed to D, handed on to E, then moved on by E's work.
+        let id = ingest(&app, m, &["scope-1".into()]).await[0];
+        let assign = "mutation($id: ID!, $d: ID!, $v: Int!) { assignComplaint(id: $id, departmentId: $d, expectedVersion: $v) { version } }";
+        let v = ver_of(&app, id).await;
+        app.data(assign, json!({ "id": id.to_string(), "d": d.to_string(), "v": v })).await;
+        let v = ver_of(&app, id).await;
+        app.data(assign, json!({ "id": id.to_string(), "d": e.to_string(), "v": v })).await;
+        let v = ver_of(&app, id).await;
+        let reject = "mutation($id: ID!, $v: Int!) { rejectComplaint(id: $id, reason: \"не по адресу\", expectedVersion: $v) { version } }";
+        app.data(reject, json!({ "id": id.to_string(), "v": v })).await;
+        // A public complaint elsewhere changes too: only the operator and the public see it.
+        let public_id = ingest_from(&app, "VK", 5, &["scope-public".into()]).await[0];
+        let v = ver_of(&app, public_id).await;
+        app.data(assign, json!({ "id": public_id.to_string(), "d": e.to_string(), "v": v })).await;
+
+        let sql_scope = [
+            ("operator", "TRUE".to_owned()),
+            (
+                "ministry",
+                format!(
+                    "(department_id = {d} OR (kind = 'ASSIGNED' AND previous_department_id = {d}))"
+                ),
+            ),
+            ("municipality", format!("municipality_id = {m}")),
+            ("public", "is_public".to_owned()),
+        ];
+        let mut authors_shown = 0;
+        for ((name, ws), (_, cond)) in sockets.iter_mut().zip(sql_scope) {
+            let rows = app
+                .db
+                .sql(&format!("SELECT kind, complaint_id FROM complaint_event WHERE id > {start} AND {cond} ORDER BY tx, id"), vec![])
+                .await;
+            let expected: Vec<(String, i64)> = rows
+                .iter()
+                .map(|r| {
+                    let kind: String = r.try_get_by_index(0).expect("kind");
+                    (
+                        kind.replace("OVERDUE_FIRST_RESPONSE", "OVERDUE")
+                            .replace("OVERDUE_RESOLUTION", "OVERDUE"),
+                        r.try_get_by_index(1).expect("id"),
+                    )
+                })
+                .collect();
+            assert!(
+                !expected.is_empty() || *name == "public" || *name == "municipality",
+                "{name}: nothing to compare"
+            );
+            let mut got = Vec::new();
+            for _ in 0..expected.len() {
+                let msg = ws.next().await;
+                let ev = event(&msg);
+                got.push((
+                    ev["kind"].as_str().expect("kind").to_owned(),
+                    ev["complaint"]["id"].as_str().expect("id").parse::<i64>().expect("id"),
+                ));
+                if *name == "public" {
+                    let text = ev["complaint"]["text"].as_str().expect("text");
+                    assert!(!text.contains("345-67-89"), "the public sees masked texts: {text}");
+                }
+                if *name == "ministry" {
+                    // The author only while the complaint is assigned to the ministry.
+                    if ev["complaint"]["department"]["id"].as_str() == Some(d.to_string().as_str())
+                    {
+                        assert_eq!(ev["complaint"]["author"]["name"], "Иван Петров", "{msg}");
+                        authors_shown += 1;
+                    } else {
+                        assert!(ev["complaint"]["author"].is_null(), "{msg}");
+                        assert_eq!(
+                            msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                            "{msg}"
+                        );
+                    }
+                }
+            }
+            assert_eq!(got, expected, "{backend:?} {name}");
+            assert!(
+                ws.next_within(Duration::from_millis(500)).await.is_none(),
+                "{backend:?} {name}: nothing more"
+            );
+        }
+        // Each author the ministry received is audited under its own subject.
+        let audited = app
+            .db
+            .sql_i64(&format!("SELECT COUNT(*) FROM audit_record WHERE complaint_id = {id} AND sub = 'test-ministry'"), vec![])
+            .await;
+        assert!(authors_shown >= 1, "{backend:?}: the ministry saw the author while assigned");
+        assert_eq!(audited, authors_shown, "{backend:?}");
+        // The ministry received the handing-on, then nothing of what E did.
+        let ministry_kinds = app
+            .db
+            .sql_i64(&format!("SELECT COUNT(*) FROM complaint_event WHERE complaint_id = {id} AND kind = 'STATUS_CHANGED' AND department_id = {e}"), vec![])
+            .await;
+        assert!(ministry_kinds >= 1, "{backend:?}: the rejection happened under E");
+    }
+}
+
+async fn ver_of(app: &TestApp, id: i64) -> i64 {
+    app.db.sql_i64(&format!("SELECT version FROM complaint WHERE id = {id}"), vec![]).await
+}
+
+#[tokio::test]
+async fn a_resumed_subscription_gets_every_missed_event_once_in_order() {
+    for backend in BOTH {
+        let app = TestApp::spawn_configured(backend, 50, |_| {}).await;
+        let mut ws = connected(&app, Some(&app.operator)).await;
+        ws.subscribe("s", EVENTS, json!({ "f": { "source": "EMAIL" } })).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ingest(&app, 1, &["resume-0".into()]).await;
+        let first = ws.next().await;
+        let cursor = event(&first)["cursor"].as_str().expect("cursor").to_owned();
+        ws.drop_now().await;
+        // 100 complaints while nobody listens.
+        let missed = external_ids("resume", 1..101);
+        ingest(&app, 2, &missed).await;
+        let mut ws = connected(&app, Some(&app.operator)).await;
+        ws.subscribe("s", EVENTS, json!({ "f": { "source": "EMAIL" }, "after": cursor })).await;
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            let msg = ws.next().await;
+            assert_eq!(event(&msg)["kind"], "CREATED");
+            got.push(event(&msg)["complaint"]["externalId"].as_str().expect("id").to_owned());
+        }
+        assert_eq!(got, missed, "{backend:?}: every missed event, once, in order");
+        assert!(
+            ws.next_within(Duration::from_millis(500)).await.is_none(),
+            "{backend:?}: no double"
+        );
+        // Then the live stream.
+        ingest(&app, 2, &["resume-live".into()]).await;
+        let live = ws.next().await;
+        assert_eq!(event(&live)["complaint"]["externalId"], "resume-live");
+        assert!(ws.next_within(Duration::from_millis(300)).await.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_write_through_one_replica_reaches_a_subscriber_on_the_other() {
+    let (one, two) = pair("redis://127.0.0.1:6379").await;
+    let mut ws = connected(&two, Some(&two.operator)).await;
+    ws.subscribe("s", EVENTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    ingest(&one, 1, &["replica-event".into()]).await;
+    let msg = ws.next().await;
+    assert_eq!(event(&msg)["complaint"]["externalId"], "replica-event");
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    // Revoking a subject closes its sockets on every replica.
+    let mut other = connected(&one, Some(&one.operator)).await;
+    other.subscribe("s", EVENTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let revoke = "mutation($s: String!) { revokeSessions(sub: $s) }";
+    assert_eq!(one.data(revoke, json!({ "s": "test-operator" })).await["revokeSessions"], true);
+    assert_eq!(ws.closed().await.0, 4403, "on the other replica");
+    assert_eq!(other.closed().await.0, 4403, "on this one");
+    // Only operators may revoke.
+    let ministry = one.token(Role::Ministry, Some(2), None);
+    let (_, resp) = one.gql_as(Some(&ministry), revoke, json!({ "s": "x" })).await;
+    assert_eq!(error_code(&resp), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn kpi_updates_start_with_the_rows_and_follow_writes() {
+    let app =
+        TestApp::spawn_configured(Backend::Sqlite, 50, |c| c.live.kpi_interval_ms = 200).await;
+    let mut ws = connected(&app, Some(&app.operator)).await;
+    let to = chrono::Utc::now() + chrono::Duration::hours(1);
+    let from = to - chrono::Duration::days(30);
+    let q = "subscription($f: KpiFilter!) { kpiUpdates(filter: $f, groupBy: MUNICIPALITY) { key received } }";
+    ws.subscribe("k", q, json!({ "f": { "from": from, "to": to } })).await;
+    let total = |msg: &Value| {
+        let rows = msg["payload"]["data"]["kpiUpdates"].as_array().expect("rows").clone();
+        rows.last().expect("a total row")["received"].as_u64().expect("received")
+    };
+    let first = ws.next().await;
+    let before = total(&first);
+    let started = std::time::Instant::now();
+    ingest(&app, 1, &["kpi-live".into()]).await;
+    let next = ws.next().await;
+    assert_eq!(total(&next), before + 1, "{next}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    // No change, no message.
+    assert!(ws.next_within(Duration::from_millis(600)).await.is_none());
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_token_expires() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 20, |_| {}).await;
+    let req = cur_gateway::auth::jwt::TokenRequest {
+        role: Role::Operator,
+        department_id: None,
+        municipality_id: None,
+        sub: "short".into(),
+        ttl: Duration::from_secs(2),
+    };
+    let token = cur_gateway::auth::jwt::mint(&app.db.config.auth, app.db.config.dev_mode(), &req)
+        .expect("mint");
+    let mut ws = connected(&app, Some(&token)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(ws.closed().await.0, 4403);
+    assert!(started.elapsed() >= Duration::from_secs(1), "closed at {:?}", started.elapsed());
+}
