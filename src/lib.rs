@@ -1,7 +1,9 @@
 //! ЦУР Gateway: a GraphQL API over the Yugra regional complaint center.
 //!
-//! Data flows one way: `http` -> `graphql` -> (`auth`, `domain`, `store`). GraphQL types never
-//! build SQL; the store never knows GraphQL.
+//! Data flows one way: transport (`http`) -> `pipeline` -> `graphql` -> `service` -> (`auth`
+//! policy, `store`, `cache`, `events`, `domain`); `live` fans committed events out to the
+//! subscriptions of this replica through the pipeline. GraphQL types never build SQL; the
+//! store never knows GraphQL.
 #![forbid(unsafe_code)]
 
 pub mod app;

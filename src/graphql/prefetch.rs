@@ -1,5 +1,6 @@
-//! Eager batching for complaint lists: the resolver that fetched a page looks ahead at the
-//! selection and loads every requested history list of all its rows at once — one statement
+//! Eager batching for complaint lists: the resolver that fetched a page reads its selection
+//! (with the document walker, `@skip`/`@include` applied; what each field reads is the field
+//! registry's) and loads every requested history list of all its rows at once — one statement
 //! per list, in parallel — before any row is resolved. Rows then resolve them from memory, with
 //! no per-row waiting or timers. Directory references resolve from the request's directory
 //! snapshot, carried along so no field has to await it.

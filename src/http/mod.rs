@@ -1,4 +1,4 @@
-//! HTTP routes: `/graphql`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
+//! HTTP routes: `/graphql`, `/graphql/ws`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
 //! tracing, timeouts and a body limit around them.
 mod graphql;
 mod health;
