@@ -83,6 +83,7 @@ impl Application {
             pipeline,
             live,
             live_config: config.live.clone(),
+            dev_tokens: dev.then(|| Arc::new(config.auth.clone())),
             dev,
             auth: Arc::new(auth),
             directory,

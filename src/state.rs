@@ -27,6 +27,8 @@ pub struct AppState {
     pub(crate) live: crate::live::Hub,
     /// WebSocket timing (init timeout, keep-alive).
     pub(crate) live_config: crate::config::LiveConfig,
+    /// Developer mode: the dashboard mints tokens of any role with this configuration.
+    pub(crate) dev_tokens: Option<Arc<crate::config::AuthConfig>>,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
 }

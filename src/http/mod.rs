@@ -1,5 +1,6 @@
-//! HTTP routes: `/graphql`, `/graphql/ws`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
+//! HTTP routes: `/graphql`, `/graphql/ws`, `/dashboard`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
 //! tracing, timeouts and a body limit around them.
+mod dashboard;
 mod graphql;
 mod health;
 pub mod open311;
@@ -56,6 +57,11 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::upgrade))
+        .route("/dashboard", get(dashboard::page))
+        .route(
+            "/dashboard/dev-token",
+            axum::routing::post(dashboard::dev_token).options(dashboard::dev_token_available),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

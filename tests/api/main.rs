@@ -5,6 +5,7 @@ mod boundary;
 mod boundary_entry_points;
 mod cache;
 mod compiled;
+mod dashboard;
 mod deadlines;
 mod errors;
 mod fields;
