@@ -472,6 +472,9 @@ impl Hub {
                 position = Position::of(&event);
                 n += 1;
                 self.fan_out(event).await;
+                // Let the sockets take what was queued before the next event: a burst should
+                // not fill a reader's queue only because its task had no turn yet.
+                tokio::task::yield_now().await;
             }
             if !full {
                 return Ok((position, n));

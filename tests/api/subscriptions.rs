@@ -377,3 +377,89 @@ async fn a_socket_closes_when_its_token_expires() {
     assert_eq!(ws.closed().await.0, 4403);
     assert!(started.elapsed() >= Duration::from_secs(1), "closed at {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_subscriber_that_never_reads_holds_no_growing_memory_and_blocks_nobody() {
+    // Postgres: SQLite's page caches would grow inside this process with the data.
+    let app = TestApp::spawn_configured(Backend::Postgres, 20, |c| {
+        c.live.ws_queue = 64;
+        c.max_body_bytes = 8 << 20;
+    })
+    .await;
+    // Takes nothing off its socket after subscribing to big payloads.
+    let mut stuck = connected(&app, Some(&app.operator)).await;
+    stuck
+        .subscribe("big", "subscription { complaintEvents { complaint { text } } }", json!({}))
+        .await;
+    // Reads everything, small payloads (another group).
+    let mut reader = connected(&app, Some(&app.operator)).await;
+    reader.subscribe("small", "subscription { complaintEvents { cursor } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Big enough that the kernel's socket buffers hold only about a hundred of them.
+    let long_text = "Подъезд не убирают, ".repeat(1000); // about 37 KB
+    let batch = |n: usize| -> Vec<Value> {
+        (0..50)
+            .map(|i| json!({ "source": "EMAIL", "externalId": format!("stuck-{n}-{i}"), "municipalityId": "1", "text": long_text }))
+            .collect()
+    };
+    let mut received = 0;
+    let mut warm = 0usize;
+    for n in 0..10 {
+        app.data(INGEST, json!({ "items": batch(n) })).await;
+        for _ in 0..50 {
+            let msg = reader.next().await;
+            assert!(event(&msg)["cursor"].is_string());
+            received += 1;
+        }
+        // By then the stuck socket's kernel buffers and queues are full.
+        if n == 4 {
+            warm = crate::live_heap();
+        }
+    }
+    let grown = crate::live_heap().saturating_sub(warm);
+    assert_eq!(received, 500, "the reading subscriber got every event");
+    // 250 more events of ~37 KB (9 MB) went past the stuck subscriber after that: the heap
+    // stays flat (it holds at most its queue, the socket's queue and one frame).
+    eprintln!("the live heap grew by {} KiB after the warm-up", grown >> 10);
+    assert!(grown < 1 << 20, "memory grew by {} KiB", grown >> 10);
+    // When it reads again: what was in flight, then 1013, so it resumes from its cursor.
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stuck.next_or_close()).await {
+            Ok(Err(code)) => break code,
+            Ok(Ok(_)) => continue,
+            Err(_) => panic!("no close"),
+        }
+    };
+    assert_eq!(code, 1013);
+}
+
+#[tokio::test]
+async fn limits_on_sockets_and_subscriptions_answer_clearly() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 20, |c| {
+        c.live.ws_max_connections = 2;
+        c.live.ws_max_subscriptions = 1;
+        c.live.ws_max_subscriptions_per_subject = 2;
+    })
+    .await;
+    let mut one = connected(&app, Some(&app.operator)).await;
+    let mut two = connected(&app, Some(&app.operator)).await;
+    // A third socket: 503 before the upgrade.
+    let req = format!("ws://{}/graphql/ws", app.addr);
+    let err = tokio_tungstenite::connect_async(req.as_str()).await.expect_err("refused");
+    assert!(err.to_string().contains("503"), "{err}");
+    // Per socket.
+    one.subscribe("a", EVENTS, json!({})).await;
+    one.subscribe("b", EVENTS, json!({})).await;
+    let refused = one.next().await;
+    assert_eq!(refused["id"], "b");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    // Per subject: the operator holds one; a second is allowed, a third not (on any socket).
+    two.subscribe("c", EVENTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(two);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut three = connected(&app, Some(&app.operator)).await;
+    three.subscribe("d", EVENTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(three.next_within(Duration::from_millis(300)).await.is_none(), "a second is fine");
+}

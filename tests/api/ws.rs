@@ -72,6 +72,20 @@ impl Ws {
         }
     }
 
+    /// The next message, or the close code.
+    pub async fn next_or_close(&mut self) -> Result<Value, u16> {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(serde_json::from_str(text.as_str()).expect("JSON message"));
+                }
+                Some(Ok(Message::Close(Some(f)))) => return Err(f.code.into()),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Err(1005),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Waits for the server to close: its code and reason.
     pub async fn closed(&mut self) -> (u16, String) {
         loop {

@@ -26,19 +26,23 @@ use axum::{
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, LEGACY, Protocol, TRANSPORT_WS, close, token_of};
 use serde_json::{Value, json};
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 
 /// Read buffer per socket: tungstenite's default of 128 KiB would be 1.3 GB at 10,000 sockets.
 const READ_BUFFER: usize = 4 * 1024;
 /// Largest message a client may send (a subscribe with its document and variables).
 const MAX_MESSAGE: usize = 256 * 1024;
-/// Frames waiting to be written per socket; producers wait when it is full.
-const OUT_QUEUE: usize = 64;
+/// Frames waiting to be written per socket; producers wait when it is full. A socket that
+/// stops reading holds these, its subscriptions' queues (shared answers) and one frame.
+const OUT_QUEUE: usize = 16;
 
 /// What the writer sends.
 enum Out {
     Text(String),
+    /// A result of subscription `id`: the group's shared answer, framed only when written,
+    /// so a slow socket holds no copy of it.
+    Next(Protocol, Arc<str>, Arc<str>),
     Ping,
     Close(u16, String),
 }
@@ -94,6 +98,9 @@ impl Session {
             while let Some(frame) = out_rx.recv().await {
                 let sent = match frame {
                     Out::Text(text) => sink.send(Message::Text(text.into())).await,
+                    Out::Next(protocol, id, payload) => {
+                        sink.send(Message::Text(protocol.next(&id, &payload).into())).await
+                    }
                     Out::Ping => sink.send(Message::Ping(Default::default())).await,
                     Out::Close(code, reason) => {
                         let frame = CloseFrame { code, reason: reason.into() };
@@ -217,9 +224,15 @@ impl Session {
         for (_, task) in self.subscriptions.drain() {
             task.abort();
         }
-        let _ = out.send(Out::Close(closing.0, closing.1)).await;
+        // A client that stopped reading may never take the close frame: the socket is dropped
+        // after a short wait either way.
+        let close = out.send(Out::Close(closing.0, closing.1));
+        let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
         drop(out);
-        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
+            writer.abort();
+        }
     }
 
     /// The principal of an init payload and when its token expires.
@@ -311,7 +324,8 @@ async fn pump(
     mut membership: Membership,
     out: &mpsc::Sender<Out>,
 ) -> Result<(), (u16, String)> {
-    let send = |payload: &str| out.send(Out::Text(protocol.next(id, payload)));
+    let id: Arc<str> = Arc::from(id);
+    let send = |payload: Arc<str>| out.send(Out::Next(protocol, id.clone(), payload));
     let gone = || (close::NORMAL, String::new());
     match membership.take_stream() {
         MemberStream::Kpis(mut rx) => {
@@ -319,12 +333,12 @@ async fn pump(
             // What was current when the first set was taken counts as seen.
             rx.borrow_and_update();
             if let Some(first) = first {
-                send(&first).await.map_err(|_| gone())?;
+                send(first).await.map_err(|_| gone())?;
             }
             while rx.changed().await.is_ok() {
                 let latest = rx.borrow_and_update().clone();
                 if let Some(payload) = latest {
-                    send(&payload).await.map_err(|_| gone())?;
+                    send(payload).await.map_err(|_| gone())?;
                 }
             }
             Ok(())
@@ -340,7 +354,7 @@ async fn pump(
                         (close::SLOW_CONSUMER, format!("replay failed: {}", e.code()))
                     })?;
                     for Item { position, payload } in items {
-                        send(&payload).await.map_err(|_| gone())?;
+                        send(payload).await.map_err(|_| gone())?;
                         last = position.max(last);
                     }
                     match scanned {
@@ -353,7 +367,7 @@ async fn pump(
                 if position.is_some() && position <= last {
                     continue;
                 }
-                send(&payload).await.map_err(|_| gone())?;
+                send(payload).await.map_err(|_| gone())?;
                 last = position;
             }
             // The hub dropped this member: it fell too far behind.
