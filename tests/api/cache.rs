@@ -115,7 +115,7 @@ async fn a_write_through_one_replica_is_seen_by_the_next_read_through_another() 
 }
 
 /// A redis-server of the test's own on a spare port.
-fn redis_on(port: u16) -> Child {
+pub(crate) fn redis_on(port: u16) -> Child {
     let child = Command::new("redis-server")
         .args([
             "--port",

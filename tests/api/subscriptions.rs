@@ -463,3 +463,66 @@ async fn limits_on_sockets_and_subscriptions_answer_clearly() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(three.next_within(Duration::from_millis(300)).await.is_none(), "a second is fine");
 }
+
+#[tokio::test]
+async fn a_redis_outage_keeps_the_sockets_and_loses_no_event() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("spare port");
+        l.local_addr().expect("addr").port()
+    };
+    let mut redis = crate::cache::redis_on(port);
+    let (one, two) = pair(&format!("redis://127.0.0.1:{port}")).await;
+    let mut ws = connected(&two, Some(&two.operator)).await;
+    ws.subscribe("s", EVENTS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ingest(&one, 1, &["outage-0".into()]).await;
+    assert_eq!(event(&ws.next().await)["complaint"]["externalId"], "outage-0");
+    // Redis goes away: no signal crosses, the other replica's poll reads the outbox.
+    redis.kill().expect("kill redis");
+    redis.wait().expect("reaped");
+    let during = external_ids("outage", 1..21);
+    ingest(&one, 2, &during).await;
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        got.push(
+            event(&ws.next().await)["complaint"]["externalId"].as_str().expect("id").to_owned(),
+        );
+    }
+    assert_eq!(got, during, "every event of the outage, in order");
+    // Redis returns: signals flow again, nothing doubled.
+    let mut redis = crate::cache::redis_on(port);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ingest(&one, 2, &["outage-back".into()]).await;
+    assert_eq!(event(&ws.next().await)["complaint"]["externalId"], "outage-back");
+    assert!(ws.next_within(Duration::from_millis(500)).await.is_none(), "nothing doubled");
+    let _ = redis.kill();
+    let _ = redis.wait();
+}
+
+#[tokio::test]
+async fn outbox_events_past_their_retention_are_pruned() {
+    let mut db = crate::helpers::TestDb::new(Backend::Sqlite).await;
+    let opts =
+        cur_gateway::seed::SeedOptions { complaints: 20, seed: 7, staff: 50, progress: false };
+    cur_gateway::seed::run(&db.db, &opts).await.expect("seed");
+    let old = (chrono::Utc::now() - chrono::Duration::hours(30)).to_rfc3339();
+    let fresh = chrono::Utc::now().to_rfc3339();
+    for (kind, at) in [("CREATED", &old), ("CREATED", &fresh)] {
+        db.sql(
+            &format!("INSERT INTO complaint_event (complaint_id, kind, at, is_public) VALUES (1, '{kind}', '{at}', false)"),
+            vec![],
+        )
+        .await;
+    }
+    db.config.live.event_retention_hours = 24;
+    let app = TestApp::serve(db).await;
+    let mut left = 2;
+    for _ in 0..50 {
+        left = app.db.sql_i64("SELECT COUNT(*) FROM complaint_event", vec![]).await;
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 1, "the day-old event is gone, the fresh one kept");
+}
