@@ -285,7 +285,9 @@ async fn subscription(
     ctl: mpsc::Sender<Ctl>,
 ) {
     let send = |text: String| out.send(Out::Text(text));
-    match live.pipeline().subscribe(&principal, request).await {
+    // Boxed: checking and probing a subscription is a large future, and a task keeps the
+    // allocation of its largest state for as long as it lives (here: the whole subscription).
+    match Box::pin(live.pipeline().subscribe(&principal, request)).await {
         // Refused before it ran (or it could not finish): `error`, and the id is free again.
         Subscribed::Answer(Answer::Fresh(resp, outcome)) if outcome != Outcome::Executed => {
             let errors = serde_json::to_value(&resp.errors).unwrap_or(Value::Null);
@@ -329,7 +331,7 @@ async fn pump(
     let gone = || (close::NORMAL, String::new());
     match membership.take_stream() {
         MemberStream::Kpis(mut rx) => {
-            let first = live.kpis_now(&membership).await;
+            let first = Box::pin(live.kpis_now(&membership)).await;
             // What was current when the first set was taken counts as seen.
             rx.borrow_and_update();
             if let Some(first) = first {
@@ -350,9 +352,10 @@ async fn pump(
                 // Every event since the cursor, page by page, before the live ones (which
                 // queue meanwhile and are skipped up to the last one replayed).
                 loop {
-                    let (items, scanned) = live.replay(&membership, from).await.map_err(|e| {
-                        (close::SLOW_CONSUMER, format!("replay failed: {}", e.code()))
-                    })?;
+                    let (items, scanned) =
+                        Box::pin(live.replay(&membership, from)).await.map_err(|e| {
+                            (close::SLOW_CONSUMER, format!("replay failed: {}", e.code()))
+                        })?;
                     for Item { position, payload } in items {
                         send(payload).await.map_err(|_| gone())?;
                         last = position.max(last);
