@@ -485,7 +485,7 @@ impl Hub {
     async fn prune(&self) {
         let keep = chrono::Duration::from_std(self.inner.settings.retention)
             .unwrap_or(chrono::Duration::days(7));
-        match events::prune(self.inner.db.write(), Utc::now() - keep).await {
+        match events::prune(&self.inner.db, Utc::now() - keep).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "outbox pruned"),
             Err(err) => tracing::warn!(%err, "outbox prune failed"),

@@ -213,8 +213,7 @@ impl Pipeline {
         // Personal data leaves only with its audit record written.
         let reads = ctx.take_author_reads();
         if let Err(err) =
-            store::audit::record(self.db.write(), principal, operation.as_deref(), &reads, ctx.now)
-                .await
+            store::audit::record(&self.db, principal, operation.as_deref(), &reads, ctx.now).await
         {
             tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
             let err = Error::Internal("the read could not be audited".into());

@@ -144,6 +144,6 @@ impl Pipeline {
             None => req,
         };
         let operation = operation_name(&req, Some(&accepted.doc));
-        store::audit::record(self.db.write(), principal, operation.as_deref(), reads, now).await
+        store::audit::record(&self.db, principal, operation.as_deref(), reads, now).await
     }
 }

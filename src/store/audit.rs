@@ -52,9 +52,11 @@ impl AuditFilter {
     }
 }
 
-/// Records that `principal` read the authors of `complaint_ids`, in one statement.
+/// Records that `principal` read the authors of `complaint_ids`, in one statement, queued
+/// behind the other writers on SQLite (an unqueued write there makes a transaction that read
+/// before writing fail).
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &super::Db,
     principal: &Principal,
     operation: Option<&str>,
     complaint_ids: &[i64],
@@ -71,7 +73,9 @@ pub async fn record(
         operation: Set(operation.map(str::to_owned)),
         at: Set(at),
     });
-    audit_record::Entity::insert_many(rows).exec_without_returning(db).await?;
+    let (tx, _writer) = db.begin_write().await?;
+    audit_record::Entity::insert_many(rows).exec_without_returning(&tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 

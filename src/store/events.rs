@@ -187,12 +187,11 @@ pub async fn tip(db: &DatabaseConnection) -> Result<Position> {
 }
 
 /// Deletes events from before `before`; the number deleted.
-pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64> {
-    Ok(complaint_event::Entity::delete_many()
-        .filter(E::At.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn prune(db: &super::Db, before: DateTime<Utc>) -> Result<u64> {
+    let (tx, _writer) = db.begin_write().await?;
+    let deleted = complaint_event::Entity::delete_many().filter(E::At.lt(before)).exec(&tx).await?;
+    tx.commit().await?;
+    Ok(deleted.rows_affected)
 }
 
 /// The complaint after event `e`, from its snapshot (`None` for a row written before the

@@ -163,6 +163,8 @@ async fn each_role_receives_exactly_its_scope() {
             ("ministry", Some(ministry.clone())),
             ("municipality", Some(municipality.clone())),
             ("public", None),
+            ("governor", Some(app.token(Role::Governor, None, None))),
+            ("integration", Some(app.token(Role::Integration, None, None))),
         ];
         let mut sockets = Vec::new();
         for (name, token) in &askers {
@@ -170,7 +172,8 @@ async fn each_role_receives_exactly_its_scope() {
             let q = if *name == "ministry" {
                 "subscription { complaintEvents { kind complaint { id department { id } author { name } } } }"
             } else {
-                "subscription { complaintEvents { kind complaint { id text } } }"
+                // Officials' logins in payloads follow the matrix as in queries.
+                "subscription { complaintEvents { kind complaint { id text history { actor actingBody } } } }"
             };
             ws.subscribe("s", q, json!({})).await;
             sockets.push((*name, ws));
@@ -201,6 +204,8 @@ async fn each_role_receives_exactly_its_scope() {
             ),
             ("municipality", format!("municipality_id = {m}")),
             ("public", "is_public".to_owned()),
+            ("governor", "TRUE".to_owned()),
+            ("integration", "FALSE".to_owned()),
         ];
         let mut authors_shown = 0;
         for ((name, ws), (_, cond)) in sockets.iter_mut().zip(sql_scope) {
@@ -219,10 +224,8 @@ async fn each_role_receives_exactly_its_scope() {
                     )
                 })
                 .collect();
-            assert!(
-                !expected.is_empty() || *name == "public" || *name == "municipality",
-                "{name}: nothing to compare"
-            );
+            // The integration role reads no rows: it must receive nothing at all.
+            assert_eq!(expected.is_empty(), *name == "integration", "{name}: what to compare");
             let mut got = Vec::new();
             for _ in 0..expected.len() {
                 let msg = ws.next().await;
@@ -234,6 +237,16 @@ async fn each_role_receives_exactly_its_scope() {
                 if *name == "public" {
                     let text = ev["complaint"]["text"].as_str().expect("text");
                     assert!(!text.contains("345-67-89"), "the public sees masked texts: {text}");
+                }
+                if matches!(*name, "public" | "operator") {
+                    // The public sees the body that acted, the operator the official's login.
+                    let lines = ev["complaint"]["history"].as_array().expect("history").clone();
+                    let logins = lines.iter().filter(|l| l["actor"] != l["actingBody"]).count();
+                    if *name == "public" {
+                        assert_eq!(logins, 0, "the public sees no login: {msg}");
+                    } else {
+                        assert!(logins > 0, "the operator sees logins: {msg}");
+                    }
                 }
                 if *name == "ministry" {
                     // The author only while the complaint is assigned to the ministry.
