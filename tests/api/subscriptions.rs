@@ -449,32 +449,41 @@ async fn a_subscriber_that_never_reads_holds_no_growing_memory_and_blocks_nobody
 #[tokio::test]
 async fn limits_on_sockets_and_subscriptions_answer_clearly() {
     let app = TestApp::spawn_configured(Backend::Sqlite, 20, |c| {
-        c.live.ws_max_connections = 2;
+        c.live.ws_max_connections = 3;
         c.live.ws_max_subscriptions = 1;
         c.live.ws_max_subscriptions_per_subject = 2;
     })
     .await;
+    let code = |msg: &Value| msg["payload"][0]["extensions"]["code"].as_str().map(str::to_owned);
     let mut one = connected(&app, Some(&app.operator)).await;
     let mut two = connected(&app, Some(&app.operator)).await;
-    // A third socket: 503 before the upgrade.
+    let mut three = connected(&app, Some(&app.operator)).await;
+    // A fourth socket: 503 before the upgrade.
     let req = format!("ws://{}/graphql/ws", app.addr);
     let err = tokio_tungstenite::connect_async(req.as_str()).await.expect_err("refused");
     assert!(err.to_string().contains("503"), "{err}");
-    // Per socket.
+    // Per socket: one subscription each.
     one.subscribe("a", EVENTS, json!({})).await;
     one.subscribe("b", EVENTS, json!({})).await;
     let refused = one.next().await;
-    assert_eq!(refused["id"], "b");
-    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
-    // Per subject: the operator holds one; a second is allowed, a third not (on any socket).
+    assert_eq!(
+        (refused["id"].as_str(), code(&refused).as_deref()),
+        (Some("b"), Some("RATE_LIMITED"))
+    );
+    // Per subject: the operator's second subscription is allowed, a third (on any socket) not.
     two.subscribe("c", EVENTS, json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(two);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut three = connected(&app, Some(&app.operator)).await;
     three.subscribe("d", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(three.next_within(Duration::from_millis(300)).await.is_none(), "a second is fine");
+    let refused = three.next().await;
+    assert_eq!(
+        (refused["id"].as_str(), code(&refused).as_deref()),
+        (Some("d"), Some("RATE_LIMITED"))
+    );
+    // A subscription that ends frees its place.
+    two.send(json!({ "id": "c", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    three.subscribe("e", EVENTS, json!({})).await;
+    assert!(three.next_within(Duration::from_millis(400)).await.is_none(), "accepted");
 }
 
 #[tokio::test]
