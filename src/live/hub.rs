@@ -223,7 +223,10 @@ impl Hub {
             Wanted::Events { after, .. } => Some(*after),
             Wanted::Kpis => None,
         };
-        let group = lock(&self.inner.groups)
+        // The member joins while the group map is held: a last member leaving at the same
+        // moment could otherwise remove the group this one is joining.
+        let mut groups = lock(&self.inner.groups);
+        let group = groups
             .entry(key.clone())
             .or_insert_with(|| {
                 Arc::new(Group {
@@ -235,19 +238,15 @@ impl Hub {
                 })
             })
             .clone();
-        let stream = match after {
+        let (events, stream) = match after {
             Some(after) => {
                 let (tx, rx) = mpsc::channel(self.inner.settings.queue);
-                let member = Member { id, principal: principal.clone(), events: Some(tx) };
-                lock(&group.members).push(member);
-                MemberStream::Events { rx, after }
+                (Some(tx), MemberStream::Events { rx, after })
             }
-            None => {
-                let member = Member { id, principal: principal.clone(), events: None };
-                lock(&group.members).push(member);
-                MemberStream::Kpis(group.kpis.subscribe())
-            }
+            None => (None, MemberStream::Kpis(group.kpis.subscribe())),
         };
+        lock(&group.members).push(Member { id, principal: principal.clone(), events });
+        drop(groups);
         let sub = principal.sub.clone();
         Ok(Membership { hub: self.clone(), key, group, id, sub, stream: Some(stream) })
     }
