@@ -46,23 +46,23 @@ pub struct Asker {
 /// One filter: its GraphQL input and the same condition in SQL (`:now`, `:from`, `:to` bind
 /// the instants); `search` is matched here in Rust over number, text and address.
 #[derive(Clone)]
-struct FilterCase {
-    name: String,
-    input: Value,
-    sql: String,
-    search: Option<String>,
+pub(crate) struct FilterCase {
+    pub(crate) name: String,
+    pub(crate) input: Value,
+    pub(crate) sql: String,
+    pub(crate) search: Option<String>,
 }
 
 /// The instants the filters use.
 #[derive(Clone, Copy)]
-struct Instants {
-    now: DateTime<Utc>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+pub(crate) struct Instants {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) from: DateTime<Utc>,
+    pub(crate) to: DateTime<Utc>,
 }
 
 /// `sql` with `:now`/`:from`/`:to` replaced by positional placeholders, and their values.
-fn bind(sql: &str, at: Instants) -> (String, Vec<SqlValue>) {
+pub(crate) fn bind(sql: &str, at: Instants) -> (String, Vec<SqlValue>) {
     let mut out = sql.to_owned();
     let mut values = Vec::new();
     for (name, value) in [(":now", at.now), (":from", at.from), (":to", at.to)] {
@@ -170,7 +170,7 @@ pub async fn askers(app: &TestApp) -> Vec<Asker> {
 }
 
 /// Every filter field with a value that matches rows of the test region.
-async fn single_filters(app: &TestApp) -> Vec<FilterCase> {
+pub(crate) async fn single_filters(app: &TestApp) -> Vec<FilterCase> {
     let muni = ints(
         app,
         "SELECT municipality_id FROM complaint GROUP BY municipality_id \
@@ -256,7 +256,7 @@ fn filter_cases(singles: &[FilterCase]) -> Vec<FilterCase> {
 }
 
 /// The filter input with its instants written in.
-fn with_instants(input: &Value, at: Instants) -> Value {
+pub(crate) fn with_instants(input: &Value, at: Instants) -> Value {
     let text = input.to_string();
     let text = text.replace("\":from\"", &format!("\"{}\"", at.from.to_rfc3339()));
     let text = text.replace("\":to\"", &format!("\"{}\"", at.to.to_rfc3339()));
