@@ -128,6 +128,7 @@ impl Application {
             tokio::spawn(watch_deadlines(db, notifier, every, lookback))
         });
         let hub = tokio::spawn(self.state.live.clone().run());
+        let health = tokio::spawn(self.state.db.clone().watch_health());
         let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -136,6 +137,7 @@ impl Application {
             watch.abort();
         }
         hub.abort();
+        health.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
@@ -153,6 +155,10 @@ async fn watch_deadlines(
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
+        if db.health().is_down() {
+            // Paused: the pass after the outage looks back over what it missed.
+            continue;
+        }
         match crate::service::deadlines::watch(&db, &notifier, chrono::Utc::now(), lookback).await {
             Ok(t) if t.reported > 0 => {
                 tracing::info!(reported = t.reported, "deadline watch: overdue complaints recorded")

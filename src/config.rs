@@ -29,6 +29,13 @@ pub struct Config {
     /// Database pool size per connection URL (default: twice the CPU cores, at least 4).
     #[arg(long, env = "CUR_DB_POOL_SIZE", default_value_t = default_pool_size(), global = true)]
     pub db_pool_size: u32,
+    /// Longest wait for a database connection, in milliseconds (shorter than the request
+    /// timeout: during an outage requests fail while their clients still wait).
+    #[arg(long, env = "CUR_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000, global = true)]
+    pub db_acquire_timeout_ms: u64,
+    /// Longest run of one SQL statement in milliseconds (Postgres cancels it); 0: no limit.
+    #[arg(long, env = "CUR_DB_STATEMENT_TIMEOUT_MS", default_value_t = 15_000, global = true)]
+    pub db_statement_timeout_ms: u64,
     /// Per-request timeout in seconds.
     #[arg(long, env = "CUR_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
@@ -307,5 +314,18 @@ impl Config {
     /// The per-request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The pool's acquire timeout, kept below the request timeout.
+    pub fn db_acquire_timeout(&self) -> Duration {
+        let limit = self.request_timeout().saturating_sub(Duration::from_millis(500));
+        Duration::from_millis(self.db_acquire_timeout_ms.max(100))
+            .min(limit.max(Duration::from_millis(100)))
+    }
+
+    /// The statement timeout, when there is one.
+    pub fn db_statement_timeout(&self) -> Option<Duration> {
+        (self.db_statement_timeout_ms > 0)
+            .then(|| Duration::from_millis(self.db_statement_timeout_ms))
     }
 }

@@ -43,7 +43,7 @@ pub enum Error {
     Unavailable(String),
     /// A database failure; the cause is logged, never shown to the client (`INTERNAL`).
     #[error("internal error")]
-    Database(#[from] DbErr),
+    Database(DbErr),
     /// Any other internal failure; logged, never shown (`INTERNAL`).
     #[error("internal error")]
     Internal(String),
@@ -75,6 +75,63 @@ impl Error {
     /// Shorthand for [`Error::BadUserInput`].
     pub fn bad_input(msg: impl Into<String>) -> Self {
         Error::BadUserInput(msg.into())
+    }
+}
+
+/// Connection failures and shutdowns are outages (UNAVAILABLE), a statement timeout is a
+/// TIMEOUT; everything else the database says is a bug of ours (INTERNAL).
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        match classify(&err) {
+            DbFault::Outage => {
+                tracing::warn!(error = %err, "database unavailable");
+                Error::Unavailable("the database is unavailable; retry shortly".into())
+            }
+            DbFault::StatementTimeout => {
+                Error::Timeout("a database statement ran past its time limit".into())
+            }
+            DbFault::Other => Error::Database(err),
+        }
+    }
+}
+
+/// What a database error means for the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DbFault {
+    Outage,
+    StatementTimeout,
+    Other,
+}
+
+fn classify(err: &DbErr) -> DbFault {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return DbFault::Outage,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return DbFault::Other,
+    };
+    match &**sqlx {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::BeginFailed => DbFault::Outage,
+        Sqlx::Database(db) => match db.code().as_deref() {
+            Some("57014") => DbFault::StatementTimeout,
+            // Connection exceptions (08…), an administrator's or a crash's shutdown, a server
+            // not accepting connections yet, out of connections or memory (53…).
+            Some(code)
+                if code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(code, "57P01" | "57P02" | "57P03") =>
+            {
+                DbFault::Outage
+            }
+            _ => DbFault::Other,
+        },
+        _ => DbFault::Other,
     }
 }
 

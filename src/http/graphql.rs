@@ -75,6 +75,7 @@ impl Media {
             (Outcome::ReadOnly, _) => StatusCode::METHOD_NOT_ALLOWED,
             (Outcome::TimedOut, _) => StatusCode::GATEWAY_TIMEOUT,
             (Outcome::Failed, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            (Outcome::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -12,8 +12,12 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers (required); the cache is reported — a Redis outage is
 /// `degraded`, not unready, since reads fall back to the database.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let (db_ok, cache_ok) = tokio::join!(state.db.ping(), state.cache.healthy());
-    let db_ok = db_ok.is_ok();
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping());
+    let (db_ok, cache_ok) = tokio::join!(ping, state.cache.healthy());
+    let db_ok = matches!(db_ok, Ok(Ok(())));
+    if !db_ok {
+        state.db.health().suspect();
+    }
     let status = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let redis = match (state.cache.backend_name(), cache_ok) {
         ("redis", true) => "ok",

@@ -64,9 +64,16 @@ fn error(status: StatusCode, description: impl Into<String>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A failure of ours, or an outage (503: the client retries).
 fn internal(err: crate::Error) -> Response {
-    tracing::error!(%err, "open311 request failed");
-    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    match err {
+        crate::Error::Unavailable(msg) => error(StatusCode::SERVICE_UNAVAILABLE, msg),
+        crate::Error::Timeout(msg) => error(StatusCode::GATEWAY_TIMEOUT, msg),
+        err => {
+            tracing::error!(%err, "open311 request failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
 }
 
 fn time(t: DateTime<Utc>) -> String {

@@ -448,7 +448,8 @@ impl Hub {
                     false
                 }
             };
-            if read {
+            // Paused while the database is down; the first read after it resumes from here.
+            if read && !self.inner.pipeline.db.health().is_down() {
                 match self.read_from(position).await {
                     Ok((p, n)) => {
                         position = p;

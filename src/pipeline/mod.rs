@@ -55,6 +55,8 @@ pub enum Outcome {
     TimedOut,
     /// The gateway could not finish the answer (the audit write failed); nothing was sent.
     Failed,
+    /// The database is unreachable; nothing of the answer was sent.
+    Unavailable,
 }
 
 /// An operation's answer.
@@ -198,6 +200,9 @@ impl Pipeline {
         doc: Option<&ExecutableDocument>,
     ) -> (Response, Outcome) {
         let operation = operation_name(&req, doc);
+        if self.db.health().is_down() {
+            return unavailable();
+        }
         // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
         let variables = req.variables.clone();
         let ctx = RequestCtx::new(principal.clone(), self.max_page_size);
@@ -210,20 +215,45 @@ impl Pipeline {
             return (Response::from_errors(vec![err.to_server_error()]), Outcome::TimedOut);
         };
         let outcome = code_request_errors(&mut resp, doc.is_some());
+        if met_outage(&resp) {
+            // A partial answer would pass for a complete one (counts, pages): none is sent.
+            self.db.health().suspect();
+            return unavailable();
+        }
         // Personal data leaves only with its audit record written.
         let reads = ctx.take_author_reads();
-        if let Err(err) =
-            store::audit::record(&self.db, principal, operation.as_deref(), &reads, ctx.now).await
+        match store::audit::record(&self.db, principal, operation.as_deref(), &reads, ctx.now).await
         {
-            tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
-            let err = Error::Internal("the read could not be audited".into());
-            return (Response::from_errors(vec![err.to_server_error()]), Outcome::Failed);
+            Ok(()) => {}
+            Err(Error::Unavailable(_)) => {
+                self.db.health().suspect();
+                return unavailable();
+            }
+            Err(err) => {
+                tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
+                let err = Error::Internal("the read could not be audited".into());
+                return (Response::from_errors(vec![err.to_server_error()]), Outcome::Failed);
+            }
         }
         if let Some(doc) = doc {
             order_response(&mut resp.data, doc, operation.as_deref(), &variables);
         }
         (resp, outcome)
     }
+}
+
+/// The answer while the database is unreachable.
+fn unavailable() -> (Response, Outcome) {
+    let err = Error::Unavailable("the database is unavailable; retry shortly".into());
+    (Response::from_errors(vec![err.to_server_error()]), Outcome::Unavailable)
+}
+
+/// Whether a field of the answer failed because the database was unreachable.
+fn met_outage(resp: &Response) -> bool {
+    let code = Error::Unavailable(String::new()).code();
+    resp.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from(code))
+    })
 }
 
 /// A refusal before anything ran.

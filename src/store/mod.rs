@@ -8,6 +8,7 @@ pub(crate) mod complaints;
 pub mod deadlines;
 pub(crate) mod directory;
 pub(crate) mod events;
+pub mod health;
 pub(crate) mod history;
 pub(crate) mod ingest;
 pub mod kpi_blocks;
@@ -48,6 +49,8 @@ pub struct Db {
     read: DatabaseConnection,
     has_replica: bool,
     statements: Arc<AtomicU64>,
+    /// Whether the primary answers, as the last request or ping found.
+    health: Arc<health::Health>,
     /// SQLite has one writer at a time; transactions that read before writing queue here
     /// rather than fail with SQLITE_BUSY when another commits first. None on Postgres.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -63,9 +66,10 @@ impl Db {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", config.sqlite_path.display()),
         };
-        let write = open(&write_url, config.db_pool_size, &statements).await?;
+        let pool = Pool::of(config);
+        let write = open(&write_url, &pool, &statements).await?;
         let read = match &config.database_read_url {
-            Some(url) => open(url, config.db_pool_size, &statements).await?,
+            Some(url) => open(url, &pool, &statements).await?,
             None => write.clone(),
         };
         let sqlite = write.get_database_backend() == DbBackend::Sqlite;
@@ -78,6 +82,7 @@ impl Db {
             write,
             read,
             statements,
+            health: Arc::default(),
             sqlite_writer: sqlite.then(Arc::default),
             ingest_context: Arc::default(),
         })
@@ -132,6 +137,16 @@ impl Db {
         }
     }
 
+    /// Whether the primary answers, as the gateway last saw it.
+    pub fn health(&self) -> &Arc<health::Health> {
+        &self.health
+    }
+
+    /// Pings the primary until the process ends, keeping [`Db::health`] current.
+    pub(crate) async fn watch_health(self) {
+        self.health.clone().watch(self.write.clone()).await
+    }
+
     /// How many SQL statements this process has run (tests count them per request).
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
@@ -164,6 +179,27 @@ impl Db {
     }
 }
 
+/// One connection attempt, so that an unreachable server is reported with its address and
+/// the cause (refused, unknown host, bad password) rather than as a pool timeout.
+async fn reachable(url: &str, timeout: Duration) -> Result<()> {
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _, postgres::PgConnectOptions};
+    let fail = |e: String| crate::Error::Startup(format!("{} ({})", e, shown_url(url)));
+    let options: PgConnectOptions =
+        url.parse().map_err(|e| fail(format!("DATABASE_URL is not a Postgres URL: {e}")))?;
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(fail(format!("cannot reach the database at {target}: {e}"))),
+        Err(_) => Err(fail(format!(
+            "cannot reach the database at {target}: no answer within {} s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
 /// `url` without its password, for messages.
 fn shown_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -176,17 +212,45 @@ fn shown_url(url: &str) -> String {
     }
 }
 
-async fn open(url: &str, pool: u32, statements: &Arc<AtomicU64>) -> Result<DatabaseConnection> {
+/// How each connection pool is sized and timed.
+#[derive(Debug, Clone, Copy)]
+struct Pool {
+    size: u32,
+    acquire_timeout: Duration,
+    statement_timeout: Option<Duration>,
+}
+
+impl Pool {
+    fn of(config: &Config) -> Self {
+        Pool {
+            size: config.db_pool_size,
+            acquire_timeout: config.db_acquire_timeout(),
+            statement_timeout: config.db_statement_timeout(),
+        }
+    }
+}
+
+async fn open(url: &str, pool: &Pool, statements: &Arc<AtomicU64>) -> Result<DatabaseConnection> {
+    if url.starts_with("postgres") {
+        reachable(url, pool.acquire_timeout.max(Duration::from_secs(5))).await?;
+    }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(pool)
+        .max_connections(pool.size)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(pool.acquire_timeout)
+        // Shorter than a request's time limit: during an outage a request fails while its
+        // client still waits, rather than after.
+        .acquire_timeout(pool.acquire_timeout)
         // A ping on every checkout costs a round trip per statement; only connections that sat
         // idle long enough to have been dropped by a proxy or firewall are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
+    if let Some(limit) = pool.statement_timeout {
+        // One slow statement cannot hold a connection past this (the server cancels it).
+        let ms = limit.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
+    }
     let mut conn = Database::connect(options).await.map_err(|e| {
         crate::Error::Startup(format!("cannot open the database {}: {e}", shown_url(url)))
     })?;

@@ -79,6 +79,19 @@ impl TestDb {
         TestDb { db, config, pg_name, sqlite_path }
     }
 
+    /// A migrated database at `url` (a cluster of the test's own, which removes it).
+    pub async fn at(url: &str) -> TestDb {
+        let mut config = Config::embedded_default();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.db_pool_size = 5;
+        config.dev = Some(true);
+        config.deadline_watch_secs = 0;
+        config.database_url = Some(url.to_owned());
+        let db = Db::connect(&config).await.expect("connect test database");
+        db.migrate().await.expect("migrate");
+        TestDb { db, config, pg_name: None, sqlite_path: None }
+    }
+
     /// Another handle on the same database, for a second gateway; it drops nothing.
     pub fn shared(other: &TestDb) -> TestDb {
         TestDb {

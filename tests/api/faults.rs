@@ -1,0 +1,228 @@
+//! Database faults: a Postgres restart under live traffic (clients see 503 UNAVAILABLE fast,
+//! never INTERNAL or a wrong answer; acknowledged writes survive; the gateway, its readiness
+//! and its subscriptions recover by themselves), a statement that runs past its time limit,
+//! and `serve` against a database it cannot reach.
+use crate::cluster::{PgCluster, spare_port};
+use crate::helpers::{Backend, TestApp, TestDb, error_code};
+use crate::ws::connected;
+use cur_gateway::seed::{self, SeedOptions};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::{Value, json};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
+use std::time::{Duration, Instant};
+
+const ONE: &str = r#"query One { complaint(id: "1") { id text status } }"#;
+const INGEST: &str = "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created duplicates } }";
+const EVENTS: &str = "subscription { complaintEvents { kind complaint { externalId } } }";
+
+/// One answer a load client saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    started: Instant,
+    took: Duration,
+    status: u16,
+    body: Value,
+}
+
+fn ingest_item(external: &str) -> Value {
+    json!([{ "source": "EMAIL", "externalId": external, "municipalityId": "1",
+             "text": "Не вывозят мусор во дворе дома 5" }])
+}
+
+async fn readyz(app: &TestApp) -> u16 {
+    match app.client.get(app.url("/readyz")).send().await {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_write_lost() {
+    let cluster = PgCluster::start();
+    cluster.psql("postgres", "CREATE DATABASE cur");
+    let mut db = TestDb::at(&cluster.url("cur")).await;
+    let opts = SeedOptions { complaints: 120, seed: 7, staff: 100, progress: false };
+    seed::run(&db.db, &opts).await.expect("seed");
+    // Every read reaches the database (no operation cache), and a wait for a connection is
+    // short, as in production where it is kept below the request timeout.
+    db.config.cache_operations = false;
+    db.config.db_acquire_timeout_ms = 1_000;
+    db.config.live.poll_ms = 200;
+    let app = Arc::new(TestApp::serve(db).await);
+    let baseline = app.gql(ONE, json!({})).await;
+    assert!(baseline.get("errors").is_none(), "{baseline:#}");
+
+    let mut ws = connected(&app, Some(&app.operator.clone())).await;
+    ws.subscribe("e", EVENTS, json!({})).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut clients = Vec::new();
+    for reader in 0..2 {
+        let (app, stop, seen) = (app.clone(), stop.clone(), seen.clone());
+        clients.push(tokio::spawn(async move {
+            let _ = reader;
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let (status, body) = app.gql_as(Some(&app.operator), ONE, json!({})).await;
+                let took = started.elapsed();
+                seen.lock().unwrap().push(Seen { started, took, status, body });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    {
+        let (app, stop, seen, acked) = (app.clone(), stop.clone(), seen.clone(), acked.clone());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let external = format!("fault-{n}");
+                let started = Instant::now();
+                let vars = json!({ "items": ingest_item(&external) });
+                let (status, body) = app.gql_as(Some(&app.operator), INGEST, vars).await;
+                let took = started.elapsed();
+                if status == 200 && body["data"]["ingestComplaints"]["created"] == 1 {
+                    acked.lock().unwrap().push(external);
+                }
+                seen.lock().unwrap().push(Seen { started, took, status, body });
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let down = {
+        let c = &cluster;
+        let started = Instant::now();
+        tokio::task::block_in_place(|| c.stop());
+        started
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(readyz(&app).await, 503, "/readyz while Postgres is down");
+    let back = Instant::now();
+    tokio::task::block_in_place(|| cluster.start_again());
+    let recovered = loop {
+        let resp = app.gql(ONE, json!({})).await;
+        if resp == baseline {
+            break Instant::now();
+        }
+        assert!(back.elapsed() < Duration::from_secs(15), "no recovery: {resp:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("load client");
+    }
+    assert_eq!(readyz(&app).await, 200, "/readyz after the restart");
+
+    let seen = seen.lock().unwrap().clone();
+    let mut unavailable = 0;
+    for s in &seen {
+        let ok = s.status == 200 && s.body.get("errors").is_none();
+        if ok {
+            if s.body["data"].get("complaint").is_some() {
+                assert_eq!(s.body, baseline, "a read answered differently");
+            }
+            continue;
+        }
+        assert_eq!(
+            (s.status, error_code(&s.body)),
+            (503, Some("UNAVAILABLE")),
+            "every failure is 503 UNAVAILABLE: {:#}",
+            s.body
+        );
+        assert!(s.body.get("data").is_none(), "no partial data with an outage: {:#}", s.body);
+        unavailable += 1;
+        // Once the outage is known, requests fail at once rather than waiting for a
+        // connection.
+        if s.started > down + Duration::from_millis(1_500) && s.started < back {
+            assert!(s.took < Duration::from_millis(300), "a slow refusal: {:?}", s.took);
+        }
+    }
+    let during = seen.iter().filter(|s| s.started > down && s.started < back).count();
+    assert!(unavailable > 10 && during > 10, "the outage was seen: {unavailable} of {during}");
+    let after = seen.iter().filter(|s| s.started > recovered).count();
+    assert!(after > 10, "traffic after the recovery: {after}");
+    assert!(recovered - back < Duration::from_secs(10), "recovered in {:?}", recovered - back);
+
+    // No acknowledged write is lost.
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 5, "writes were acknowledged: {}", acked.len());
+    // A connection of its own: the test's pooled ones died with the server.
+    let check = sea_orm::Database::connect(cluster.url("cur")).await.expect("connect");
+    let sql = "SELECT external_id FROM complaint WHERE external_id LIKE 'fault-%'";
+    let written: Vec<String> = check
+        .query_all_raw(sea_orm::Statement::from_string(check.get_database_backend(), sql))
+        .await
+        .expect("written rows")
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).expect("an external id"))
+        .collect();
+    for external in &acked {
+        assert!(written.contains(external), "acknowledged write {external} lost");
+    }
+
+    // The subscription paused with the database and goes on: a write after the restart
+    // reaches it (earlier events may come first).
+    let (status, body) = app
+        .gql_as(Some(&app.operator), INGEST, json!({ "items": ingest_item("after-restart") }))
+        .await;
+    assert_eq!(status, 200, "{body:#}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let msg = ws
+            .next_within(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .expect("the event of a write after the restart");
+        let external = &msg["payload"]["data"]["complaintEvents"]["complaint"]["externalId"];
+        if external == "after-restart" {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_statement_past_its_time_limit_is_a_timeout_and_frees_its_connection() {
+    let app = TestApp::spawn_configured(Backend::Postgres, 20, |c| {
+        c.cache_operations = false;
+        c.db_statement_timeout_ms = 300;
+    })
+    .await;
+    // Another session holds a lock the gateway's read must wait for.
+    let tx = app.db.db.write().begin().await.expect("begin");
+    tx.execute_unprepared("LOCK TABLE complaint IN ACCESS EXCLUSIVE MODE").await.expect("lock");
+    let started = Instant::now();
+    let resp = app.gql(ONE, json!({})).await;
+    assert_eq!(error_code(&resp), Some("TIMEOUT"), "{resp:#}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    tx.rollback().await.expect("rollback");
+    // The pool's connections are free again: many reads in a row succeed.
+    for _ in 0..10 {
+        let resp = app.gql(ONE, json!({})).await;
+        assert!(resp.get("errors").is_none(), "{resp:#}");
+    }
+}
+
+#[test]
+fn serve_names_the_database_address_it_cannot_reach() {
+    let port = spare_port();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cur-gateway"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("postgres://cur:secret@127.0.0.1:{port}/cur"))
+        .env("CUR_LISTEN", "127.0.0.1:0")
+        .env("CUR_JWT_SECRET", "a-test-secret")
+        .output()
+        .expect("run cur-gateway");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot reach the database at 127.0.0.1:{port}")), "{stderr}");
+    assert!(!stderr.contains("secret@"), "the password is not shown: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+}
