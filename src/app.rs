@@ -65,6 +65,7 @@ impl Application {
             cache: cache.clone(),
             cache_operations: config.cache_operations,
             db: db.clone(),
+            limiter: config.limiter()?,
         };
         let pipeline = Arc::new(pipeline);
         // The hub reads the outbox on a small pool of its own: its polls neither wait for
@@ -90,6 +91,9 @@ impl Application {
             cache,
             notifier,
             open311_keys: Arc::new(config.open311_keys()?),
+            trusted_proxies: crate::http::client::TrustedProxies(Arc::new(
+                config.rate_limits.trusted_proxies()?,
+            )),
         };
         // The GraphQL handler answers its own timeouts with a GraphQL error; the HTTP layer's
         // limit is a backstop for everything else.
@@ -129,7 +133,16 @@ impl Application {
         });
         let hub = tokio::spawn(self.state.live.clone().run());
         let health = tokio::spawn(self.state.db.clone().watch_health());
-        let served = axum::serve(listener, self.router)
+        let pipeline = self.state.pipeline.clone();
+        let forget = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                pipeline.limiter.forget_idle();
+            }
+        });
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| crate::Error::Internal(format!("server error: {e}")));
@@ -138,6 +151,7 @@ impl Application {
         }
         hub.abort();
         health.abort();
+        forget.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())

@@ -51,6 +51,9 @@ pub struct Config {
     /// Subscriptions over WebSocket.
     #[command(flatten)]
     pub live: LiveConfig,
+    /// Request budgets per subject.
+    #[command(flatten)]
+    pub rate_limits: RateLimitConfig,
     /// Seconds between deadline-watch passes (0: off). One replica does each pass.
     #[arg(long, env = "CUR_DEADLINE_WATCH_SECS", default_value_t = 60, global = true)]
     pub deadline_watch_secs: u64,
@@ -139,6 +142,78 @@ impl LiveConfig {
     /// The keep-alive interval.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_secs(self.ws_ping_secs.max(1))
+    }
+}
+
+/// Request budgets per subject (token `sub`, else client address) and role, in requests a
+/// minute (0: unlimited). An operation costs 1, plus 1 per 2,000 of the guard's complexity
+/// estimate (at most 20). Shared by all replicas through Redis when `REDIS_URL` is set.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitConfig {
+    /// Requests a minute per governor's-office token.
+    #[arg(long, env = "CUR_RATE_LIMIT_GOVERNOR", default_value_t = 1_200, global = true)]
+    pub rate_limit_governor: u32,
+    /// Requests a minute per operator token (consoles poll and page a lot).
+    #[arg(long, env = "CUR_RATE_LIMIT_OPERATOR", default_value_t = 3_000, global = true)]
+    pub rate_limit_operator: u32,
+    /// Requests a minute per ministry token.
+    #[arg(long, env = "CUR_RATE_LIMIT_MINISTRY", default_value_t = 1_200, global = true)]
+    pub rate_limit_ministry: u32,
+    /// Requests a minute per municipality token.
+    #[arg(long, env = "CUR_RATE_LIMIT_MUNICIPALITY", default_value_t = 1_200, global = true)]
+    pub rate_limit_municipality: u32,
+    /// Requests a minute per integration token (source systems ingest in batches).
+    #[arg(long, env = "CUR_RATE_LIMIT_INTEGRATION", default_value_t = 6_000, global = true)]
+    pub rate_limit_integration: u32,
+    /// Requests a minute per anonymous client address.
+    #[arg(long, env = "CUR_RATE_LIMIT_PUBLIC", default_value_t = 300, global = true)]
+    pub rate_limit_public: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks, comma
+    /// separated, e.g. `10.0.0.0/8,127.0.0.1`); the client is the nearest address in the
+    /// header that is not one of them. Unset: the peer address is the client.
+    #[arg(long, env = "CUR_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+}
+
+impl RateLimitConfig {
+    /// The budgets by role.
+    pub fn budgets(&self) -> crate::ratelimit::Budgets {
+        crate::ratelimit::Budgets {
+            governor: self.rate_limit_governor,
+            operator: self.rate_limit_operator,
+            ministry: self.rate_limit_ministry,
+            municipality: self.rate_limit_municipality,
+            integration: self.rate_limit_integration,
+            public: self.rate_limit_public,
+        }
+    }
+
+    /// Sets every budget from `budgets`.
+    pub fn set_budgets(&mut self, budgets: crate::ratelimit::Budgets) {
+        self.rate_limit_governor = budgets.governor;
+        self.rate_limit_operator = budgets.operator;
+        self.rate_limit_ministry = budgets.ministry;
+        self.rate_limit_municipality = budgets.municipality;
+        self.rate_limit_integration = budgets.integration;
+        self.rate_limit_public = budgets.public;
+    }
+
+    /// The trusted proxies, parsed.
+    pub fn trusted_proxies(&self) -> crate::Result<Vec<ipnet::IpNet>> {
+        let spec = self.trusted_proxies.as_deref().unwrap_or("");
+        spec.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        crate::Error::Startup(format!(
+                            "CUR_TRUSTED_PROXIES: {p:?} is not an address or CIDR block"
+                        ))
+                    })
+            })
+            .collect()
     }
 }
 
@@ -279,6 +354,17 @@ impl Config {
             Duration::from_secs(self.cache_ttl_secs),
             timeout,
         ))
+    }
+
+    /// The request budgets: shared through Redis when `REDIS_URL` is set, else per replica.
+    pub(crate) fn limiter(&self) -> crate::Result<crate::ratelimit::Limiter> {
+        use crate::ratelimit::{Limiter, SharedLimiter};
+        let timeout = Duration::from_millis(self.cache_timeout_ms);
+        let shared = match &self.redis_url {
+            Some(url) => Some(SharedLimiter::new(url, &self.cache_prefix, timeout)?),
+            None => None,
+        };
+        Ok(Limiter::new(self.rate_limits.budgets(), shared))
     }
 
     /// The event bus: Redis pub/sub when `REDIS_URL` is set, else in this process.

@@ -17,6 +17,7 @@ pub mod graphql;
 pub(crate) mod http;
 pub(crate) mod live;
 pub(crate) mod pipeline;
+pub mod ratelimit;
 pub mod seed;
 pub mod service;
 pub(crate) mod state;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub(crate) live_config: crate::config::LiveConfig,
     /// Developer mode: the dashboard mints tokens of any role with this configuration.
     pub(crate) dev_tokens: Option<Arc<crate::config::AuthConfig>>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: crate::http::client::TrustedProxies,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
 }

@@ -4,10 +4,12 @@
 //! outcome in the media type the client accepts — `application/graphql-response+json` (request
 //! errors are 4xx there) or `application/json` (the legacy type: request errors are 200). GET
 //! from a browser (Accept: text/html) gets GraphiQL in developer mode.
+use super::client::ClientAddr;
 use crate::{
     Error,
     auth::jwt::AuthError,
-    pipeline::{Answer, Outcome, Transport},
+    pipeline::{Answer, Outcome, Reply, Transport},
+    ratelimit::Quota,
     state::AppState,
 };
 use async_graphql::{
@@ -15,6 +17,7 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use axum::{
+    Extension,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
@@ -76,6 +79,7 @@ impl Media {
             (Outcome::TimedOut, _) => StatusCode::GATEWAY_TIMEOUT,
             (Outcome::Failed, _) => StatusCode::INTERNAL_SERVER_ERROR,
             (Outcome::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
+            (Outcome::RateLimited, _) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -94,6 +98,7 @@ impl Media {
 /// POST /graphql: a JSON body (`application/json`) of one operation or a batch.
 pub async fn post(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
@@ -109,12 +114,13 @@ pub async fn post(
         );
         return media.errors(StatusCode::UNSUPPORTED_MEDIA_TYPE, &[Error::bad_input(msg)]);
     }
-    handle(&state, &headers, media, req, false).await
+    handle(&state, client, &headers, media, req, false).await
 }
 
 /// GET /graphql: GraphiQL for browsers in developer mode, otherwise a query in the URL.
 pub async fn get(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
@@ -126,7 +132,7 @@ pub async fn get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     // GraphQL over HTTP: GET only reads, so a link can never change anything.
-    handle(&state, &headers, Media::accepted(&headers), req, true).await
+    handle(&state, client, &headers, Media::accepted(&headers), req, true).await
 }
 
 fn unauthorized(media: Media, err: AuthError) -> Response {
@@ -188,8 +194,45 @@ fn written<T: serde::Serialize>(body: &T) -> Vec<u8> {
     })
 }
 
+/// The budget's headers (the IETF RateLimit fields draft) on a response: the policy, what is
+/// left and when it is whole again, and `Retry-After` on a refusal or an outage.
+fn with_quota(mut resp: Response, quota: Option<Quota>) -> Response {
+    let secs = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let headers = resp.headers_mut();
+    if let Some(q) = quota {
+        let role = q.role.as_str();
+        let policy = format!("\"{role}\";q={};w=60", q.limit);
+        let state = format!("\"{role}\";r={};t={}", q.remaining, secs(q.reset));
+        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+        if let Some(wait) = q.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs(wait).max(1)));
+        }
+    }
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// A batch's budget: what is left after its last operation, and the longest wait any of its
+/// refused operations was given.
+fn tighter(earlier: Option<Quota>, later: Option<Quota>) -> Option<Quota> {
+    match (earlier, later) {
+        (Some(a), Some(mut b)) => {
+            b.retry_after = a.retry_after.max(b.retry_after);
+            Some(b)
+        }
+        (a, b) => b.or(a),
+    }
+}
+
 async fn handle(
     state: &AppState,
+    client: ClientAddr,
     headers: &HeaderMap,
     media: Media,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
@@ -208,12 +251,15 @@ async fn handle(
     match batch {
         BatchRequest::Single(req) => {
             let transport = Transport { read_only, use_cache: true };
-            match pipeline.answer(&principal, req, transport).await {
+            let Reply { answer, quota } =
+                pipeline.answer(&principal, client.0, req, transport).await;
+            let resp = match answer {
                 Answer::Fresh(resp, outcome) => {
                     media.respond(media.status(outcome), written(&Body::of(&resp, outcome)))
                 }
                 Answer::Cached(bytes) => media.respond(StatusCode::OK, bytes),
-            }
+            };
+            with_quota(resp, quota)
         }
         BatchRequest::Batch(reqs) => {
             let max = pipeline.limits.max_batch;
@@ -224,16 +270,17 @@ async fn handle(
             let mut answers = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
             let transport = Transport { read_only, use_cache: false };
+            let mut quota = None;
             for req in reqs {
-                if let Answer::Fresh(resp, outcome) =
-                    pipeline.answer(&principal, req, transport).await
-                {
+                let reply = pipeline.answer(&principal, client.0, req, transport).await;
+                quota = tighter(quota, reply.quota);
+                if let Answer::Fresh(resp, outcome) = reply.answer {
                     status = status.max(media.status(outcome));
                     answers.push((resp, outcome));
                 }
             }
             let bodies: Vec<Body<'_>> = answers.iter().map(|(r, o)| Body::of(r, *o)).collect();
-            media.respond(status, written(&bodies))
+            with_quota(media.respond(status, written(&bodies)), quota)
         }
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP routes: `/graphql`, `/graphql/ws`, `/dashboard`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
 //! tracing, timeouts and a body limit around them.
+pub(crate) mod client;
 mod dashboard;
 mod graphql;
 mod health;
@@ -69,6 +70,7 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .route("/open311/v2/services/{file}", get(open311::service_definition))
         .route("/open311/v2/requests.json", get(open311::list_requests).post(open311::post_request))
         .route("/open311/v2/requests/{file}", get(open311::get_request))
+        .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), client::record))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(graphql_body_limit))

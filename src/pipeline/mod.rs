@@ -24,13 +24,14 @@ use crate::{
         response_order::order_response,
         variables::InputTypes,
     },
+    ratelimit::{self, Limiter, Quota, Subject},
     store::{self, Db, scope::Scoped},
 };
 use async_graphql::{
     Request, Response,
     parser::types::{DocumentOperations, ExecutableDocument},
 };
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 /// What the transport lets an operation do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub enum Outcome {
     Failed,
     /// The database is unreachable; nothing of the answer was sent.
     Unavailable,
+    /// The caller's budget is spent; nothing ran.
+    RateLimited,
 }
 
 /// An operation's answer.
@@ -67,6 +70,15 @@ pub enum Answer {
     /// The serialized answer of the operation cache (this execution's, or an earlier
     /// identical operation's in the same scope).
     Cached(Vec<u8>),
+}
+
+/// An answer with what the caller's budget said about it.
+#[derive(Debug)]
+pub struct Reply {
+    /// The answer.
+    pub answer: Answer,
+    /// The budget after this operation; `None` when the role is unlimited.
+    pub quota: Option<Quota>,
 }
 
 /// An answer the operation cache must not keep (it has errors): handed back to its reader.
@@ -96,20 +108,39 @@ pub struct Pipeline {
     pub cache_operations: bool,
     /// Where audit records go.
     pub db: Db,
+    /// The callers' request budgets.
+    pub(crate) limiter: Limiter,
 }
 
 impl Pipeline {
-    /// Answers one operation for `principal`.
+    /// Answers one operation for `principal`, whose request came from `client`.
     pub async fn answer(
         &self,
         principal: &Principal,
+        client: Option<IpAddr>,
         req: Request,
         transport: Transport,
-    ) -> Answer {
-        match self.checked(principal, req, transport.read_only) {
-            Ok((req, doc)) => self.answer_checked(principal, req, doc, transport).await,
-            Err(refused) => refused,
-        }
+    ) -> Reply {
+        let checked = self.checked(principal, req, transport.read_only);
+        let quota = self.spend(principal, client, &checked).await;
+        let answer = match (checked, quota) {
+            (_, Some(q)) if !q.allowed() => rate_limited(&q),
+            (Ok(c), _) => self.answer_checked(principal, c.req, c.doc, transport).await,
+            (Err(refused), _) => refused,
+        };
+        Reply { answer, quota }
+    }
+
+    /// Takes the operation's cost from the caller's budget (a refused operation costs one:
+    /// parsing it was work too).
+    async fn spend(
+        &self,
+        principal: &Principal,
+        client: Option<IpAddr>,
+        checked: &Result<Checked, Answer>,
+    ) -> Option<Quota> {
+        let complexity = checked.as_ref().map_or(0, |c| c.complexity);
+        self.limiter.take(&Subject::of(principal, client), ratelimit::cost(complexity)).await
     }
 
     /// Answers an operation that passed the checks.
@@ -151,13 +182,14 @@ impl Pipeline {
         principal: &Principal,
         mut req: Request,
         read_only: bool,
-    ) -> Result<(Request, Option<Arc<ExecutableDocument>>), Answer> {
+    ) -> Result<Checked, Answer> {
         let introspection = match self.introspection {
             Introspection::All => true,
             Introspection::Authenticated => principal.is_authenticated(),
             Introspection::Off => false,
         };
         let doc = self.documents.prepare(&mut req);
+        let mut complexity = 0;
         if let Some(doc) = &doc {
             let op = req.operation_name.as_deref();
             if let Some(name) = op
@@ -173,12 +205,15 @@ impl Pipeline {
             }
             let caller = guard::Caller { role: principal.role, introspection };
             match guard::check(&self.types, doc, op, &req.variables, caller, &self.limits) {
-                Ok(m) => tracing::debug!(
-                    depth = m.depth,
-                    complexity = m.complexity,
-                    aliases = m.aliases,
-                    "operation checked"
-                ),
+                Ok(m) => {
+                    tracing::debug!(
+                        depth = m.depth,
+                        complexity = m.complexity,
+                        aliases = m.aliases,
+                        "operation checked"
+                    );
+                    complexity = m.complexity;
+                }
                 Err(refusal) => return Err(refused(&Error::from(refusal), Outcome::NotRun)),
             }
             // Variables that do not coerce, or a required one missing: nothing runs.
@@ -189,7 +224,7 @@ impl Pipeline {
         if !introspection {
             req = req.disable_introspection();
         }
-        Ok((req, doc))
+        Ok(Checked { req, doc, complexity })
     }
 
     /// Executes a checked operation within the time limit and writes its audit trail.
@@ -240,6 +275,30 @@ impl Pipeline {
         }
         (resp, outcome)
     }
+}
+
+/// An operation that passed the checks.
+struct Checked {
+    req: Request,
+    doc: Option<Arc<ExecutableDocument>>,
+    /// The guard's estimate of its result size.
+    complexity: u64,
+}
+
+/// The refusal of an operation over its caller's budget.
+fn rate_limited(quota: &Quota) -> Answer {
+    let wait = quota.retry_after.unwrap_or_default();
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let err = Error::RateLimited(format!(
+        "over the budget of {} requests a minute for role {}; retry in {secs} s",
+        quota.limit,
+        quota.role.as_str()
+    ));
+    let mut server = err.to_server_error();
+    if let Some(ext) = server.extensions.as_mut() {
+        ext.set("retryAfter", secs);
+    }
+    Answer::Fresh(Box::new(Response::from_errors(vec![server])), Outcome::RateLimited)
 }
 
 /// The answer while the database is unreachable.

@@ -2,7 +2,9 @@
 //! subscribes, then a probe execution that checks the fields' arguments and finds what the
 //! subscription wants; afterwards the live hub runs the accepted document once per delivery
 //! for each group of subscribers (`deliver`), and writes the audit of each member's reads.
-use super::{Answer, Outcome, Pipeline, Transport, code_request_errors, operation_name};
+use super::{
+    Answer, Outcome, Pipeline, Transport, code_request_errors, operation_name, rate_limited,
+};
 use crate::{
     Error, Result,
     auth::Principal,
@@ -20,6 +22,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// A subscription the checks accepted.
@@ -48,9 +51,21 @@ pub(crate) enum Subscribed {
 impl Pipeline {
     /// Checks an operation a socket sends: a subscription is accepted (or refused with its
     /// errors); a query or mutation is answered at once.
-    pub(crate) async fn subscribe(&self, principal: &Principal, req: Request) -> Subscribed {
-        let (req, doc) = match self.checked(principal, req, false) {
-            Ok(checked) => checked,
+    pub(crate) async fn subscribe(
+        &self,
+        principal: &Principal,
+        client: Option<IpAddr>,
+        req: Request,
+    ) -> Subscribed {
+        let checked = self.checked(principal, req, false);
+        // A subscription spends from the same budget as any operation.
+        if let Some(quota) = self.spend(principal, client, &checked).await
+            && !quota.allowed()
+        {
+            return Subscribed::Answer(rate_limited(&quota));
+        }
+        let (req, doc) = match checked {
+            Ok(c) => (c.req, c.doc),
             Err(refused) => return Subscribed::Answer(refused),
         };
         let op = req.operation_name.as_deref();

@@ -1,9 +1,9 @@
 //! The read cache: per-scope keys, freshness after writes on every replica (Redis), identical
 //! cached and uncached answers, and reads that survive a Redis outage.
-use crate::helpers::{BOTH, Backend, TestApp, TestDb};
+use crate::helpers::{BOTH, Backend, TestApp};
 use crate::kpis::{KPIS, check};
 use chrono::{Duration, Utc};
-use cur_gateway::{Application, auth::Role, store::Db};
+use cur_gateway::auth::Role;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 
@@ -80,18 +80,7 @@ pub(crate) async fn pair(redis: &str) -> (TestApp, TestApp) {
         c.cache_prefix = prefix.clone();
     })
     .await;
-    let db = Db::connect(&one.db.config).await.expect("second pool");
-    let app = Application::with_db(&one.db.config, db.clone()).await.expect("second gateway");
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped());
-    let second = TestDb::shared(&one.db);
-    let two = TestApp {
-        addr,
-        client: reqwest::Client::new(),
-        db: second,
-        gateway_db: db,
-        operator: one.operator.clone(),
-    };
+    let two = one.another().await;
     (one, two)
 }
 

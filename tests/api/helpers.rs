@@ -55,6 +55,8 @@ impl TestDb {
         config.dev = Some(true);
         // The deadline watch writes history on its own schedule; its test runs it by hand.
         config.deadline_watch_secs = 0;
+        // Tests send many requests as one subject; the budgets' own tests set them.
+        config.rate_limits.set_budgets(cur_gateway::ratelimit::Budgets::unlimited());
         let (pg_name, sqlite_path) = match backend {
             Backend::Postgres => {
                 let admin = Database::connect(format!("{}/postgres", pg_root()))
@@ -86,6 +88,7 @@ impl TestDb {
         config.db_pool_size = 5;
         config.dev = Some(true);
         config.deadline_watch_secs = 0;
+        config.rate_limits.set_budgets(cur_gateway::ratelimit::Budgets::unlimited());
         config.database_url = Some(url.to_owned());
         let db = Db::connect(&config).await.expect("connect test database");
         db.migrate().await.expect("migrate");
@@ -222,6 +225,21 @@ impl TestApp {
         // Gateways configured with public keys only cannot mint; their tests sign their own.
         let operator = try_mint(&db.config, Role::Operator, None, None).unwrap_or_default();
         TestApp { addr, client: reqwest::Client::new(), db, gateway_db, operator }
+    }
+
+    /// A second gateway (a replica) on the same database with the same configuration.
+    pub async fn another(&self) -> TestApp {
+        let db = Db::connect(&self.db.config).await.expect("second pool");
+        let app = Application::with_db(&self.db.config, db.clone()).await.expect("second gateway");
+        let addr = app.local_addr();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            db: TestDb::shared(&self.db),
+            gateway_db: db,
+            operator: self.operator.clone(),
+        }
     }
 
     /// A token for `role` from this gateway's configuration, as `cur-gateway token` makes it.

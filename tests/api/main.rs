@@ -34,6 +34,7 @@ mod masking;
 mod nested;
 mod open311;
 mod pagination;
+mod rate_limits;
 mod roles;
 mod schema;
 mod seed;

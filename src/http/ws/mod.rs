@@ -9,6 +9,7 @@
 //! pinged, and a socket silent for two intervals is closed.
 mod protocol;
 
+use super::client::ClientAddr;
 use crate::{
     auth::Principal,
     live::{Hub, Item, MemberStream, Membership, SessionGuard},
@@ -16,6 +17,7 @@ use crate::{
     state::AppState,
 };
 use axum::{
+    Extension,
     extract::{
         State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
@@ -26,7 +28,7 @@ use axum::{
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, LEGACY, Protocol, TRANSPORT_WS, close, token_of};
 use serde_json::{Value, json};
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, net::IpAddr, sync::Arc, time::Duration};
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 
 /// Read buffer per socket: tungstenite's default of 128 KiB would be 1.3 GB at 10,000 sockets.
@@ -56,7 +58,11 @@ enum Ctl {
 }
 
 /// Upgrades `/graphql/ws`, if the instance has room for one more socket.
-pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let Some(permit) = state.live.admit() else {
         let body = json!({ "errors": [{ "message": "too many open WebSockets on this instance",
             "extensions": { "code": "RATE_LIMITED" } }] });
@@ -74,7 +80,7 @@ pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade)
         _ => Protocol::TransportWs,
     };
     ws.on_upgrade(move |socket| async move {
-        Session::new(state, protocol).run(socket, permit).await;
+        Session::new(state, protocol, client.0).run(socket, permit).await;
     })
 }
 
@@ -83,12 +89,20 @@ struct Session {
     state: AppState,
     protocol: Protocol,
     principal: Option<Principal>,
+    /// The client's address (its subscriptions spend from its budget when anonymous).
+    client: Option<IpAddr>,
     subscriptions: HashMap<String, JoinHandle<()>>,
 }
 
+/// Who runs a subscription.
+struct Caller {
+    principal: Principal,
+    client: Option<IpAddr>,
+}
+
 impl Session {
-    fn new(state: AppState, protocol: Protocol) -> Self {
-        Session { state, protocol, principal: None, subscriptions: HashMap::new() }
+    fn new(state: AppState, protocol: Protocol, client: Option<IpAddr>) -> Self {
+        Session { state, protocol, principal: None, client, subscriptions: HashMap::new() }
     }
 
     async fn run(mut self, socket: WebSocket, permit: tokio::sync::OwnedSemaphorePermit) {
@@ -212,8 +226,9 @@ impl Session {
                                 let _ = out.send(Out::Text(self.protocol.error(&id, err))).await;
                                 continue;
                             }
+                            let caller = Caller { principal, client: self.client };
                             let task = tokio::spawn(subscription(
-                                live.clone(), self.protocol, principal, id.clone(), *request, out.clone(), ctl.clone(),
+                                live.clone(), self.protocol, caller, id.clone(), *request, out.clone(), ctl.clone(),
                             ));
                             self.subscriptions.insert(id, task);
                         }
@@ -278,16 +293,17 @@ fn error_list(err: &crate::Error) -> Value {
 async fn subscription(
     live: Hub,
     protocol: Protocol,
-    principal: Principal,
+    caller: Caller,
     id: String,
     request: async_graphql::Request,
     out: mpsc::Sender<Out>,
     ctl: mpsc::Sender<Ctl>,
 ) {
+    let Caller { principal, client } = caller;
     let send = |text: String| out.send(Out::Text(text));
     // Boxed: checking and probing a subscription is a large future, and a task keeps the
     // allocation of its largest state for as long as it lives (here: the whole subscription).
-    match Box::pin(live.pipeline().subscribe(&principal, request)).await {
+    match Box::pin(live.pipeline().subscribe(&principal, client, request)).await {
         // Refused before it ran (or it could not finish): `error`, and the id is free again.
         Subscribed::Answer(Answer::Fresh(resp, outcome)) if outcome != Outcome::Executed => {
             let errors = serde_json::to_value(&resp.errors).unwrap_or(Value::Null);

@@ -1,0 +1,79 @@
+//! Budgets every replica shares: one GCRA step per request in a Lua script on Redis, atomic
+//! and on Redis's clock.
+use super::{Quota, Subject};
+use redis::{
+    Client, Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Subjects longer than this are keyed by their hash (a `sub` may be long).
+const MAX_KEY_SUBJECT: usize = 128;
+
+/// Redis's count of every subject's budget.
+#[derive(Clone)]
+pub(crate) struct SharedLimiter {
+    conn: ConnectionManager,
+    script: std::sync::Arc<Script>,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl SharedLimiter {
+    /// Prepares the connection to `url` without connecting (the gateway starts while Redis is
+    /// down, counting locally).
+    pub(crate) fn new(url: &str, prefix: &str, timeout: Duration) -> crate::Result<Self> {
+        let fail = |e: redis::RedisError| crate::Error::Startup(format!("REDIS_URL: {e}"));
+        let client = Client::open(url).map_err(fail)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(fail)?;
+        let script = std::sync::Arc::new(Script::new(include_str!("gcra.lua")));
+        Ok(SharedLimiter { conn, script, prefix: prefix.to_owned(), timeout })
+    }
+
+    fn key(&self, subject: &Subject) -> String {
+        let role = subject.role.as_str();
+        if subject.key.len() <= MAX_KEY_SUBJECT {
+            return format!("{}rl:{role}:{}", self.prefix, subject.key);
+        }
+        let hash = Sha256::digest(subject.key.as_bytes());
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}rl:{role}:h:{hex}", self.prefix)
+    }
+
+    /// Takes `cost` from `subject`'s budget of `limit` a minute.
+    pub(crate) async fn take(
+        &self,
+        subject: &Subject,
+        limit: u32,
+        cost: u32,
+    ) -> Result<Quota, redis::RedisError> {
+        let interval_ms = 60_000.0 / f64::from(limit.max(1));
+        let mut conn = self.conn.clone();
+        let mut invocation = self.script.key(self.key(subject));
+        invocation.arg(interval_ms).arg(limit).arg(cost);
+        let call = invocation.invoke_async::<(i64, i64, i64, i64)>(&mut conn);
+        let (allowed, retry_ms, remaining, reset_ms) =
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "rate limit call timed out",
+                    )));
+                }
+            };
+        let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
+        Ok(Quota {
+            limit,
+            remaining: remaining.clamp(0, i64::from(limit)) as u32,
+            reset: ms(reset_ms),
+            retry_after: (allowed == 0).then(|| ms(retry_ms).max(Duration::from_millis(1))),
+            role: subject.role,
+        })
+    }
+}
