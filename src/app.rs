@@ -53,6 +53,8 @@ impl Application {
         let types = TypeIndex::from_sdl(&sdl);
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
+        let metrics = crate::telemetry::metrics::Metrics::new();
+        db.observe(&metrics);
         let pipeline = Pipeline {
             schema,
             types: Arc::new(types),
@@ -66,6 +68,7 @@ impl Application {
             cache_operations: config.cache_operations,
             db: db.clone(),
             limiter: config.limiter()?,
+            metrics,
         };
         let pipeline = Arc::new(pipeline);
         // The hub reads the outbox on a small pool of its own: its polls neither wait for
@@ -135,10 +138,11 @@ impl Application {
         let health = tokio::spawn(self.state.db.clone().watch_health());
         let pipeline = self.state.pipeline.clone();
         let forget = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(60));
+            let mut every = tokio::time::interval(Duration::from_secs(10));
             loop {
                 every.tick().await;
                 pipeline.limiter.forget_idle();
+                pipeline.metrics.upkeep();
             }
         });
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();

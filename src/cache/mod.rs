@@ -58,6 +58,21 @@ pub enum Topic {
 }
 
 impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 2] = [Topic::Complaints, Topic::Routing];
+
+    /// The topic's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Complaints => "complaints",
+            Topic::Routing => "routing",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn key(self) -> &'static str {
         match self {
             Topic::Complaints => "gen:complaints",
@@ -66,7 +81,7 @@ impl Topic {
     }
 }
 
-/// Hit, miss and failure counts.
+/// Hit, miss and failure counts of one topic.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// Answers from the cache.
@@ -92,7 +107,7 @@ pub struct Cache {
     prefix: Arc<str>,
     ttl: Duration,
     op_timeout: Duration,
-    counters: Arc<Counters>,
+    counters: Arc<[Counters; 2]>,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
     /// Topics whose bump failed: until it lands, this replica bypasses the cache (its entries
     /// may predate a write) and retries the bump on every read.
@@ -134,8 +149,8 @@ impl Cache {
     }
 
     /// Hit, miss and failure counts.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    pub fn counters(&self, topic: Topic) -> &Counters {
+        &self.counters[topic.index()]
     }
 
     async fn timed<T>(
@@ -148,8 +163,8 @@ impl Cache {
         }
     }
 
-    fn failed(&self, err: &BackendError) {
-        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+    fn failed(&self, topic: Topic, err: &BackendError) {
+        self.counters(topic).errors.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%err, "cache unavailable; answering from the database");
     }
 
@@ -168,7 +183,7 @@ impl Cache {
         match self.timed(self.backend.counter(&key)).await {
             Ok(g) => Some(g),
             Err(err) => {
-                self.failed(&err);
+                self.failed(topic, &err);
                 None
             }
         }
@@ -190,7 +205,7 @@ impl Cache {
         match self.timed(self.backend.incr(&key)).await {
             Ok(_) => true,
             Err(err) => {
-                self.failed(&err);
+                self.failed(topic, &err);
                 false
             }
         }
@@ -256,12 +271,12 @@ impl Cache {
         let Some(key) = self.key_of(topic, name, parts).await else { return compute.await };
         match self.timed(self.backend.get(&key)).await {
             Ok(Some(bytes)) => {
-                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                self.counters(topic).hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(bytes);
             }
             Ok(None) => {}
             Err(err) => {
-                self.failed(&err);
+                self.failed(topic, &err);
                 return compute.await;
             }
         }
@@ -277,11 +292,11 @@ impl Cache {
                     return Ok(bytes);
                 }
                 // Counted here: a miss is a computation, however many readers waited on it.
-                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                self.counters(topic).misses.fetch_add(1, Ordering::Relaxed);
                 let bytes = compute.await?;
                 if let Err(err) = self.timed(self.backend.set(&key, bytes.clone(), self.ttl)).await
                 {
-                    self.failed(&err);
+                    self.failed(topic, &err);
                 }
                 Ok::<_, E>(bytes)
             })

@@ -1,5 +1,5 @@
 //! Liveness, readiness and metrics.
-use crate::state::AppState;
+use crate::{cache::Topic, state::AppState, telemetry::metrics::Snapshot};
 use axum::{Json, extract::State, http::StatusCode, http::header, response::IntoResponse};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -34,21 +34,25 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     (status, Json(body))
 }
 
-/// Prometheus text: cache hits, misses and failures, SQL statements run.
+/// Prometheus text: requests, errors, SQL, pools, cache, sockets, subscriptions, budgets,
+/// audit records (see `telemetry::metrics`).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let c = state.cache.counters();
-    let mut out = String::new();
-    for (name, help, value) in [
-        ("cur_cache_hits_total", "Reads answered from the cache.", c.hits.load(Ordering::Relaxed)),
-        ("cur_cache_misses_total", "Reads computed and stored.", c.misses.load(Ordering::Relaxed)),
-        (
-            "cur_cache_errors_total",
-            "Cache failures answered from the database.",
-            c.errors.load(Ordering::Relaxed),
-        ),
-        ("cur_db_statements_total", "SQL statements run.", state.db.statements_executed()),
-    ] {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    let (ws_connections, subscriptions) = state.live.counts();
+    let cache = Topic::ALL
+        .into_iter()
+        .map(|t| {
+            let c = state.cache.counters(t);
+            let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+            (t.name(), n(&c.hits), n(&c.misses), n(&c.errors))
+        })
+        .collect();
+    let now = Snapshot {
+        pools: state.db.pool_stats(),
+        db_up: !state.db.health().is_down(),
+        cache,
+        ws_connections,
+        subscriptions,
+    };
+    let text = state.pipeline.metrics.render(&now);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -52,7 +52,16 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // The pipeline fills in who asked and for which operation.
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id = %id,
+                operation = tracing::field::Empty,
+                role = tracing::field::Empty,
+                sub = tracing::field::Empty,
+            )
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()

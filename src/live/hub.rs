@@ -191,6 +191,14 @@ impl Hub {
     }
 
     /// A place for one more WebSocket, if the instance has one.
+    /// Open WebSockets and live subscriptions on this replica.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let sockets =
+            self.inner.settings.max_connections - self.inner.connections.available_permits();
+        let members = self.groups().iter().map(|g| lock(&g.members).len()).sum();
+        (sockets, members)
+    }
+
     pub(crate) fn admit(&self) -> Option<OwnedSemaphorePermit> {
         self.inner.connections.clone().try_acquire_owned().ok()
     }
@@ -382,10 +390,20 @@ impl Hub {
                 let item = Item { position: Some(position), payload };
                 // A full queue drops its member: the session closes with 1013 and the client
                 // resumes from its cursor.
+                let (mut delivered, mut dropped) = (0, 0);
                 lock(&group.members).retain_mut(|m| match &m.events {
-                    Some(tx) => tx.try_send(item.clone()).is_ok(),
+                    Some(tx) => {
+                        let queued = tx.try_send(item.clone()).is_ok();
+                        if queued {
+                            delivered += 1
+                        } else {
+                            dropped += 1
+                        }
+                        queued
+                    }
                     None => true,
                 });
+                self.inner.pipeline.metrics.deliveries(delivered, dropped);
             }
         });
         futures_util::future::join_all(deliveries).await;

@@ -26,6 +26,7 @@ use crate::{
     },
     ratelimit::{self, Limiter, Quota, Subject},
     store::{self, Db, scope::Scoped},
+    telemetry::metrics::Metrics,
 };
 use async_graphql::{
     Request, Response,
@@ -110,6 +111,8 @@ pub struct Pipeline {
     pub db: Db,
     /// The callers' request budgets.
     pub(crate) limiter: Limiter,
+    /// This gateway's metrics.
+    pub metrics: Metrics,
 }
 
 impl Pipeline {
@@ -121,13 +124,23 @@ impl Pipeline {
         req: Request,
         transport: Transport,
     ) -> Reply {
+        let started = std::time::Instant::now();
+        let _counted = self.metrics.in_flight();
         let checked = self.checked(principal, req, transport.read_only);
+        let operation =
+            checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
+        record_caller(principal, operation.as_deref());
         let quota = self.spend(principal, client, &checked).await;
         let answer = match (checked, quota) {
             (_, Some(q)) if !q.allowed() => rate_limited(&q),
             (Ok(c), _) => self.answer_checked(principal, c.req, c.doc, transport).await,
             (Err(refused), _) => refused,
         };
+        let codes = match &answer {
+            Answer::Fresh(resp, _) => error_codes(resp),
+            Answer::Cached(_) => Vec::new(),
+        };
+        self.metrics.request(operation.as_deref(), started.elapsed(), codes.into_iter());
         Reply { answer, quota }
     }
 
@@ -140,7 +153,15 @@ impl Pipeline {
         checked: &Result<Checked, Answer>,
     ) -> Option<Quota> {
         let complexity = checked.as_ref().map_or(0, |c| c.complexity);
-        self.limiter.take(&Subject::of(principal, client), ratelimit::cost(complexity)).await
+        let subject = Subject::of(principal, client);
+        let taken = self.limiter.take(&subject, ratelimit::cost(complexity)).await?;
+        if taken.counted_locally {
+            self.metrics.rate_limit_fallback();
+        }
+        if !taken.quota.allowed() {
+            self.metrics.rate_limited(principal.role.as_str());
+        }
+        Some(taken.quota)
     }
 
     /// Answers an operation that passed the checks.
@@ -259,7 +280,7 @@ impl Pipeline {
         let reads = ctx.take_author_reads();
         match store::audit::record(&self.db, principal, operation.as_deref(), &reads, ctx.now).await
         {
-            Ok(()) => {}
+            Ok(()) => self.metrics.audit_records(reads.len()),
             Err(Error::Unavailable(_)) => {
                 self.db.health().suspect();
                 return unavailable();
@@ -299,6 +320,28 @@ fn rate_limited(quota: &Quota) -> Answer {
         ext.set("retryAfter", secs);
     }
     Answer::Fresh(Box::new(Response::from_errors(vec![server])), Outcome::RateLimited)
+}
+
+/// The codes of an answer's errors, in order (a code-less error counts as INTERNAL).
+fn error_codes(resp: &Response) -> Vec<&str> {
+    resp.errors
+        .iter()
+        .map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.as_str(),
+            _ => "INTERNAL",
+        })
+        .collect()
+}
+
+/// Names the caller and the operation on the request's span, so every log line of the
+/// request carries them (never the document, its variables or any personal data).
+fn record_caller(principal: &Principal, operation: Option<&str>) {
+    let span = tracing::Span::current();
+    span.record("role", principal.role.as_str());
+    span.record("sub", principal.sub.as_str());
+    if let Some(name) = operation {
+        span.record("operation", name);
+    }
 }
 
 /// The answer while the database is unreachable.

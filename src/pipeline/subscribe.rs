@@ -4,6 +4,7 @@
 //! for each group of subscribers (`deliver`), and writes the audit of each member's reads.
 use super::{
     Answer, Outcome, Pipeline, Transport, code_request_errors, operation_name, rate_limited,
+    record_caller,
 };
 use crate::{
     Error, Result,
@@ -58,6 +59,9 @@ impl Pipeline {
         req: Request,
     ) -> Subscribed {
         let checked = self.checked(principal, req, false);
+        let operation =
+            checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
+        record_caller(principal, operation.as_deref());
         // A subscription spends from the same budget as any operation.
         if let Some(quota) = self.spend(principal, client, &checked).await
             && !quota.allowed()
@@ -159,6 +163,8 @@ impl Pipeline {
             None => req,
         };
         let operation = operation_name(&req, Some(&accepted.doc));
-        store::audit::record(&self.db, principal, operation.as_deref(), reads, now).await
+        store::audit::record(&self.db, principal, operation.as_deref(), reads, now).await?;
+        self.metrics.audit_records(reads.len());
+        Ok(())
     }
 }

@@ -105,6 +105,13 @@ impl Quota {
     }
 }
 
+/// A budget's answer, and whether this replica counted it alone (Redis did not answer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Taken {
+    pub(crate) quota: Quota,
+    pub(crate) counted_locally: bool,
+}
+
 /// What an operation costs: one request, more for expensive ones.
 pub(crate) fn cost(complexity: u64) -> u32 {
     let extra = complexity / COMPLEXITY_PER_REQUEST;
@@ -132,26 +139,23 @@ impl Limiter {
 
     /// Takes `cost` requests from `subject`'s budget: the quota, or `None` when its role is
     /// unlimited.
-    pub(crate) async fn take(&self, subject: &Subject, cost: u32) -> Option<Quota> {
+    pub(crate) async fn take(&self, subject: &Subject, cost: u32) -> Option<Taken> {
         let limit = self.budgets.of(subject.role)?;
         let cost = cost.clamp(1, limit);
-        let quota = match &self.shared {
-            Some(shared) => match shared.take(subject, limit, cost).await {
-                Ok(quota) => quota,
-                Err(err) => {
-                    // Redis is down: this replica's own count stands in.
-                    tracing::debug!(%err, "shared rate limit unavailable; counting locally");
-                    metrics::counter!("cur_rate_limit_fallbacks_total").increment(1);
-                    self.local.take(subject, limit, cost)
-                }
-            },
-            None => self.local.take(subject, limit, cost),
+        let Some(shared) = &self.shared else {
+            return Some(Taken {
+                quota: self.local.take(subject, limit, cost),
+                counted_locally: false,
+            });
         };
-        if !quota.allowed() {
-            metrics::counter!("cur_rate_limited_total", "role" => subject.role.as_str())
-                .increment(1);
+        match shared.take(subject, limit, cost).await {
+            Ok(quota) => Some(Taken { quota, counted_locally: false }),
+            Err(err) => {
+                // Redis is down: this replica's own count stands in.
+                tracing::debug!(%err, "shared rate limit unavailable; counting locally");
+                Some(Taken { quota: self.local.take(subject, limit, cost), counted_locally: true })
+            }
         }
-        Some(quota)
     }
 
     /// Forgets in-memory subjects whose budgets are whole again (they cost memory only).

@@ -18,14 +18,14 @@ pub(crate) mod pagination;
 pub(crate) mod routing;
 pub(crate) mod scope;
 
-use crate::{Config, Result};
+use crate::{Config, Result, telemetry::metrics::Metrics};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     TransactionTrait,
 };
 use std::sync::{
-    Arc,
+    Arc, OnceLock,
     atomic::{AtomicU64, Ordering},
 };
 use std::time::Duration;
@@ -51,6 +51,10 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Whether the primary answers, as the last request or ping found.
     health: Arc<health::Health>,
+    /// Where statement timings go, once a gateway observes this database.
+    observer: Arc<OnceLock<Metrics>>,
+    /// Largest size of each pool.
+    pool_size: u32,
     /// SQLite has one writer at a time; transactions that read before writing queue here
     /// rather than fail with SQLITE_BUSY when another commits first. None on Postgres.
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
@@ -67,9 +71,10 @@ impl Db {
             None => format!("sqlite://{}?mode=rwc", config.sqlite_path.display()),
         };
         let pool = Pool::of(config);
-        let write = open(&write_url, &pool, &statements).await?;
+        let observer: Arc<OnceLock<Metrics>> = Arc::default();
+        let write = open(&write_url, &pool, &statements, &observer).await?;
         let read = match &config.database_read_url {
-            Some(url) => open(url, &pool, &statements).await?,
+            Some(url) => open(url, &pool, &statements, &observer).await?,
             None => write.clone(),
         };
         let sqlite = write.get_database_backend() == DbBackend::Sqlite;
@@ -83,6 +88,8 @@ impl Db {
             read,
             statements,
             health: Arc::default(),
+            observer,
+            pool_size: pool.size,
             sqlite_writer: sqlite.then(Arc::default),
             ingest_context: Arc::default(),
         })
@@ -145,6 +152,38 @@ impl Db {
     /// Pings the primary until the process ends, keeping [`Db::health`] current.
     pub(crate) async fn watch_health(self) {
         self.health.clone().watch(self.write.clone()).await
+    }
+
+    /// Sends statement timings to `metrics` from now on (the first observer stays).
+    pub fn observe(&self, metrics: &Metrics) {
+        let _ = self.observer.set(metrics.clone());
+    }
+
+    /// Per pool (`primary`, and `replica` when there is one): connections in use, idle, and
+    /// the pool's largest size.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, u32, u32)> {
+        let stats = |conn: &DatabaseConnection| -> (u32, u32) {
+            let (size, idle) = match conn.get_database_backend() {
+                DbBackend::Postgres => {
+                    let p = conn.get_postgres_connection_pool();
+                    (p.size(), p.num_idle())
+                }
+                _ => {
+                    let p = conn.get_sqlite_connection_pool();
+                    (p.size(), p.num_idle())
+                }
+            };
+            let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+            (size - idle, idle)
+        };
+        let mut pools = Vec::with_capacity(2);
+        let (in_use, idle) = stats(&self.write);
+        pools.push(("primary", in_use, idle, self.pool_size));
+        if self.has_replica {
+            let (in_use, idle) = stats(&self.read);
+            pools.push(("replica", in_use, idle, self.pool_size));
+        }
+        pools
     }
 
     /// How many SQL statements this process has run (tests count them per request).
@@ -230,7 +269,12 @@ impl Pool {
     }
 }
 
-async fn open(url: &str, pool: &Pool, statements: &Arc<AtomicU64>) -> Result<DatabaseConnection> {
+async fn open(
+    url: &str,
+    pool: &Pool,
+    statements: &Arc<AtomicU64>,
+    observer: &Arc<OnceLock<Metrics>>,
+) -> Result<DatabaseConnection> {
     if url.starts_with("postgres") {
         reachable(url, pool.acquire_timeout.max(Duration::from_secs(5))).await?;
     }
@@ -255,8 +299,12 @@ async fn open(url: &str, pool: &Pool, statements: &Arc<AtomicU64>) -> Result<Dat
         crate::Error::Startup(format!("cannot open the database {}: {e}", shown_url(url)))
     })?;
     let counter = statements.clone();
-    conn.set_metric_callback(move |_| {
+    let observer = observer.clone();
+    conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = observer.get() {
+            metrics.statement(info.elapsed, info.failed);
+        }
     });
     Ok(conn)
 }

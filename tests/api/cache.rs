@@ -13,19 +13,7 @@ fn window() -> Value {
 }
 
 async fn metric(app: &TestApp, name: &str) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} in {text}"))
+    crate::helpers::metric(app, name, &[]).await as u64
 }
 
 const ONE: &str = "mutation($e: String!) { ingestComplaints(input: [{ source: EMAIL, externalId: $e, text: \"В поликлинике нет талонов\", municipalityId: \"1\" }]) { created } }";

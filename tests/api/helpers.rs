@@ -319,6 +319,30 @@ pub fn mint(
     try_mint(config, role, department, municipality).expect("mint a token")
 }
 
+/// The sum of a metric's series on `/metrics` whose labels include every pair of `labels`
+/// (0 when there is none).
+pub async fn metric(app: &TestApp, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics");
+    let text = text.text().await.expect("text");
+    metric_in(&text, name, labels)
+}
+
+/// [`metric`] over an exposition already read.
+pub fn metric_in(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (metric, rest) = match series.split_once('{') {
+                Some((m, rest)) => (m, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let wanted = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            (metric == name && wanted).then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
 /// The `extensions.code` of the first error.
 pub fn error_code(resp: &Json) -> Option<&str> {
     resp["errors"][0]["extensions"]["code"].as_str()

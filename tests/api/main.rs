@@ -31,6 +31,7 @@ mod kpis;
 mod lifecycle;
 mod limits;
 mod masking;
+mod metrics;
 mod nested;
 mod open311;
 mod pagination;

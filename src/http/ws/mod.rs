@@ -227,9 +227,16 @@ impl Session {
                                 continue;
                             }
                             let caller = Caller { principal, client: self.client };
-                            let task = tokio::spawn(subscription(
+                            let span = tracing::info_span!(
+                                "subscription",
+                                id = %id,
+                                operation = tracing::field::Empty,
+                                role = tracing::field::Empty,
+                                sub = tracing::field::Empty,
+                            );
+                            let task = tokio::spawn(tracing::Instrument::instrument(subscription(
                                 live.clone(), self.protocol, caller, id.clone(), *request, out.clone(), ctl.clone(),
-                            ));
+                            ), span));
                             self.subscriptions.insert(id, task);
                         }
                     }

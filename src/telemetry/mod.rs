@@ -1,4 +1,6 @@
-//! Logging set-up: human-readable by default, JSON lines with `CUR_LOG_FORMAT=json`.
+//! Logs (human-readable by default, JSON lines with `CUR_LOG_FORMAT=json`) and metrics.
+pub mod metrics;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Output format of the logs.
