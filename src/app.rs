@@ -2,7 +2,7 @@
 use crate::auth::jwt::{self, Authenticator};
 use crate::graphql::{documents::DocumentCache, guard::TypeIndex, variables::InputTypes};
 use crate::pipeline::Pipeline;
-use crate::state::AppState;
+use crate::state::{AppState, Phase};
 use crate::store::directory::Directory;
 use crate::{Config, Result, graphql, http, seed, store::Db};
 use axum::serve::ListenerExt;
@@ -21,6 +21,10 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     watch: Option<(Duration, chrono::Duration)>,
+    /// How long readiness is off before the listener closes.
+    drain: Duration,
+    /// How long in-flight work may take after the listener closes.
+    deadline: Duration,
 }
 
 impl Application {
@@ -94,6 +98,7 @@ impl Application {
             cache,
             notifier,
             open311_keys: Arc::new(config.open311_keys()?),
+            phase: tokio::sync::watch::channel(Phase::Serving).0,
             trusted_proxies: crate::http::client::TrustedProxies(Arc::new(
                 config.rate_limits.trusted_proxies()?,
             )),
@@ -111,7 +116,9 @@ impl Application {
                 chrono::Duration::hours(config.deadline_lookback_hours.max(1)),
             )
         });
-        Ok(Application { listener, router, state, watch })
+        let drain = Duration::from_millis(config.shutdown_drain_ms);
+        let deadline = Duration::from_secs(config.shutdown_timeout_secs);
+        Ok(Application { listener, router, state, watch, drain, deadline })
     }
 
     /// The bound address.
@@ -119,8 +126,16 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then stops gracefully (see [`Application::run_until`]).
     pub async fn run_until_stopped(self) -> Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then: `/readyz` goes red for the drain time while
+    /// requests are still answered; the listener closes; in-flight requests finish and
+    /// WebSockets close with 1001, both within the shutdown deadline; the deadline watch ends
+    /// after its current pass; then the background tasks stop.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let addr = self.local_addr();
         let backend = self.state.db.backend_name();
         tracing::info!(%addr, backend, dev = self.state.dev, "cur-gateway listening");
@@ -130,14 +145,15 @@ impl Application {
                 tracing::debug!(%err, "cannot set TCP_NODELAY");
             }
         });
+        let phase = self.state.phase.clone();
         let watch = self.watch.map(|(every, lookback)| {
             let (db, notifier) = (self.state.db.clone(), self.state.notifier.clone());
-            tokio::spawn(watch_deadlines(db, notifier, every, lookback))
+            tokio::spawn(watch_deadlines(db, notifier, every, lookback, phase.subscribe()))
         });
         let hub = tokio::spawn(self.state.live.clone().run());
         let health = tokio::spawn(self.state.db.clone().watch_health());
         let pipeline = self.state.pipeline.clone();
-        let forget = tokio::spawn(async move {
+        let upkeep = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(10));
             loop {
                 every.tick().await;
@@ -145,17 +161,47 @@ impl Application {
                 pipeline.metrics.upkeep();
             }
         });
+        let (drain, deadline) = (self.drain, self.deadline);
+        let closing = {
+            let phase = phase.clone();
+            async move {
+                stop.await;
+                tracing::info!(drain_ms = drain.as_millis() as u64, "stopping: readiness off");
+                phase.send_replace(Phase::Draining);
+                tokio::time::sleep(drain).await;
+                phase.send_replace(Phase::Closing);
+                tracing::info!("listener closed; finishing in-flight requests");
+            }
+        };
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| crate::Error::Internal(format!("server error: {e}")));
+        let served = axum::serve(listener, app).with_graceful_shutdown(closing).into_future();
+        // The deadline counts from the listener's close.
+        let mut closed = phase.subscribe();
+        let past_deadline = async move {
+            Phase::reached(&mut closed, Phase::Closing).await;
+            tokio::time::sleep(deadline).await;
+        };
+        let finished_at = tokio::time::Instant::now() + deadline;
+        let served = tokio::select! {
+            served = served => served.map_err(|e| crate::Error::Internal(format!("server error: {e}"))),
+            () = past_deadline => {
+                tracing::warn!("shutdown deadline passed with requests in flight");
+                Ok(())
+            }
+        };
+        // WebSockets were told to close; they are not the HTTP server's to wait for.
+        while self.state.live.counts().0 > 0 && tokio::time::Instant::now() < finished_at {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if let Some(watch) = watch {
-            watch.abort();
+            let until = finished_at.max(tokio::time::Instant::now() + Duration::from_secs(1));
+            if tokio::time::timeout_at(until, watch).await.is_err() {
+                tracing::warn!("the deadline watch did not finish its pass in time");
+            }
         }
         hub.abort();
         health.abort();
-        forget.abort();
+        upkeep.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())
@@ -168,11 +214,16 @@ async fn watch_deadlines(
     notifier: crate::service::Notifier,
     every: Duration,
     lookback: chrono::Duration,
+    mut phase: tokio::sync::watch::Receiver<Phase>,
 ) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        // A pass under way finishes; none starts once the gateway is stopping.
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = Phase::reached(&mut phase, Phase::Draining) => return,
+        }
         if db.health().is_down() {
             // Paused: the pass after the outage looks back over what it missed.
             continue;

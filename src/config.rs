@@ -39,6 +39,14 @@ pub struct Config {
     /// Per-request timeout in seconds.
     #[arg(long, env = "CUR_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT: milliseconds `/readyz` is red while requests are still served, so
+    /// balancers that poll it stop sending first.
+    #[arg(long, env = "CUR_SHUTDOWN_DRAIN_MS", default_value_t = 1_000, global = true)]
+    pub shutdown_drain_ms: u64,
+    /// On SIGTERM/SIGINT: seconds in-flight requests and WebSockets get to finish after the
+    /// listener closes.
+    #[arg(long, env = "CUR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub shutdown_timeout_secs: u64,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,

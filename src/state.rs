@@ -29,8 +29,29 @@ pub struct AppState {
     pub(crate) live_config: crate::config::LiveConfig,
     /// Developer mode: the dashboard mints tokens of any role with this configuration.
     pub(crate) dev_tokens: Option<Arc<crate::config::AuthConfig>>,
+    /// Where the process is in its life: serving, draining (readiness off), closing.
+    pub(crate) phase: tokio::sync::watch::Sender<Phase>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: crate::http::client::TrustedProxies,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
+}
+
+/// Where a gateway is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Answering.
+    Serving,
+    /// Told to stop: `/readyz` is red so balancers send no more, requests are still answered.
+    Draining,
+    /// The listener is closed; in-flight requests finish and WebSockets close with 1001.
+    Closing,
+}
+
+impl Phase {
+    /// Resolves once the gateway has reached `phase` (or gone past it).
+    pub(crate) async fn reached(rx: &mut tokio::sync::watch::Receiver<Phase>, phase: Phase) {
+        // The guard `wait_for` returns is dropped at once: it must not live across an await.
+        let _ = rx.wait_for(|p| *p >= phase).await.is_ok();
+    }
 }

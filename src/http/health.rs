@@ -1,5 +1,9 @@
 //! Liveness, readiness and metrics.
-use crate::{cache::Topic, state::AppState, telemetry::metrics::Snapshot};
+use crate::{
+    cache::Topic,
+    state::{AppState, Phase},
+    telemetry::metrics::Snapshot,
+};
 use axum::{Json, extract::State, http::StatusCode, http::header, response::IntoResponse};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -9,9 +13,13 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers (required); the cache is reported — a Redis outage is
+/// Readiness: not shutting down, and the database answers (required); the cache is reported — a Redis outage is
 /// `degraded`, not unready, since reads fall back to the database.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if *state.phase.borrow() != Phase::Serving {
+        let body = json!({ "status": "draining" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping());
     let (db_ok, cache_ok) = tokio::join!(ping, state.cache.healthy());
     let db_ok = matches!(db_ok, Ok(Ok(())));

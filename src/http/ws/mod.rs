@@ -14,7 +14,7 @@ use crate::{
     auth::Principal,
     live::{Hub, Item, MemberStream, Membership, SessionGuard},
     pipeline::{Answer, Outcome, Subscribed},
-    state::AppState,
+    state::{AppState, Phase},
 };
 use axum::{
     Extension,
@@ -137,8 +137,13 @@ impl Session {
         let mut session = None;
         let mut expires: Option<Instant> = None;
         let mut permit = Some(permit);
+        let mut phase = self.state.phase.subscribe();
         let closing: (u16, String) = loop {
             tokio::select! {
+                // The replica is stopping: clients reconnect elsewhere and resume from their cursor.
+                () = Phase::reached(&mut phase, Phase::Closing) => {
+                    break (close::GOING_AWAY, "the server is shutting down".into());
+                }
                 _ = tokio::time::sleep_until(init_deadline), if self.principal.is_none() => {
                     break (close::INIT_TIMEOUT, "Connection initialisation timeout".into());
                 }
