@@ -70,7 +70,7 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
                 let started = Instant::now();
                 let (status, body) = app.gql_as(Some(&app.operator), ONE, json!({})).await;
                 let took = started.elapsed();
-                seen.lock().unwrap().push(Seen { started, took, status, body });
+                seen.lock().expect("lock").push(Seen { started, took, status, body });
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }));
@@ -87,9 +87,9 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
                 let (status, body) = app.gql_as(Some(&app.operator), INGEST, vars).await;
                 let took = started.elapsed();
                 if status == 200 && body["data"]["ingestComplaints"]["created"] == 1 {
-                    acked.lock().unwrap().push(external);
+                    acked.lock().expect("lock").push(external);
                 }
-                seen.lock().unwrap().push(Seen { started, took, status, body });
+                seen.lock().expect("lock").push(Seen { started, took, status, body });
                 tokio::time::sleep(Duration::from_millis(30)).await;
             }
         }));
@@ -121,7 +121,7 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
     }
     assert_eq!(readyz(&app).await, 200, "/readyz after the restart");
 
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.lock().expect("lock").clone();
     let mut unavailable = 0;
     for s in &seen {
         let ok = s.status == 200 && s.body.get("errors").is_none();
@@ -152,7 +152,7 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
     assert!(recovered - back < Duration::from_secs(10), "recovered in {:?}", recovered - back);
 
     // No acknowledged write is lost.
-    let acked = acked.lock().unwrap().clone();
+    let acked = acked.lock().expect("lock").clone();
     assert!(acked.len() > 5, "writes were acknowledged: {}", acked.len());
     // A connection of its own: the test's pooled ones died with the server.
     let check = sea_orm::Database::connect(cluster.url("cur")).await.expect("connect");

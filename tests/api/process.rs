@@ -40,13 +40,13 @@ impl Process {
             let logs = logs.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    logs.lock().unwrap().push(line);
+                    logs.lock().expect("lock").push(line);
                 }
             });
         }
         let started = Instant::now();
         let addr = loop {
-            let found = logs.lock().unwrap().iter().find_map(|l| {
+            let found = logs.lock().expect("lock").iter().find_map(|l| {
                 let v: Value = serde_json::from_str(l).ok()?;
                 (v["message"] == "cur-gateway listening")
                     .then(|| v["addr"].as_str()?.parse().ok())?
@@ -55,7 +55,7 @@ impl Process {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("cur-gateway exited with {status}: {:#?}", logs.lock().unwrap());
+                panic!("cur-gateway exited with {status}: {:#?}", logs.lock().expect("lock"));
             }
             assert!(started.elapsed() < Duration::from_secs(30), "cur-gateway did not start");
             std::thread::sleep(Duration::from_millis(20));
@@ -83,7 +83,12 @@ impl Process {
 
     /// The log lines printed so far, parsed (lines that are not JSON are left out).
     pub fn json_logs(&self) -> Vec<Value> {
-        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.logs
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 

@@ -90,9 +90,9 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
                 let status = resp.status().as_u16();
                 let json: Value = resp.json().await.unwrap_or(Value::Null);
                 if writing && status == 200 && json["data"]["ingestComplaints"]["created"] == 1 {
-                    acked.lock().unwrap().push(format!("sd-{n}"));
+                    acked.lock().expect("lock").push(format!("sd-{n}"));
                 }
-                answers.lock().unwrap().push((after, status, json));
+                answers.lock().expect("lock").push((after, status, json));
             }
         }));
     }
@@ -111,7 +111,7 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
     let status = tokio::task::block_in_place(|| process.wait(Duration::from_secs(15)));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "exit code");
 
-    let answers = answers.lock().unwrap().clone();
+    let answers = answers.lock().expect("lock").clone();
     for (_, status, body) in &answers {
         assert_eq!(*status, 200, "an accepted request got an error: {body:#}");
         assert!(body.get("errors").is_none(), "{body:#}");
@@ -131,7 +131,7 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
     // Every author an answer carried was audited; an answer lost with a closing connection
     // may have been audited too, never the other way round.
     assert!(audited >= reads, "audited {audited} of {reads} reads");
-    let acked = acked_writes.lock().unwrap().clone();
+    let acked = acked_writes.lock().expect("lock").clone();
     assert!(!acked.is_empty());
     for external in &acked {
         let n = app
@@ -173,7 +173,7 @@ async fn json_logs_name_the_request_operation_role_and_subject_and_no_personal_d
     assert_eq!(span["role"], "operator");
     assert_eq!(span["sub"], "test-operator");
     assert!(span["request_id"].as_str().is_some_and(|id| id.len() >= 32), "{answered:#}");
-    let text = process.logs.lock().unwrap().join("\n");
+    let text = process.logs.lock().expect("lock").join("\n");
     for secret in [name.as_str(), "Секретная переменная", "complaints(first"] {
         assert!(!text.contains(secret), "the logs hold {secret:?}");
     }
