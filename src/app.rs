@@ -99,6 +99,7 @@ impl Application {
             notifier,
             open311_keys: Arc::new(config.open311_keys()?),
             phase: tokio::sync::watch::channel(Phase::Serving).0,
+            cors: crate::http::cors::Origins::parse(config.cors_origins.as_deref(), dev)?,
             trusted_proxies: crate::http::client::TrustedProxies(Arc::new(
                 config.rate_limits.trusted_proxies()?,
             )),

@@ -47,6 +47,10 @@ pub struct Config {
     /// listener closes.
     #[arg(long, env = "CUR_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,
+    /// Origins of browser apps that may call the API (exact `scheme://host[:port]`, comma
+    /// separated; no wildcard). Unset: none, or any localhost port in developer mode.
+    #[arg(long, env = "CUR_CORS_ORIGINS", global = true)]
+    pub cors_origins: Option<String>,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub(crate) dev_tokens: Option<Arc<crate::config::AuthConfig>>,
     /// Where the process is in its life: serving, draining (readiness off), closing.
     pub(crate) phase: tokio::sync::watch::Sender<Phase>,
+    /// Origins whose browser apps may call the API.
+    pub(crate) cors: crate::http::cors::Origins,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: crate::http::client::TrustedProxies,
     /// Open311 API keys and the integration names they post as.

@@ -54,7 +54,7 @@ pub struct QueryRoot(
 
 /// Every root mutation field, merged from the domain areas.
 #[derive(MergedObject, Default)]
-#[graphql(name = "Mutation")]
+#[graphql(name = "Mutation", visible = "visibility::mutation_root")]
 pub struct MutationRoot(
     ingest::IngestMutation,
     lifecycle::LifecycleMutation,

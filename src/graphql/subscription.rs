@@ -115,7 +115,7 @@ impl ComplaintEvent {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription(name = "Subscription")]
+#[Subscription(name = "Subscription", visible = "super::visibility::subscription_root")]
 impl SubscriptionRoot {
     /// Events of the complaints in the caller's scope that match `filter` (as the complaint
     /// is after each event), in order; with `after`, first every event since that cursor. A

@@ -43,6 +43,17 @@ pub(crate) fn kpis(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "kpis")
 }
 
+/// The `Mutation` root: hidden from a role that may run no mutation.
+pub(crate) fn mutation_root(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<RequestCtx>().is_some_and(|r| fields::any_visible(r.principal.role, "Mutation"))
+}
+
+/// The `Subscription` root: hidden from a role that may subscribe to nothing.
+pub(crate) fn subscription_root(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<RequestCtx>()
+        .is_some_and(|r| fields::any_visible(r.principal.role, "Subscription"))
+}
+
 /// A mutation field, by name.
 fn mutation(ctx: &Context<'_>, field: &str) -> bool {
     allowed(ctx, "Mutation", field)

@@ -12,15 +12,13 @@ use crate::{
     ratelimit::Quota,
     state::AppState,
 };
-use async_graphql::{
-    BatchRequest, ParseRequestError, Response as GqlResponse, ServerError, http::GraphiQLSource,
-};
+use async_graphql::{BatchRequest, ParseRequestError, Response as GqlResponse, ServerError};
 use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
 use axum::{
     Extension,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
 
@@ -129,7 +127,7 @@ pub async fn get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html && state.dev {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return super::graphiql::page();
     }
     // GraphQL over HTTP: GET only reads, so a link can never change anything.
     handle(&state, client, &headers, Media::accepted(&headers), req, true).await

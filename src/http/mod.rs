@@ -1,7 +1,9 @@
 //! HTTP routes: `/graphql`, `/graphql/ws`, `/dashboard`, `/healthz`, `/readyz`, `/open311/v2/…`, with request ids,
 //! tracing, timeouts and a body limit around them.
 pub(crate) mod client;
+pub(crate) mod cors;
 mod dashboard;
+mod graphiql;
 mod graphql;
 mod health;
 pub mod open311;
@@ -48,6 +50,7 @@ async fn graphql_body_limit(req: axum::extract::Request, next: Next) -> Response
 
 /// The gateway's router.
 pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
+    let cors = state.cors.layer();
     // One span per request, carrying its id; one INFO line when it is answered.
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
@@ -64,9 +67,10 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
             )
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
-    Router::new()
+    let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::upgrade))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/dashboard", get(dashboard::page))
         .route(
             "/dashboard/dev-token",
@@ -83,7 +87,14 @@ pub fn router(state: AppState, timeout: Duration, max_body: usize) -> Router {
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(graphql_body_limit))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout));
+    // Outside the handlers and limits: a preflight is answered here, and every answer —
+    // refusals included — carries the headers a browser needs to read it.
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

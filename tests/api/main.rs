@@ -13,9 +13,11 @@ pub fn live_heap() -> usize {
 mod audit;
 mod boundary;
 mod boundary_entry_points;
+mod browser;
 mod cache;
 mod cluster;
 mod compiled;
+mod cors;
 mod dashboard;
 mod deadlines;
 mod errors;

@@ -25,7 +25,7 @@ async fn metrics_show_requests_errors_sql_pools_cache_sockets_budgets_and_audits
     // A document that does not parse, and one over a budget.
     app.gql("{ nope", json!({})).await;
     for _ in 0..3 {
-        app.gql_as(None, "{ categories { code } }", json!({})).await;
+        app.gql_as(None, "{ municipalities { id } }", json!({})).await;
     }
     // Authors read: audit records.
     app.data(AUTHORS, json!({})).await;

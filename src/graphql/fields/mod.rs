@@ -71,6 +71,14 @@ pub fn access(role: Role, type_name: &str, field: &str) -> Access {
     entry(type_name, field).map_or(Access::Deny, |(rule, _)| rule(policy_of(role)))
 }
 
+/// Whether `role` may see any field of `type_name` (a root type with none is hidden whole:
+/// an object type without fields is not valid GraphQL).
+pub fn any_visible(role: Role, type_name: &str) -> bool {
+    INDEX.get(type_name).is_some_and(|fields| {
+        fields.values().any(|(rule, _)| rule(policy_of(role)) != Access::Deny)
+    })
+}
+
 /// Whether an answer holding field `field` of `type_name` may be shared through the cache:
 /// only fields whose entry says so.
 pub(crate) fn shared(type_name: &str, field: &str) -> bool {
