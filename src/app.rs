@@ -73,6 +73,7 @@ impl Application {
             db: db.clone(),
             limiter: config.limiter()?,
             metrics,
+            persisted: config.persisted(cache.clone())?,
         };
         let pipeline = Arc::new(pipeline);
         // The hub reads the outbox on a small pool of its own: its polls neither wait for

@@ -51,6 +51,15 @@ pub struct Config {
     /// separated; no wildcard). Unset: none, or any localhost port in developer mode.
     #[arg(long, env = "CUR_CORS_ORIGINS", global = true)]
     pub cors_origins: Option<String>,
+    /// A manifest of trusted documents (Apollo's persisted-query-list format, e.g.
+    /// `schema/operations/manifest.json`): roles outside CUR_ADHOC_ROLES may then run only
+    /// its operations, by id (`documentId` or `extensions.persistedQuery.sha256Hash`).
+    #[arg(long, env = "CUR_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: Option<PathBuf>,
+    /// Roles that may send any document while a trusted-document manifest is configured
+    /// (comma separated).
+    #[arg(long, env = "CUR_ADHOC_ROLES", default_value = "operator", global = true)]
+    pub adhoc_roles: String,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
@@ -377,6 +386,30 @@ impl Config {
             None => None,
         };
         Ok(Limiter::new(self.rate_limits.budgets(), shared))
+    }
+
+    /// Trusted documents (when configured) and where registered ones are kept.
+    pub(crate) fn persisted(
+        &self,
+        store: crate::cache::Cache,
+    ) -> crate::Result<crate::pipeline::persisted::Documents> {
+        use crate::{
+            auth::Role,
+            pipeline::persisted::{Documents, Manifest},
+        };
+        let manifest = self.trusted_documents.as_deref().map(Manifest::read).transpose()?;
+        let adhoc = self
+            .adhoc_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                Role::ALL.into_iter().find(|role| role.as_str() == r).ok_or_else(|| {
+                    crate::Error::Startup(format!("CUR_ADHOC_ROLES: {r:?} is not a role"))
+                })
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        Ok(Documents::new(manifest, adhoc, store))
     }
 
     /// The event bus: Redis pub/sub when `REDIS_URL` is set, else in this process.

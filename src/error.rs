@@ -38,6 +38,21 @@ pub enum Error {
     /// The caller is over a limit of requests or subscriptions (`RATE_LIMITED`).
     #[error("{0}")]
     RateLimited(String),
+    /// A persisted query's hash this gateway does not know; send the document with it
+    /// (`PERSISTED_QUERY_NOT_FOUND`, message `PersistedQueryNotFound` as Apollo clients expect).
+    #[error("{0}")]
+    PersistedQueryNotFound(String),
+    /// The document sent is not the one its hash names (`PERSISTED_QUERY_HASH_MISMATCH`).
+    #[error("{0}")]
+    PersistedQueryHashMismatch(String),
+    /// The caller may run only trusted documents and this one is not among them
+    /// (`PERSISTED_QUERY_NOT_IN_LIST`).
+    #[error("{0}")]
+    PersistedQueryNotInList(String),
+    /// The caller may run only trusted documents and sent a document instead of an id
+    /// (`PERSISTED_QUERY_ID_REQUIRED`).
+    #[error("{0}")]
+    PersistedQueryIdRequired(String),
     /// A dependency the answer needs is down (`UNAVAILABLE`).
     #[error("{0}")]
     Unavailable(String),
@@ -68,6 +83,10 @@ impl Error {
             Error::Timeout(_) => "TIMEOUT",
             Error::RateLimited(_) => "RATE_LIMITED",
             Error::Unavailable(_) => "UNAVAILABLE",
+            Error::PersistedQueryNotFound(_) => "PERSISTED_QUERY_NOT_FOUND",
+            Error::PersistedQueryHashMismatch(_) => "PERSISTED_QUERY_HASH_MISMATCH",
+            Error::PersistedQueryNotInList(_) => "PERSISTED_QUERY_NOT_IN_LIST",
+            Error::PersistedQueryIdRequired(_) => "PERSISTED_QUERY_ID_REQUIRED",
             Error::Database(_) | Error::Internal(_) | Error::Startup(_) => "INTERNAL",
         }
     }

@@ -27,3 +27,4 @@ pub mod telemetry;
 pub use app::Application;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use pipeline::persisted::{Manifest, ManifestOperation, sha256_hex};

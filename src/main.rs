@@ -83,6 +83,13 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print the trusted-document manifest (Apollo's persisted-query list) of a directory of
+    /// `.graphql` operations.
+    Manifest {
+        /// The directory.
+        #[arg(default_value = "schema/operations")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -155,6 +162,13 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
         }
         Command::Schema => {
             print!("{}", cur_gateway::graphql::sdl());
+            Ok(())
+        }
+        Command::Manifest { dir } => {
+            let manifest = cur_gateway::Manifest::from_dir(&dir)?;
+            let text = serde_json::to_string_pretty(&manifest)
+                .map_err(|e| cur_gateway::Error::Internal(e.to_string()))?;
+            println!("{text}");
             Ok(())
         }
     }

@@ -168,6 +168,32 @@ impl Cache {
         tracing::warn!(%err, "cache unavailable; answering from the database");
     }
 
+    /// The value stored under `name`/`key` with [`Cache::store`] (no generations: such values
+    /// never go stale, they only expire); None when absent or the backend is down.
+    pub async fn stored(&self, name: &str, key: &str) -> Option<Vec<u8>> {
+        let key = format!("{}{name}:{key}", self.prefix);
+        match self.timed(self.backend.get(&key)).await {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(%err, name, "cache unavailable");
+                None
+            }
+        }
+    }
+
+    /// Stores `value` under `name`/`key` for `ttl` (every replica reads it on Redis); false
+    /// when the backend is down.
+    pub async fn store(&self, name: &str, key: &str, value: Vec<u8>, ttl: Duration) -> bool {
+        let key = format!("{}{name}:{key}", self.prefix);
+        match self.timed(self.backend.set(&key, value, ttl)).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(%err, name, "cache unavailable");
+                false
+            }
+        }
+    }
+
     /// Whether the backend answers now.
     pub async fn healthy(&self) -> bool {
         self.timed(self.backend.ping()).await.is_ok()

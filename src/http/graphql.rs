@@ -5,6 +5,7 @@
 //! errors are 4xx there) or `application/json` (the legacy type: request errors are 200). GET
 //! from a browser (Accept: text/html) gets GraphiQL in developer mode.
 use super::client::ClientAddr;
+use super::wire::{self, WireGet};
 use crate::{
     Error,
     auth::jwt::AuthError,
@@ -12,11 +13,14 @@ use crate::{
     ratelimit::Quota,
     state::AppState,
 };
-use async_graphql::{BatchRequest, ParseRequestError, Response as GqlResponse, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
+use async_graphql::{BatchRequest, Response as GqlResponse, ServerError};
 use axum::{
     Extension,
-    extract::State,
+    body::Bytes,
+    extract::{
+        Query, State,
+        rejection::{BytesRejection, QueryRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -98,7 +102,7 @@ pub async fn post(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
-    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let media = Media::accepted(&headers);
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
@@ -112,6 +116,14 @@ pub async fn post(
         );
         return media.errors(StatusCode::UNSUPPORTED_MEDIA_TYPE, &[Error::bad_input(msg)]);
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return too_large(media);
+        }
+        Err(rejection) => return unreadable(media, &rejection.body_text()),
+    };
+    let req = wire::from_body(&body).map_err(|e| e.to_string());
     handle(&state, client, &headers, media, req, false).await
 }
 
@@ -120,7 +132,7 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
-    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    params: Result<Query<WireGet>, QueryRejection>,
 ) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
@@ -130,6 +142,10 @@ pub async fn get(
         return super::graphiql::page();
     }
     // GraphQL over HTTP: GET only reads, so a link can never change anything.
+    let req = match params {
+        Ok(Query(params)) => wire::from_url(params).map_err(|e| e.to_string()),
+        Err(rejection) => Err(rejection.body_text()),
+    };
     handle(&state, client, &headers, Media::accepted(&headers), req, true).await
 }
 
@@ -150,16 +166,8 @@ pub(crate) fn too_large(media: Media) -> Response {
     media.errors(StatusCode::PAYLOAD_TOO_LARGE, &[Error::bad_input(msg)])
 }
 
-fn unreadable(media: Media, rejection: GraphQLRejection) -> Response {
-    let over_limit = match &rejection.0 {
-        ParseRequestError::PayloadTooLarge => true,
-        ParseRequestError::Io(e) => e.to_string().contains("length limit"),
-        _ => false,
-    };
-    if over_limit {
-        return too_large(media);
-    }
-    let msg = format!("the request is not a GraphQL request: {}", rejection.0);
+fn unreadable(media: Media, why: &str) -> Response {
+    let msg = format!("the request is not a GraphQL request: {why}");
     media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)])
 }
 
@@ -233,7 +241,7 @@ async fn handle(
     client: ClientAddr,
     headers: &HeaderMap,
     media: Media,
-    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    req: Result<BatchRequest, String>,
     read_only: bool,
 ) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
@@ -242,8 +250,8 @@ async fn handle(
         Err(err) => return unauthorized(media, err),
     };
     let batch = match req {
-        Ok(req) => req.into_inner(),
-        Err(rejection) => return unreadable(media, rejection),
+        Ok(batch) => batch,
+        Err(why) => return unreadable(media, &why),
     };
     let pipeline = &state.pipeline;
     match batch {

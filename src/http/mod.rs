@@ -7,6 +7,7 @@ mod graphiql;
 mod graphql;
 mod health;
 pub mod open311;
+mod wire;
 mod ws;
 
 use crate::state::AppState;

@@ -6,6 +6,7 @@
 //! answer's keys in the order of the selection. HTTP POST and GET are thin adapters of it; a
 //! WebSocket transport is another (`subscribe.rs`: subscriptions are checked here and each
 //! delivery runs here too).
+pub mod persisted;
 mod subscribe;
 
 pub(crate) use subscribe::{Accepted, Subscribed};
@@ -113,6 +114,8 @@ pub struct Pipeline {
     pub(crate) limiter: Limiter,
     /// This gateway's metrics.
     pub metrics: Metrics,
+    /// Trusted and registered (persisted) documents.
+    pub(crate) persisted: persisted::Documents,
 }
 
 impl Pipeline {
@@ -126,7 +129,7 @@ impl Pipeline {
     ) -> Reply {
         let started = std::time::Instant::now();
         let _counted = self.metrics.in_flight();
-        let checked = self.checked(principal, req, transport.read_only);
+        let checked = self.resolved_and_checked(principal, req, transport.read_only).await;
         let operation =
             checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
         record_caller(principal, operation.as_deref());
@@ -194,6 +197,19 @@ impl Pipeline {
         match self.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await {
             Ok(bytes) => Answer::Cached(bytes),
             Err(NotStored(resp, outcome)) => Answer::Fresh(resp, outcome),
+        }
+    }
+
+    /// Gives the request its persisted document (if it names one), then parses and checks it.
+    async fn resolved_and_checked(
+        &self,
+        principal: &Principal,
+        mut req: Request,
+        read_only: bool,
+    ) -> Result<Checked, Answer> {
+        match self.persisted.resolve(principal.role, &mut req).await {
+            Ok(()) => self.checked(principal, req, read_only),
+            Err(err) => Err(refused(&err, Outcome::NotRun)),
         }
     }
 

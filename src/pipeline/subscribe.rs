@@ -58,7 +58,7 @@ impl Pipeline {
         client: Option<IpAddr>,
         req: Request,
     ) -> Subscribed {
-        let checked = self.checked(principal, req, false);
+        let checked = self.resolved_and_checked(principal, req, false).await;
         let operation =
             checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
         record_caller(principal, operation.as_deref());

@@ -37,6 +37,7 @@ mod metrics;
 mod nested;
 mod open311;
 mod pagination;
+mod persisted;
 mod process;
 mod rate_limits;
 mod roles;
