@@ -25,6 +25,8 @@ pub struct Application {
     drain: Duration,
     /// How long in-flight work may take after the listener closes.
     deadline: Duration,
+    /// The replica's lag bound and how often it is checked.
+    replica_checks: (Duration, Duration),
 }
 
 impl Application {
@@ -38,7 +40,9 @@ impl Application {
 
     /// Builds on an existing database connection (tests use this after their own set-up).
     pub async fn with_db(config: &Config, db: Db) -> Result<Self> {
-        let directory = Arc::new(Directory::new(db.read().clone(), DIRECTORY_TTL));
+        // On the primary: the snapshot is read rarely and must not come from a replica that
+        // is lagging (or chosen once, before the replica's first check).
+        let directory = Arc::new(Directory::new(db.write().clone(), DIRECTORY_TTL));
         let dev = config.dev_mode();
         let auth = Authenticator::from_config(&config.auth, dev)?;
         if !auth.has_key() {
@@ -120,7 +124,11 @@ impl Application {
         });
         let drain = Duration::from_millis(config.shutdown_drain_ms);
         let deadline = Duration::from_secs(config.shutdown_timeout_secs);
-        Ok(Application { listener, router, state, watch, drain, deadline })
+        let replica_checks = (
+            Duration::from_millis(config.replica_max_lag_ms),
+            Duration::from_millis(config.replica_check_ms.max(20)),
+        );
+        Ok(Application { listener, router, state, watch, drain, deadline, replica_checks })
     }
 
     /// The bound address.
@@ -154,6 +162,8 @@ impl Application {
         });
         let hub = tokio::spawn(self.state.live.clone().run());
         let health = tokio::spawn(self.state.db.clone().watch_health());
+        let (max_lag, every) = self.replica_checks;
+        let replica = tokio::spawn(self.state.db.clone().watch_replica(max_lag, every));
         let pipeline = self.state.pipeline.clone();
         let upkeep = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(10));
@@ -203,6 +213,7 @@ impl Application {
         }
         hub.abort();
         health.abort();
+        replica.abort();
         upkeep.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");

@@ -14,6 +14,13 @@ pub struct Config {
     /// Optional read replica for read-only queries (same kind as DATABASE_URL).
     #[arg(long, env = "DATABASE_READ_URL", global = true)]
     pub database_read_url: Option<String>,
+    /// Longest replica lag (milliseconds) at which reads still go to DATABASE_READ_URL; past
+    /// it, or while the replica is down, reads go to the primary.
+    #[arg(long, env = "CUR_REPLICA_MAX_LAG_MS", default_value_t = 5_000, global = true)]
+    pub replica_max_lag_ms: u64,
+    /// Milliseconds between checks of the replica's lag.
+    #[arg(long, env = "CUR_REPLICA_CHECK_MS", default_value_t = 500, global = true)]
+    pub replica_check_ms: u64,
     /// SQLite file of the embedded backend, created, migrated and seeded on first start.
     #[arg(long, env = "CUR_SQLITE_PATH", default_value = "cur.db", global = true)]
     pub sqlite_path: PathBuf,

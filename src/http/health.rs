@@ -17,7 +17,13 @@ pub async fn healthz() -> &'static str {
 /// `degraded`, not unready, since reads fall back to the database.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if *state.phase.borrow() != Phase::Serving {
-        let body = json!({ "status": "draining" });
+        let replica = match state.db.replica() {
+            None => json!("not_configured"),
+            Some(r) if r.usable() => json!("ok"),
+            Some(_) => json!("unused"),
+        };
+        let body = json!({
+        "replica": replica, "status": "draining" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
     }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping());
@@ -32,7 +38,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         ("redis", false) => "degraded",
         _ => "not_configured",
     };
+    let replica = match state.db.replica() {
+        None => json!("not_configured"),
+        Some(r) if r.usable() => json!("ok"),
+        Some(_) => json!("unused"),
+    };
     let body = json!({
+        "replica": replica,
         "status": if db_ok { "ok" } else { "unavailable" },
         "db": if db_ok { "ok" } else { "down" },
         "backend": state.db.backend_name(),
@@ -60,6 +72,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         cache,
         ws_connections,
         subscriptions,
+        replica: state.db.replica().map(|r| (r.usable(), r.lag().as_secs_f64())),
     };
     let text = state.pipeline.metrics.render(&now);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)

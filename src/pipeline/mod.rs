@@ -278,7 +278,12 @@ impl Pipeline {
         // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
         let variables = req.variables.clone();
         let ctx = RequestCtx::new(principal.clone(), self.max_page_size);
-        let req = req.data(ctx.clone());
+        let mut req = req.data(ctx.clone());
+        if doc.is_some_and(|d| guard::is_mutation(d, operation.as_deref())) {
+            // What a mutation returns is read after its write: from the primary, never a
+            // replica that may not have the write yet.
+            req = req.data(self.db.primary_only());
+        }
         let Ok(mut resp) =
             tokio::time::timeout(self.request_timeout, self.schema.execute(req)).await
         else {
@@ -290,6 +295,9 @@ impl Pipeline {
         if met_outage(&resp) {
             // A partial answer would pass for a complete one (counts, pages): none is sent.
             self.db.health().suspect();
+            if let Some(replica) = self.db.replica() {
+                replica.suspect();
+            }
             return unavailable();
         }
         // Personal data leaves only with its audit record written.

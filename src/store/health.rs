@@ -1,5 +1,5 @@
-//! Whether the database answers, as the gateway last saw it. A request that meets an outage
-//! marks the database suspect; a watcher then pings it until it answers again. While it is
+//! Whether the primary database answers, as the gateway last saw it. A request that meets an
+//! outage has the watcher ping it at once, and then until it answers again. While it is
 //! down, requests fail at once (UNAVAILABLE) instead of each waiting out the pool's acquire
 //! timeout, `/readyz` is red, and the background work (deadline watch, live hub) pauses.
 use sea_orm::DatabaseConnection;
@@ -30,11 +30,9 @@ impl Health {
         self.down.load(Ordering::Relaxed)
     }
 
-    /// A request met an outage: marks the database down and has the watcher ping it now.
+    /// A request met an outage: the watcher pings the primary now (the outage may have been
+    /// the replica's, which does not make the primary down).
     pub fn suspect(&self) {
-        if !self.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!("database unreachable: requests fail fast until it answers");
-        }
         self.suspect.notify_one();
     }
 

@@ -15,6 +15,7 @@ pub mod kpi_blocks;
 pub(crate) mod kpis;
 pub(crate) mod lifecycle;
 pub(crate) mod pagination;
+pub mod replica;
 pub(crate) mod routing;
 pub(crate) mod scope;
 
@@ -51,6 +52,8 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Whether the primary answers, as the last request or ping found.
     health: Arc<health::Health>,
+    /// Whether the replica may answer reads (with a replica only).
+    replica: Option<Arc<replica::ReplicaState>>,
     /// Where statement timings go, once a gateway observes this database.
     observer: Arc<OnceLock<Metrics>>,
     /// Largest size of each pool.
@@ -88,6 +91,7 @@ impl Db {
             read,
             statements,
             health: Arc::default(),
+            replica: config.database_read_url.is_some().then(Arc::default),
             observer,
             pool_size: pool.size,
             sqlite_writer: sqlite.then(Arc::default),
@@ -130,9 +134,30 @@ impl Db {
         Ok((self.write.begin().await?, guard))
     }
 
-    /// The connection for read-only queries (the replica when configured).
+    /// The connection for read-only queries: the replica when configured and neither down
+    /// nor lagging past the bound, else the primary.
     pub fn read(&self) -> &DatabaseConnection {
-        &self.read
+        match &self.replica {
+            Some(r) if r.usable() => &self.read,
+            _ => &self.write,
+        }
+    }
+
+    /// This database with every read on the primary (a request that writes reads its writes).
+    pub fn primary_only(&self) -> Db {
+        Db { read: self.write.clone(), has_replica: false, replica: None, ..self.clone() }
+    }
+
+    /// The replica's state, when there is one.
+    pub fn replica(&self) -> Option<&Arc<replica::ReplicaState>> {
+        self.replica.as_ref()
+    }
+
+    /// Checks the replica until the process ends (returns at once without one).
+    pub(crate) async fn watch_replica(self, max_lag: Duration, every: Duration) {
+        if let Some(state) = self.replica.clone() {
+            replica::watch(self.write.clone(), self.read.clone(), state, max_lag, every).await;
+        }
     }
 
     /// `postgres` or `sqlite`.
@@ -208,12 +233,9 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the database answers.
+    /// Whether the primary answers (a replica that does not only sends reads to the primary).
     pub async fn ping(&self) -> Result<()> {
         self.write.ping().await?;
-        if self.has_replica {
-            self.read.ping().await?;
-        }
         Ok(())
     }
 }

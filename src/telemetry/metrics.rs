@@ -45,6 +45,12 @@ const DESCRIPTIONS: &[(&str, Unit, &str)] = &[
     ),
     ("cur_db_pool_max_connections", Unit::Count, "Largest size of each database pool."),
     ("cur_db_up", Unit::Count, "1 while the primary database answers, 0 during an outage."),
+    (
+        "cur_db_replica_in_use",
+        Unit::Count,
+        "1 while reads go to the replica, 0 while it is down or lagging past the bound.",
+    ),
+    ("cur_db_replica_lag_seconds", Unit::Seconds, "How far the replica is behind the primary."),
     ("cur_cache_hits_total", Unit::Count, "Reads answered from the cache, by topic."),
     ("cur_cache_misses_total", Unit::Count, "Reads computed and stored, by topic."),
     ("cur_cache_errors_total", Unit::Count, "Cache failures answered from the database, by topic."),
@@ -82,6 +88,8 @@ pub struct Snapshot {
     pub ws_connections: usize,
     /// Live subscriptions.
     pub subscriptions: usize,
+    /// With a replica: whether reads go to it, and its lag in seconds.
+    pub replica: Option<(bool, f64)>,
 }
 
 /// One gateway's metrics.
@@ -223,6 +231,10 @@ impl Metrics {
             self.gauge("cur_db_pool_max_connections", &[("pool", pool)]).set(f64::from(*max));
         }
         self.gauge("cur_db_up", &[]).set(if now.db_up { 1.0 } else { 0.0 });
+        if let Some((in_use, lag)) = now.replica {
+            self.gauge("cur_db_replica_in_use", &[]).set(if in_use { 1.0 } else { 0.0 });
+            self.gauge("cur_db_replica_lag_seconds", &[]).set(lag);
+        }
         for (topic, hits, misses, errors) in &now.cache {
             let t = [("topic", *topic)];
             self.counter("cur_cache_hits_total", &t).absolute(*hits);

@@ -40,6 +40,7 @@ mod pagination;
 mod persisted;
 mod process;
 mod rate_limits;
+mod replicas;
 mod roles;
 mod schema;
 mod seed;
