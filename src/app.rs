@@ -27,6 +27,8 @@ pub struct Application {
     deadline: Duration,
     /// The replica's lag bound and how often it is checked.
     replica_checks: (Duration, Duration),
+    /// Keeps an identity provider's keys fresh (ends at once for other key sources).
+    key_refresher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -44,7 +46,12 @@ impl Application {
         // is lagging (or chosen once, before the replica's first check).
         let directory = Arc::new(Directory::new(db.write().clone(), DIRECTORY_TTL));
         let dev = config.dev_mode();
-        let auth = Authenticator::from_config(&config.auth, dev)?;
+        let auth = Arc::new(Authenticator::from_config(&config.auth, dev)?);
+        // An identity provider's keys: fetched now (waited for a moment), then kept fresh.
+        let key_refresher = tokio::spawn(auth.clone().refresh_keys());
+        if !auth.prime(Duration::from_secs(5)).await {
+            tracing::warn!("the JWKS URL gave no keys yet: tokens are refused until it does");
+        }
         if !auth.has_key() {
             tracing::warn!(
                 "no token key configured (CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE or CUR_JWKS_FILE): only anonymous requests are served"
@@ -98,7 +105,7 @@ impl Application {
             live_config: config.live.clone(),
             dev_tokens: dev.then(|| Arc::new(config.auth.clone())),
             dev,
-            auth: Arc::new(auth),
+            auth,
             directory,
             cache,
             notifier,
@@ -128,7 +135,16 @@ impl Application {
             Duration::from_millis(config.replica_max_lag_ms),
             Duration::from_millis(config.replica_check_ms.max(20)),
         );
-        Ok(Application { listener, router, state, watch, drain, deadline, replica_checks })
+        Ok(Application {
+            listener,
+            router,
+            state,
+            watch,
+            drain,
+            deadline,
+            replica_checks,
+            key_refresher,
+        })
     }
 
     /// The bound address.
@@ -215,6 +231,7 @@ impl Application {
         health.abort();
         replica.abort();
         upkeep.abort();
+        self.key_refresher.abort();
         served?;
         tracing::info!(%addr, backend, "cur-gateway stopped");
         Ok(())

@@ -246,7 +246,7 @@ impl RateLimitConfig {
 }
 
 /// How bearer tokens are verified. Exactly one key source: a secret (HS256), a public key
-/// file or a JWKS file (RS256/ES256).
+/// file, a JWKS file or a JWKS URL (RS256/ES256).
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthConfig {
     /// HS256 secret. In developer mode without any key a fixed development secret is used.
@@ -258,6 +258,16 @@ pub struct AuthConfig {
     /// JWKS file with one or more keys, chosen by the token's `kid` (re-read on an unknown kid).
     #[arg(long, env = "CUR_JWKS_FILE", global = true)]
     pub jwks_file: Option<PathBuf>,
+    /// An identity provider's JWKS over HTTPS (an OIDC issuer's `jwks_uri`, e.g. Keycloak's
+    /// `…/realms/<realm>/protocol/openid-connect/certs`): refreshed as its Cache-Control or
+    /// Expires says (5 minutes without), and on an unknown `kid`; the last good set is kept
+    /// while the provider is unreachable.
+    #[arg(long, env = "CUR_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// PEM file of a CA the JWKS server's certificate is checked against (besides the
+    /// well-known roots), for a provider with a regional or internal CA.
+    #[arg(long, env = "CUR_JWKS_CA_FILE", global = true)]
+    pub jwks_ca_file: Option<PathBuf>,
     /// The one accepted algorithm (the token header never chooses). Default: HS256 with a
     /// secret, RS256 with a key file.
     #[arg(long, env = "CUR_JWT_ALGORITHM", value_enum, global = true)]
@@ -275,6 +285,24 @@ pub struct AuthConfig {
     /// claims_namespace); unset: they are top-level claims.
     #[arg(long, env = "CUR_JWT_CLAIMS_NAMESPACE", global = true)]
     pub jwt_claims_namespace: Option<String>,
+    /// Dotted path of the role claim: a string, or an array of which exactly one entry names a
+    /// role (e.g. Keycloak's `realm_access.roles`).
+    #[arg(long, env = "CUR_JWT_ROLE_CLAIM", default_value = "role", global = true)]
+    pub jwt_role_claim: String,
+    /// Prefix of our roles in the role claim (e.g. `cur-` for `cur-ministry`).
+    #[arg(long, env = "CUR_JWT_ROLE_PREFIX", default_value = "", global = true)]
+    pub jwt_role_prefix: String,
+    /// Dotted path of the department claim.
+    #[arg(long, env = "CUR_JWT_DEPARTMENT_CLAIM", default_value = "department_id", global = true)]
+    pub jwt_department_claim: String,
+    /// Dotted path of the municipality claim.
+    #[arg(
+        long,
+        env = "CUR_JWT_MUNICIPALITY_CLAIM",
+        default_value = "municipality_id",
+        global = true
+    )]
+    pub jwt_municipality_claim: String,
     /// Requests without a token act as role `public`; false answers them 401.
     #[arg(long, env = "CUR_ALLOW_ANONYMOUS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub allow_anonymous: bool,

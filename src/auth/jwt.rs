@@ -1,7 +1,7 @@
 //! Bearer tokens -> [`Principal`]. The accepted algorithm and keys come from configuration,
 //! never from the token; `exp`/`nbf` are checked with a leeway, `iss`/`aud` when configured,
 //! and the role's required claims by the access policy.
-use super::{Principal, Role, policy};
+use super::{Principal, Role, claims::ClaimMap, policy, remote_keys::RemoteKeys};
 use crate::config::{AuthConfig, JwtAlgorithm};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::RwLock,
+    sync::{Arc, RwLock},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -68,6 +68,9 @@ pub enum AuthError {
     /// A claim has the wrong type or value.
     #[error("the token's `{0}` claim is invalid")]
     InvalidClaim(&'static str),
+    /// The role claim names more than one role of the matrix.
+    #[error("the token names more than one role; use a token for one role")]
+    AmbiguousRole,
     /// The `role` claim names no role of the matrix.
     #[error("unknown role {0:?}")]
     UnknownRole(String),
@@ -85,8 +88,8 @@ impl From<AuthError> for crate::Error {
     }
 }
 
-/// Keys of a JWKS file by `kid`, with the file's modification time when read.
-struct KeySet {
+/// Keys of a JWKS by `kid`, with the file's modification time when read from a file.
+pub(crate) struct KeySet {
     keys: HashMap<Option<String>, DecodingKey>,
     modified: Option<SystemTime>,
     checked: Instant,
@@ -97,16 +100,47 @@ impl KeySet {
         let fail = |e: String| crate::Error::Startup(format!("JWKS {}: {e}", path.display()));
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-        let set: JwkSet = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let set = KeySet::parse(&text).map_err(fail)?;
+        Ok(KeySet { modified, ..set })
+    }
+
+    /// The keys of a JWKS document. Keys of other uses (`enc`) or kinds the gateway cannot
+    /// verify with are skipped, as identity providers publish those too; none left is an error.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let set: JwkSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(e.to_string()))?;
-            keys.insert(jwk.common.key_id.clone(), key);
+            if matches!(
+                jwk.common.public_key_use,
+                Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+            ) {
+                continue;
+            }
+            match DecodingKey::from_jwk(jwk) {
+                Ok(key) => {
+                    keys.insert(jwk.common.key_id.clone(), key);
+                }
+                Err(err) => tracing::debug!(kid = ?jwk.common.key_id, %err, "JWKS key skipped"),
+            }
         }
         if keys.is_empty() {
-            return Err(fail("holds no keys".into()));
+            return Err("holds no signing keys".into());
         }
-        Ok(KeySet { keys, modified, checked: Instant::now() })
+        Ok(KeySet { keys, modified: None, checked: Instant::now() })
+    }
+
+    /// How many keys it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The key a token's `kid` names (a token without one: the only key, if there is one).
+    fn key(&self, kid: &Option<String>) -> Result<Option<&DecodingKey>, AuthError> {
+        match kid {
+            Some(_) => Ok(self.keys.get(kid)),
+            None if self.keys.len() == 1 => Ok(self.keys.values().next()),
+            None => Err(AuthError::UnknownKey(None)),
+        }
     }
 }
 
@@ -117,6 +151,8 @@ enum Keys {
     Single(DecodingKey),
     /// A JWKS file, chosen by `kid`.
     Set { path: PathBuf, set: RwLock<KeySet> },
+    /// An identity provider's JWKS URL, chosen by `kid`.
+    Remote(Arc<RemoteKeys>),
 }
 
 /// Verifies bearer tokens and builds principals from their claims.
@@ -124,7 +160,7 @@ pub struct Authenticator {
     keys: Keys,
     algorithm: Algorithm,
     validation: Validation,
-    namespace: Option<String>,
+    claims: ClaimMap,
     allow_anonymous: bool,
 }
 
@@ -139,7 +175,10 @@ fn algorithm_of(config: &AuthConfig) -> Algorithm {
         Some(JwtAlgorithm::Hs256) => Algorithm::HS256,
         Some(JwtAlgorithm::Rs256) => Algorithm::RS256,
         Some(JwtAlgorithm::Es256) => Algorithm::ES256,
-        None if config.jwt_public_key_file.is_some() || config.jwks_file.is_some() => {
+        None if config.jwt_public_key_file.is_some()
+            || config.jwks_file.is_some()
+            || config.jwks_url.is_some() =>
+        {
             Algorithm::RS256
         }
         None => Algorithm::HS256,
@@ -160,15 +199,25 @@ impl Authenticator {
             config.jwt_secret.is_some(),
             config.jwt_public_key_file.is_some(),
             config.jwks_file.is_some(),
+            config.jwks_url.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err(crate::Error::Startup(
-                "configure one of CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE, CUR_JWKS_FILE".into(),
+                "configure one of CUR_JWT_SECRET, CUR_JWT_PUBLIC_KEY_FILE, CUR_JWKS_FILE, CUR_JWKS_URL"
+                    .into(),
             ));
         }
         let algorithm = algorithm_of(config);
         let bad_config = |msg: String| crate::Error::Startup(msg);
-        let keys = if let Some(path) = &config.jwks_file {
+        let keys = if let Some(url) = &config.jwks_url {
+            let ca = match &config.jwks_ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    bad_config(format!("CUR_JWKS_CA_FILE {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+            Keys::Remote(Arc::new(RemoteKeys::new(url, ca.as_deref())?))
+        } else if let Some(path) = &config.jwks_file {
             Keys::Set { path: path.clone(), set: RwLock::new(KeySet::read(path)?) }
         } else if let Some(path) = &config.jwt_public_key_file {
             let pem = std::fs::read(path)
@@ -210,7 +259,7 @@ impl Authenticator {
             keys,
             algorithm,
             validation,
-            namespace: config.jwt_claims_namespace.clone(),
+            claims: ClaimMap::of(config),
             allow_anonymous: config.allow_anonymous,
         })
     }
@@ -225,8 +274,30 @@ impl Authenticator {
         !matches!(self.keys, Keys::None)
     }
 
+    /// Keeps a remote key set fresh until the process ends (returns at once for other key
+    /// sources). The first fetch is awaited by [`Authenticator::prime`].
+    pub async fn refresh_keys(self: Arc<Self>) {
+        if let Keys::Remote(remote) = &self.keys {
+            remote.refresh().await;
+        }
+    }
+
+    /// Waits up to `limit` for a remote key set's first fetch; false when it did not come
+    /// (the gateway serves anyway: tokens are refused until the keys arrive).
+    pub async fn prime(&self, limit: Duration) -> bool {
+        let Keys::Remote(remote) = &self.keys else { return true };
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if remote.with_set(|s| s.is_some()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// The principal of a request from its Authorization header; no header is `public`.
-    pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Principal, AuthError> {
+    pub async fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Principal, AuthError> {
         let Some(header) = authorization else {
             return if self.allow_anonymous {
                 Ok(Principal::public())
@@ -245,27 +316,42 @@ impl Authenticator {
         if token.is_empty() || token.contains(char::is_whitespace) {
             return Err(AuthError::MalformedHeader);
         }
-        self.verify(token)
+        self.verify(token).await
     }
 
     /// Verifies one token and builds its principal.
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let claims = self.claims(token)?;
-        principal_from_claims(&claims, self.namespace.as_deref())
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.claims_fetching(token).await?;
+        self.claims.principal(&claims)
     }
 
     /// Verifies one token of a long-lived session (a WebSocket): its principal and the
     /// instant its `exp` claim ends it.
-    pub fn verify_session(
+    pub async fn verify_session(
         &self,
         token: &str,
     ) -> Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), AuthError> {
-        let claims = self.claims(token)?;
+        let claims = self.claims_fetching(token).await?;
         let expires = claims
             .get("exp")
             .and_then(Value::as_i64)
             .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0));
-        Ok((principal_from_claims(&claims, self.namespace.as_deref())?, expires))
+        Ok((self.claims.principal(&claims)?, expires))
+    }
+
+    /// The verified claims of one token; a key id the remote set lacks has it fetched again
+    /// (rate-limited) before the token is refused.
+    async fn claims_fetching(&self, token: &str) -> Result<Map<String, Value>, AuthError> {
+        match (self.claims(token), &self.keys) {
+            (Err(AuthError::UnknownKey(kid)), Keys::Remote(remote)) => {
+                if remote.refresh_for_unknown_key().await {
+                    self.claims(token)
+                } else {
+                    Err(AuthError::UnknownKey(kid))
+                }
+            }
+            (result, _) => result,
+        }
     }
 
     /// The verified claims of one token.
@@ -283,6 +369,14 @@ impl Authenticator {
         let claims = match &self.keys {
             Keys::None => return Err(AuthError::NoKey),
             Keys::Single(key) => self.decode(token, key)?,
+            Keys::Remote(remote) => {
+                let kid = header.kid;
+                let found = remote.with_set(|set| match set {
+                    None => Err(AuthError::UnknownKey(kid.clone())),
+                    Some(set) => set.key(&kid).map(|k| k.map(|k| self.decode(token, k))),
+                })?;
+                found.ok_or(AuthError::UnknownKey(kid))??
+            }
             Keys::Set { path, set } => {
                 let kid = header.kid;
                 if let Some(claims) = self.decode_with_set(token, set, &kid)? {
@@ -304,12 +398,7 @@ impl Authenticator {
     ) -> Result<Option<Map<String, Value>>, AuthError> {
         let set = set.read().unwrap_or_else(|e| e.into_inner());
         // A token without `kid` is accepted only when the set holds a single key.
-        let key = match kid {
-            Some(_) => set.keys.get(kid),
-            None if set.keys.len() == 1 => set.keys.values().next(),
-            None => return Err(AuthError::UnknownKey(None)),
-        };
-        key.map(|key| self.decode(token, key)).transpose()
+        set.key(kid)?.map(|key| self.decode(token, key)).transpose()
     }
 
     fn decode(&self, token: &str, key: &DecodingKey) -> Result<Map<String, Value>, AuthError> {
@@ -356,55 +445,6 @@ fn reload_if_changed(path: &Path, set: &RwLock<KeySet>) {
     }
 }
 
-/// An id claim: a JSON number or a string of digits (identity providers differ).
-fn id_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i32>, AuthError> {
-    match claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .map(Some)
-            .ok_or(AuthError::InvalidClaim(name)),
-        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| AuthError::InvalidClaim(name)),
-        Some(_) => Err(AuthError::InvalidClaim(name)),
-    }
-}
-
-/// The principal named by verified claims; role claims may sit under `namespace`.
-pub fn principal_from_claims(
-    claims: &Map<String, Value>,
-    namespace: Option<&str>,
-) -> Result<Principal, AuthError> {
-    let sub = match claims.get("sub") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err(AuthError::InvalidClaim("sub")),
-        None => return Err(AuthError::MissingClaim("sub")),
-    };
-    let roles = match namespace {
-        None => claims,
-        Some(ns) => match claims.get(ns) {
-            Some(Value::Object(inner)) => inner,
-            Some(_) => return Err(AuthError::InvalidClaim("namespace")),
-            None => return Err(AuthError::MissingClaim("namespace")),
-        },
-    };
-    let role = match roles.get("role") {
-        Some(Value::String(r)) => {
-            Role::from_claim(r).ok_or_else(|| AuthError::UnknownRole(r.clone()))?
-        }
-        Some(_) => return Err(AuthError::InvalidClaim("role")),
-        None => return Err(AuthError::MissingClaim("role")),
-    };
-    let principal = Principal {
-        sub,
-        role,
-        department_id: id_claim(roles, "department_id")?,
-        municipality_id: id_claim(roles, "municipality_id")?,
-    };
-    policy::check_required_claims(&principal).map_err(AuthError::MissingClaim)?;
-    Ok(principal)
-}
-
 /// What `cur-gateway token` puts in a token.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
@@ -443,14 +483,6 @@ pub fn mint(config: &AuthConfig, dev: bool, req: &TokenRequest) -> crate::Result
         ));
     };
     let now = chrono::Utc::now().timestamp();
-    let mut roles = Map::new();
-    roles.insert("role".into(), req.role.as_str().into());
-    if let Some(d) = req.department_id {
-        roles.insert("department_id".into(), d.into());
-    }
-    if let Some(m) = req.municipality_id {
-        roles.insert("municipality_id".into(), m.into());
-    }
     let mut claims = Map::new();
     claims.insert("sub".into(), req.sub.clone().into());
     claims.insert("iat".into(), now.into());
@@ -461,12 +493,7 @@ pub fn mint(config: &AuthConfig, dev: bool, req: &TokenRequest) -> crate::Result
     if let Some(aud) = &config.jwt_audience {
         claims.insert("aud".into(), aud.clone().into());
     }
-    match &config.jwt_claims_namespace {
-        Some(ns) => {
-            claims.insert(ns.clone(), Value::Object(roles));
-        }
-        None => claims.extend(roles),
-    }
+    ClaimMap::of(config).write(&mut claims, req.role, req.department_id, req.municipality_id);
     let sign_err = |e: jsonwebtoken::errors::Error| {
         crate::Error::Internal(format!("cannot sign the token: {e}"))
     };
@@ -506,18 +533,5 @@ mod tests {
         assert!(parse_ttl("5 fortnights").is_err());
         assert!(parse_ttl("0s").is_err());
         assert!(parse_ttl("").is_err());
-    }
-
-    #[test]
-    fn id_claims_accept_numbers_and_digit_strings() {
-        let claims: Map<String, Value> =
-            serde_json::from_str(r#"{"a": 7, "b": "12", "c": "x", "d": 1.5, "e": 9999999999}"#)
-                .unwrap();
-        assert_eq!(id_claim(&claims, "a"), Ok(Some(7)));
-        assert_eq!(id_claim(&claims, "b"), Ok(Some(12)));
-        assert_eq!(id_claim(&claims, "missing"), Ok(None));
-        for bad in ["c", "d", "e"] {
-            assert!(id_claim(&claims, bad).is_err(), "{bad}");
-        }
     }
 }

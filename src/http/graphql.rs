@@ -245,7 +245,7 @@ async fn handle(
     read_only: bool,
 ) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    let principal = match state.auth.authenticate(authorization) {
+    let principal = match state.auth.authenticate(authorization).await {
         Ok(p) => p,
         Err(err) => return unauthorized(media, err),
     };

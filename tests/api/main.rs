@@ -29,6 +29,7 @@ mod http;
 mod http_spec;
 mod import;
 mod ingest;
+mod jwks;
 mod kpis;
 mod lifecycle;
 mod limits;

@@ -24,6 +24,12 @@ async fn every_example_operation_runs_without_errors() {
             continue;
         }
         let query = std::fs::read_to_string(&path).expect("operation");
+        // Operations that need variables, and subscriptions, are run by the trusted-documents
+        // test (persisted.rs); these are the README's examples.
+        if query.contains('$') || query.lines().any(|l| l.trim_start().starts_with("subscription"))
+        {
+            continue;
+        }
         let resp = app.gql(&query, json!({})).await;
         assert!(resp.get("errors").is_none(), "{}: {resp:#}", path.display());
         let data = resp["data"].as_object().expect("data");

@@ -184,7 +184,7 @@ impl Session {
                             if self.principal.is_some() {
                                 break (close::TOO_MANY_INITS, "Too many initialisation requests".into());
                             }
-                            match self.authenticate(payload.as_ref()) {
+                            match self.authenticate(payload.as_ref()).await {
                                 Ok((principal, until)) => {
                                     let Some(p) = permit.take() else { break (close::TOO_MANY_INITS, "Too many initialisation requests".into()) };
                                     session = Some(live.session(&principal.sub, p));
@@ -263,7 +263,7 @@ impl Session {
     }
 
     /// The principal of an init payload and when its token expires.
-    fn authenticate(
+    async fn authenticate(
         &self,
         payload: Option<&Value>,
     ) -> Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), String> {
@@ -271,7 +271,7 @@ impl Session {
         match token_of(payload).map_err(str::to_owned)? {
             Some(token) => {
                 let (principal, expires) =
-                    auth.verify_session(&token).map_err(|e| e.to_string())?;
+                    auth.verify_session(&token).await.map_err(|e| e.to_string())?;
                 crate::auth::policy::check_required_claims(&principal)
                     .map_err(|claim| format!("the token lacks `{claim}`"))?;
                 Ok((principal, expires))
