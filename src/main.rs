@@ -81,6 +81,13 @@ enum Command {
         #[arg(long, default_value = "12h", value_parser = jwt::parse_ttl)]
         ttl: std::time::Duration,
     },
+    /// Exit 0 when a gateway's `/readyz` answers 200 (a container's healthcheck; the
+    /// runtime image has no curl).
+    Health {
+        /// The readiness URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Print the trusted-document manifest (Apollo's persisted-query list) of a directory of
@@ -158,6 +165,24 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
                 ttl,
             };
             println!("{}", jwt::mint(&config.auth, config.dev_mode(), &request)?);
+            Ok(())
+        }
+        Command::Health { url } => {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()
+                .map_err(|e| cur_gateway::Error::Internal(e.to_string()))?;
+            let resp = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| cur_gateway::Error::Startup(format!("{url}: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(cur_gateway::Error::Startup(format!(
+                    "{url} answered {}",
+                    resp.status()
+                )));
+            }
             Ok(())
         }
         Command::Schema => {

@@ -29,9 +29,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// A local HTTPS server of one JWKS document, which the test can change or take down.
-struct JwksServer {
-    url: String,
-    ca: PathBuf,
+pub(crate) struct JwksServer {
+    pub(crate) url: String,
+    pub(crate) ca: PathBuf,
     body: Arc<Mutex<String>>,
     up: Arc<AtomicBool>,
     hits: Arc<AtomicUsize>,
@@ -45,9 +45,10 @@ impl Drop for JwksServer {
 }
 
 impl JwksServer {
-    async fn start(jwks: &str, cache_control: &'static str) -> JwksServer {
-        let dir =
-            std::env::temp_dir().join(format!("cur-jwks-{}-{}", std::process::id(), jwks.len()));
+    pub(crate) async fn start(jwks: &str, cache_control: &'static str) -> JwksServer {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("cur-jwks-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         // A CA of the test's own, and the server's certificate for 127.0.0.1 signed by it
         // (a self-signed CA certificate cannot serve as the server's own).
@@ -170,7 +171,7 @@ impl JwksServer {
 }
 
 /// A Keycloak realm's access token for `roles`, signed with `pem` under `kid`.
-fn keycloak_token(pem: &str, kid: &str, roles: Value) -> String {
+pub(crate) fn keycloak_token(pem: &str, kid: &str, roles: Value) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({ "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "iat": now, "exp": now + 600,
                          "iss": "https://sso.admhmao.test/realms/yugra", "azp": "cur-console",
@@ -187,7 +188,7 @@ async fn me(app: &TestApp, token: &str) -> (u16, Value) {
     app.gql_as(Some(token), ME, json!({})).await
 }
 
-fn read(name: &str) -> String {
+pub(crate) fn read(name: &str) -> String {
     std::fs::read_to_string(fixture(name)).expect("fixture")
 }
 

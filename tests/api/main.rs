@@ -48,4 +48,5 @@ mod seed;
 mod shutdown;
 mod subscriptions;
 mod tokens;
+mod topology;
 mod ws;
