@@ -109,13 +109,27 @@ async fn metrics(at: SocketAddr) -> String {
 const ONE: &str = r#"query One { complaint(id: "1") { id externalId status } }"#;
 const INGEST: &str = "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created duplicates } }";
 
-/// Reads and writes through `lb` until `stop`; every answer, and the writes acknowledged.
-fn load(
-    lb: SocketAddr,
-    token: String,
-    stop: Arc<AtomicBool>,
-    tag: &'static str,
-) -> (Vec<tokio::task::JoinHandle<()>>, Arc<Mutex<Vec<Seen>>>, Arc<Mutex<Vec<String>>>) {
+/// Load clients: their tasks, every answer they saw, the writes acknowledged to them.
+struct Load {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    acked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Load {
+    /// Waits for the clients; what they saw and the writes acknowledged.
+    async fn finish(self) -> (Vec<Seen>, Vec<String>) {
+        for t in self.tasks {
+            t.await.expect("load");
+        }
+        let seen = self.seen.lock().expect("lock").clone();
+        let acked = self.acked.lock().expect("lock").clone();
+        (seen, acked)
+    }
+}
+
+/// Reads and writes through `lb` until `stop`.
+fn load(lb: SocketAddr, token: String, stop: Arc<AtomicBool>, tag: &'static str) -> Load {
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut tasks = Vec::new();
@@ -143,7 +157,7 @@ fn load(
             }
         }));
     }
-    (tasks, seen, acked)
+    Load { tasks, seen, acked }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +238,7 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
     let (_, baseline) =
         post(&client, lb, Some(&operator), &json!({ "query": ONE })).await.expect("answer");
     let stop = Arc::new(AtomicBool::new(false));
-    let (tasks, seen, acked) = load(lb, operator.clone(), stop.clone(), "restart");
+    let running = load(lb, operator.clone(), stop.clone(), "restart");
     tokio::time::sleep(Duration::from_millis(800)).await;
     tokio::task::block_in_place(|| cluster.stop());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -241,10 +255,7 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
     stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.expect("load");
-    }
-    let seen = seen.lock().expect("lock").clone();
+    let (seen, acked) = running.finish().await;
     let mut unavailable = 0;
     for s in &seen {
         if s.status == 200 && s.body.get("errors").is_none() {
@@ -272,29 +283,26 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
             row.try_get_by_index::<i64>(0).expect("count")
         }
     };
-    for external in acked.lock().expect("lock").clone() {
+    for external in acked {
         assert_eq!(count(external.clone()).await, 1, "acknowledged write {external}");
     }
 
     // A SIGTERM of replica A under load: nginx sends everything to B, no request fails.
     let stop = Arc::new(AtomicBool::new(false));
-    let (tasks, seen, acked) = load(lb, operator.clone(), stop.clone(), "sigterm");
+    let running = load(lb, operator.clone(), stop.clone(), "sigterm");
     tokio::time::sleep(Duration::from_millis(700)).await;
     a.terminate();
     let status = tokio::task::block_in_place(|| a.wait(Duration::from_secs(15)));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "replica A exits 0");
     tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.expect("load");
-    }
-    let seen = seen.lock().expect("lock").clone();
+    let (seen, acked) = running.finish().await;
     assert!(seen.len() > 30, "load ran: {}", seen.len());
     for s in &seen {
         assert_eq!(s.status, 200, "a request failed while a replica stopped: {:#}", s.body);
         assert!(s.body.get("errors").is_none(), "{:#}", s.body);
     }
-    for external in acked.lock().expect("lock").clone() {
+    for external in acked {
         assert_eq!(count(external.clone()).await, 1, "acknowledged write {external}");
     }
 
