@@ -102,7 +102,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.config.log_format);
+    // Held to the end: dropping it sends the traces still queued.
+    let _telemetry = telemetry::init(cli.config.log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

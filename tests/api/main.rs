@@ -37,6 +37,8 @@ mod masking;
 mod metrics;
 mod nested;
 mod open311;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod pagination;
 mod persisted;
 mod process;
