@@ -260,3 +260,51 @@ impl Drop for InFlight {
         self.0.decrement(1.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grafana_dashboard_charts_every_metric_and_only_ours() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../docker/grafana-dashboard.json")).unwrap();
+        let exprs: Vec<String> = dashboard["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["targets"].as_array().unwrap().iter())
+            .map(|t| t["expr"].as_str().unwrap().to_owned())
+            .collect();
+        let names = regex::Regex::new(r"cur_[a-z_]+").unwrap();
+        let described: HashSet<&str> = DESCRIPTIONS.iter().map(|(n, ..)| *n).collect();
+        let mut charted = HashSet::new();
+        for expr in &exprs {
+            for m in names.find_iter(expr) {
+                let name = m.as_str();
+                let base = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                assert!(described.contains(base), "the dashboard charts unknown {name}");
+                charted.insert(base.to_owned());
+            }
+        }
+        for name in described {
+            assert!(charted.contains(name), "the dashboard lacks {name}");
+        }
+    }
+
+    #[test]
+    fn operation_labels_are_bounded() {
+        let m = Metrics::new();
+        assert_eq!(m.operation_label(Some("Towns")), "Towns");
+        assert_eq!(m.operation_label(None), "anonymous");
+        assert_eq!(m.operation_label(Some("a b")), "anonymous");
+        for n in 0..MAX_OPERATIONS {
+            m.operation_label(Some(&format!("Op{n}")));
+        }
+        assert_eq!(m.operation_label(Some("OneTooMany")), "other");
+        assert_eq!(m.operation_label(Some("Towns")), "Towns");
+    }
+}
