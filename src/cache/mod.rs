@@ -4,7 +4,7 @@
 //! cold keys, hit/miss counters, and a database fallback whenever the backend fails: a cache
 //! outage slows reads down, it never breaks them.
 mod memory;
-mod redis_backend;
+pub(crate) mod redis_backend;
 
 pub use memory::MemoryBackend;
 pub use redis_backend::RedisBackend;

@@ -20,6 +20,20 @@ impl std::fmt::Debug for RedisBackend {
     }
 }
 
+/// A self-reconnecting connection to `url`, made on first use (the gateway starts while Redis
+/// is down); every call gives up after `timeout`.
+pub(crate) fn lazy_connection(
+    url: &str,
+    timeout: Duration,
+) -> redis::RedisResult<ConnectionManager> {
+    let client = Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1);
+    ConnectionManager::new_lazy_with_config(client, config)
+}
+
 fn fail(e: redis::RedisError) -> BackendError {
     BackendError(e.to_string())
 }
@@ -28,13 +42,7 @@ impl RedisBackend {
     /// Prepares the connection to `url` without connecting: the gateway starts (and serves
     /// from the database) while Redis is down.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, BackendError> {
-        let client = Client::open(url).map_err(fail)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(fail)?;
-        Ok(RedisBackend { conn })
+        Ok(RedisBackend { conn: lazy_connection(url, timeout).map_err(fail)? })
     }
 }
 

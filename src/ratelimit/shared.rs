@@ -1,10 +1,7 @@
 //! Budgets every replica shares: one GCRA step per request in a Lua script on Redis, atomic
 //! and on Redis's clock.
 use super::{Quota, Subject};
-use redis::{
-    Client, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use redis::{Script, aio::ConnectionManager};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -24,13 +21,8 @@ impl SharedLimiter {
     /// Prepares the connection to `url` without connecting (the gateway starts while Redis is
     /// down, counting locally).
     pub(crate) fn new(url: &str, prefix: &str, timeout: Duration) -> crate::Result<Self> {
-        let fail = |e: redis::RedisError| crate::Error::Startup(format!("REDIS_URL: {e}"));
-        let client = Client::open(url).map_err(fail)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(fail)?;
+        let conn = crate::cache::redis_backend::lazy_connection(url, timeout)
+            .map_err(|e| crate::Error::Startup(format!("REDIS_URL: {e}")))?;
         let script = std::sync::Arc::new(Script::new(include_str!("gcra.lua")));
         Ok(SharedLimiter { conn, script, prefix: prefix.to_owned(), timeout })
     }

@@ -46,17 +46,23 @@ pub struct TestDb {
     sqlite_path: Option<PathBuf>,
 }
 
+/// The configuration every test gateway starts from.
+fn test_config() -> Config {
+    let mut config = Config::embedded_default();
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.db_pool_size = 5;
+    config.dev = Some(true);
+    // The deadline watch writes history on its own schedule; its test runs it by hand.
+    config.deadline_watch_secs = 0;
+    // Tests send many requests as one subject; the budgets' own tests set them.
+    config.rate_limits.set_budgets(cur_gateway::ratelimit::Budgets::unlimited());
+    config
+}
+
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
         let name = unique_name();
-        let mut config = Config::embedded_default();
-        config.listen = "127.0.0.1:0".parse().expect("address");
-        config.db_pool_size = 5;
-        config.dev = Some(true);
-        // The deadline watch writes history on its own schedule; its test runs it by hand.
-        config.deadline_watch_secs = 0;
-        // Tests send many requests as one subject; the budgets' own tests set them.
-        config.rate_limits.set_budgets(cur_gateway::ratelimit::Budgets::unlimited());
+        let mut config = test_config();
         let (pg_name, sqlite_path) = match backend {
             Backend::Postgres => {
                 let admin = Database::connect(format!("{}/postgres", pg_root()))
@@ -83,12 +89,7 @@ impl TestDb {
 
     /// A migrated database at `url` (a cluster of the test's own, which removes it).
     pub async fn at(url: &str) -> TestDb {
-        let mut config = Config::embedded_default();
-        config.listen = "127.0.0.1:0".parse().expect("address");
-        config.db_pool_size = 5;
-        config.dev = Some(true);
-        config.deadline_watch_secs = 0;
-        config.rate_limits.set_budgets(cur_gateway::ratelimit::Budgets::unlimited());
+        let mut config = test_config();
         config.database_url = Some(url.to_owned());
         let db = Db::connect(&config).await.expect("connect test database");
         db.migrate().await.expect("migrate");
