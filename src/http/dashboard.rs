@@ -14,15 +14,27 @@ use axum::{
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The page.
-const PAGE: &str = include_str!("dashboard.html");
+/// The page, with its two trusted documents and their hashes filled in.
+static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let doc = |body: &str| {
+        serde_json::json!({ "query": body, "hash": crate::pipeline::persisted::sha256_hex(body) })
+            .to_string()
+    };
+    include_str!("dashboard.html")
+        .replace("__KPI_DOC__", &doc(include_str!("../../schema/operations/DashboardKpis.graphql")))
+        .replace(
+            "__FEED_DOC__",
+            &doc(include_str!("../../schema/operations/DashboardFeed.graphql")),
+        )
+});
 /// Only this origin's scripts, styles and sockets: the page is self-contained.
 const POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
                       connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
 /// GET `/dashboard`.
 pub(crate) async fn page() -> Response {
-    let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response();
+    let mut resp =
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE.as_str()).into_response();
     resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     resp
 }

@@ -201,3 +201,32 @@ async fn every_trusted_document_is_valid_against_the_schema() {
         assert_ne!(error_code(&body), Some("GRAPHQL_PARSE_FAILED"), "{}", op.name);
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_sends_trusted_documents_that_roles_limited_to_them_may_run() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 10, trusted).await;
+    let page = app.client.get(app.url("/dashboard")).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    let doc = |name: &str| -> Value {
+        let start = html.find(&format!("const {name} = ")).expect("the document") + name.len() + 9;
+        let end = start + html[start..].find(";\n").expect("its end");
+        serde_json::from_str(&html[start..end]).expect("JSON")
+    };
+    let (kpi, feed) = (doc("KPI_DOC"), doc("FEED_DOC"));
+    assert_eq!(kpi["hash"], id_of("DashboardKpis"));
+    assert_eq!(feed["hash"], id_of("DashboardFeed"));
+    // What the page sends, as a governor (not an ad-hoc role): accepted.
+    let governor = app.token(Role::Governor, None, None);
+    let mut ws = connected(&app, Some(&governor)).await;
+    let to = Utc::now() + chrono::Duration::hours(1);
+    let vars = json!({ "f": { "from": to - chrono::Duration::days(30), "to": to }, "g": "SOURCE" });
+    ws.send(json!({ "id": "kpi", "type": "subscribe", "payload": {
+        "query": kpi["query"], "extensions": pq(kpi["hash"].as_str().expect("hash")), "variables": vars } }))
+        .await;
+    let first = ws.next().await;
+    assert_eq!(
+        (first["id"].as_str(), first["type"].as_str()),
+        (Some("kpi"), Some("next")),
+        "{first:#}"
+    );
+}

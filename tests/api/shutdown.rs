@@ -117,6 +117,7 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
         assert!(body.get("errors").is_none(), "{body:#}");
     }
     let during = answers.iter().filter(|(after, ..)| *after).count();
+
     assert!(during > 0, "requests were answered while draining");
     let reads: u64 = answers
         .iter()
@@ -128,6 +129,11 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
         .sql_i64("SELECT count(*) FROM audit_record WHERE operation = 'Authors'", vec![])
         .await as u64;
     assert!(reads > 0);
+    eprintln!(
+        "SIGTERM: {} answers ({during} after the signal), all 200; {reads} author reads answered, \
+         {audited} audit records",
+        answers.len()
+    );
     // Every author an answer carried was audited; an answer lost with a closing connection
     // may have been audited too, never the other way round.
     assert!(audited >= reads, "audited {audited} of {reads} reads");

@@ -268,6 +268,12 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
         unavailable += 1;
     }
     assert!(unavailable > 0, "the restart was seen");
+    eprintln!(
+        "topology, postgres restart: {} answers through nginx, {unavailable} x 503 UNAVAILABLE, \
+         {} writes acknowledged",
+        seen.len(),
+        acked.len()
+    );
     let after = seen.iter().filter(|s| s.at > back).count();
     assert!(after > 0);
     let check = sea_orm::Database::connect(cluster.url("cur")).await.expect("connect");
@@ -298,6 +304,12 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
     stop.store(true, Ordering::Relaxed);
     let (seen, acked) = running.finish().await;
     assert!(seen.len() > 30, "load ran: {}", seen.len());
+    eprintln!(
+        "topology, SIGTERM of replica A: {} answers through nginx, {} not 200, {} writes acknowledged",
+        seen.len(),
+        seen.iter().filter(|s| s.status != 200).count(),
+        acked.len()
+    );
     for s in &seen {
         assert_eq!(s.status, 200, "a request failed while a replica stopped: {:#}", s.body);
         assert!(s.body.get("errors").is_none(), "{:#}", s.body);
