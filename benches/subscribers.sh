@@ -41,6 +41,9 @@ TOKENS="$(tok --role operator --sub bench-op),$(tok --role ministry --department
 export TOKENS
 
 results=()
+# Thousands of subscriptions from a few subjects at once: no budgets (they are per subject).
+export CUR_RATE_LIMIT_GOVERNOR=0 CUR_RATE_LIMIT_OPERATOR=0 CUR_RATE_LIMIT_MINISTRY=0 \
+  CUR_RATE_LIMIT_MUNICIPALITY=0 CUR_RATE_LIMIT_INTEGRATION=0 CUR_RATE_LIMIT_PUBLIC=0
 for n in $COUNTS; do
   # A fresh gateway per N, so each memory figure starts from the same point.
   DATABASE_URL="$URL" REDIS_URL="$REDIS_URL" CUR_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
