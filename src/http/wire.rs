@@ -5,13 +5,29 @@
 use async_graphql::{BatchRequest, Request, Variables};
 use serde::Deserialize;
 
-/// One operation with the fields async-graphql does not read.
+/// One operation of a JSON body. Its fields are read straight into their types (`flatten` over
+/// async-graphql's `Request` would buffer the whole body first: measured several µs a page).
 #[derive(Deserialize)]
 struct Wire {
-    #[serde(flatten)]
-    request: Request,
+    #[serde(default)]
+    query: String,
+    #[serde(default, rename = "operationName")]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Variables,
+    #[serde(default)]
+    extensions: async_graphql::Extensions,
     #[serde(default, rename = "documentId")]
     document_id: Option<String>,
+}
+
+impl Wire {
+    fn request(self) -> Result<Request, Unreadable> {
+        let mut req = Request::new(self.query).variables(self.variables);
+        req.operation_name = self.operation_name;
+        req.extensions = self.extensions;
+        with_document_id(req, self.document_id)
+    }
 }
 
 /// URL parameters of a GET.
@@ -50,14 +66,11 @@ pub(crate) fn from_body(body: &[u8]) -> Result<BatchRequest, Unreadable> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         let batch: Vec<Wire> = serde_json::from_slice(body).map_err(unreadable)?;
-        let batch = batch
-            .into_iter()
-            .map(|w| with_document_id(w.request, w.document_id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let batch = batch.into_iter().map(Wire::request).collect::<Result<Vec<_>, _>>()?;
         return Ok(BatchRequest::Batch(batch));
     }
     let wire: Wire = serde_json::from_slice(body).map_err(unreadable)?;
-    Ok(BatchRequest::Single(with_document_id(wire.request, wire.document_id)?))
+    Ok(BatchRequest::Single(wire.request()?))
 }
 
 /// The operation of a GET's URL.

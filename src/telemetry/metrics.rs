@@ -6,7 +6,7 @@
 use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -98,6 +98,10 @@ pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
     operations: Arc<Mutex<HashSet<String>>>,
+    /// The handles of each operation's series, registered once: a registration builds its
+    /// labels and key, which costs more than the count.
+    series: Arc<Mutex<HashMap<(String, String), (Counter, Histogram)>>>,
+    in_flight: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -127,7 +131,15 @@ impl Metrics {
             recorder.describe_counter((*name).into(), Some(*unit), (*help).into());
         }
         let handle = recorder.handle();
-        Metrics { recorder: Arc::new(recorder), handle, operations: Arc::default() }
+        let key = Key::from_name("cur_graphql_requests_in_flight");
+        let in_flight = recorder.register_gauge(&key, &METADATA);
+        Metrics {
+            recorder: Arc::new(recorder),
+            handle,
+            operations: Arc::default(),
+            series: Arc::default(),
+            in_flight,
+        }
     }
 
     fn counter(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Counter {
@@ -162,9 +174,8 @@ impl Metrics {
 
     /// An operation is being answered; the guard counts it until dropped.
     pub fn in_flight(&self) -> InFlight {
-        let gauge = self.gauge("cur_graphql_requests_in_flight", &[]);
-        gauge.increment(1.0);
-        InFlight(gauge)
+        self.in_flight.increment(1.0);
+        InFlight(self.in_flight.clone())
     }
 
     /// One answered operation: its name, outcome code and time, and its errors' codes.
@@ -181,10 +192,23 @@ impl Metrics {
             self.counter("cur_graphql_errors_total", &[("code", code)]).increment(1);
         }
         let outcome = outcome.unwrap_or("OK");
-        let pairs = [("operation", operation.as_str()), ("outcome", outcome)];
-        self.counter("cur_graphql_requests_total", &pairs).increment(1);
-        self.histogram("cur_graphql_request_duration_seconds", &[("operation", &operation)])
-            .record(took.as_secs_f64());
+        let (count, time) = {
+            let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+            let key = (operation, outcome.to_owned());
+            match series.get(&key) {
+                Some(handles) => handles.clone(),
+                None => {
+                    let pairs = [("operation", key.0.as_str()), ("outcome", outcome)];
+                    let count = self.counter("cur_graphql_requests_total", &pairs);
+                    let op = [("operation", key.0.as_str())];
+                    let time = self.histogram("cur_graphql_request_duration_seconds", &op);
+                    series.insert(key, (count.clone(), time.clone()));
+                    (count, time)
+                }
+            }
+        };
+        count.increment(1);
+        time.record(took.as_secs_f64());
     }
 
     /// One SQL statement.
