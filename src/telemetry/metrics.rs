@@ -92,6 +92,9 @@ pub struct Snapshot {
     pub replica: Option<(bool, f64)>,
 }
 
+/// An operation's count and latency handles for one outcome.
+type Series = (Counter, Histogram);
+
 /// One gateway's metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -100,7 +103,7 @@ pub struct Metrics {
     operations: Arc<Mutex<HashSet<String>>>,
     /// The handles of each operation's series, registered once: a registration builds its
     /// labels and key, which costs more than the count.
-    series: Arc<Mutex<HashMap<(String, String), (Counter, Histogram)>>>,
+    series: Arc<Mutex<HashMap<(String, String), Series>>>,
     in_flight: Gauge,
 }
 
