@@ -94,7 +94,7 @@ impl Db {
             replica: config.database_read_url.is_some().then(Arc::default),
             observer,
             pool_size: pool.size,
-            sqlite_writer: sqlite.then(Arc::default),
+            sqlite_writer: sqlite.then(|| sqlite_writer_of(&write_url)),
             ingest_context: Arc::default(),
         })
     }
@@ -238,6 +238,25 @@ impl Db {
         self.write.ping().await?;
         Ok(())
     }
+}
+
+/// The writer queue of the SQLite file at `url`, one per file in this process: every `Db` on
+/// the file (the gateway's, the live hub's, a test's own) queues on the same lock, else a
+/// transaction that read before writing could fail with SQLITE_BUSY when another `Db`'s
+/// write committed in between.
+fn sqlite_writer_of(url: &str) -> Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, Weak};
+    static WRITERS: std::sync::LazyLock<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>> =
+        std::sync::LazyLock::new(Mutex::default);
+    let mut writers = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    writers.retain(|_, w| w.strong_count() > 0);
+    if let Some(lock) = writers.get(url).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    writers.insert(url.to_owned(), Arc::downgrade(&lock));
+    lock
 }
 
 /// One connection attempt, so that an unreachable server is reported with its address and
