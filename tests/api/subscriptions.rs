@@ -556,7 +556,11 @@ async fn idle_sockets_are_pinged_and_silent_ones_closed() {
     let mut alive = connected(&app, None).await;
     // The live client reads (its library answers the pings); the silent one reads nothing.
     assert!(alive.next_within(Duration::from_millis(3500)).await.is_none(), "still open");
-    assert_eq!(silent.closed().await.0, 1001, "two silent intervals close it");
+    // 1001 with its close frame; on a loaded machine the server may drop the socket before its
+    // writer got the frame out (it waits 1 s: a client that stopped reading may never take
+    // it), which the client sees as 1005/1006. Either way the silent socket is closed.
+    let code = silent.closed().await.0;
+    assert!(matches!(code, 1001 | 1005 | 1006), "two silent intervals close it: {code}");
     alive.send(json!({ "type": "ping" })).await;
     assert_eq!(alive.next().await["type"], "pong");
 }
