@@ -4,7 +4,7 @@
 //! direct SQL query of "scope AND filter" written here — on Postgres and on SQLite. A filter
 //! that widened the scope (it once did: the scope was an OR group the filters were added
 //! into) fails here at once.
-use crate::helpers::{BOTH, Backend, TestApp, error_code, node_ids};
+use crate::helpers::{BOTH, Backend, TestApp, TestDb, error_code, node_ids};
 use chrono::{DateTime, Duration, Utc};
 use cur_gateway::auth::Role;
 use futures_util::{StreamExt, stream};
@@ -226,7 +226,7 @@ pub(crate) async fn single_filters(app: &TestApp) -> Vec<FilterCase> {
 }
 
 /// No filter, each field alone, and each pair of fields (overdue both ways).
-fn filter_cases(singles: &[FilterCase]) -> Vec<FilterCase> {
+pub(crate) fn filter_cases(singles: &[FilterCase]) -> Vec<FilterCase> {
     let mut out = vec![FilterCase {
         name: "none".into(),
         input: json!({}),
@@ -267,8 +267,8 @@ const ORDERS: [(&str, &str); 3] =
     [("RECEIVED_AT", "received_at"), ("RESOLUTION_DUE_AT", "resolution_due_at"), ("NUMBER", "id")];
 
 /// Ids of "scope AND filter" in the order, straight from SQL (search applied here).
-async fn expected_ids(
-    app: &TestApp,
+pub(crate) async fn expected_ids(
+    db: &TestDb,
     asker: &Asker,
     filter: &FilterCase,
     order: (&str, &str),
@@ -286,7 +286,7 @@ async fn expected_ids(
         ),
         at,
     );
-    let rows = app.db.sql(&sql, values).await;
+    let rows = db.sql(&sql, values).await;
     rows.iter()
         .filter(|r| {
             let Some(needle) = &filter.search else { return true };
@@ -330,7 +330,7 @@ async fn check_cell(
     }
     assert_eq!(status, 200, "{what}: {resp}");
     assert!(resp.get("errors").is_none(), "{what}: {resp}");
-    let ids = expected_ids(app, asker, filter, order, ascending, at).await;
+    let ids = expected_ids(&app.db, asker, filter, order, ascending, at).await;
     let data = &resp["data"];
     assert_eq!(data["head"]["totalCount"], ids.len(), "{what}: totalCount");
     let head: Vec<i64> = ids.iter().take(PAGE).copied().collect();

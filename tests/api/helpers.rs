@@ -96,6 +96,14 @@ impl TestDb {
         TestDb { db, config, pg_name: None, sqlite_path: None }
     }
 
+    /// A handle on the database at `url` as it is (a read-only standby, say); it drops nothing.
+    pub async fn reader(url: &str) -> TestDb {
+        let mut config = test_config();
+        config.database_url = Some(url.to_owned());
+        let db = Db::connect(&config).await.expect("connect");
+        TestDb { db, config, pg_name: None, sqlite_path: None }
+    }
+
     /// Another handle on the same database, for a second gateway; it drops nothing.
     pub fn shared(other: &TestDb) -> TestDb {
         TestDb {

@@ -13,6 +13,7 @@ pub fn live_heap() -> usize {
 mod audit;
 mod boundary;
 mod boundary_entry_points;
+mod boundary_routes;
 mod browser;
 mod cache;
 mod cluster;

@@ -1,0 +1,308 @@
+//! The access boundary on the other routes an operation takes to the rows, each against SQL
+//! written here, for every principal × every filter alone and in pairs: trusted documents
+//! named by `documentId` and automatic persisted queries named by hash (POST and GET; the
+//! document registered by an operator, run by each principal), and reads served by a streaming
+//! replica (`DATABASE_READ_URL`). A persisted document is text the gateway keeps, never a result:
+//! whoever names it gets the rows of their own scope.
+use crate::boundary::{
+    Asker, FilterCase, Instants, Kind, askers, expected_ids, filter_cases, single_filters,
+    with_instants,
+};
+use crate::cluster::PgCluster;
+use crate::helpers::{Backend, TestApp, TestDb, error_code, metric, node_ids};
+use chrono::{Duration, Utc};
+use cur_gateway::seed::{self, SeedOptions};
+use cur_gateway::{Config, Manifest, sha256_hex};
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Requests in flight at once.
+const PARALLEL: usize = 4;
+
+/// How a request names its operation.
+#[derive(Clone, Copy, Debug)]
+enum Named {
+    /// `documentId: "sha256:<hex>"` (trusted documents).
+    DocumentId,
+    /// `extensions.persistedQuery.sha256Hash` (automatic persisted queries).
+    Hash,
+    /// The document itself.
+    Text,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Method {
+    Post,
+    Get,
+}
+
+/// One operation as the test sends it: its text, its hash, and the order its page follows.
+struct Operation {
+    name: &'static str,
+    body: String,
+    /// (GraphQL order field, SQL column, ascending)
+    order: (&'static str, &'static str, bool),
+    /// Rows on its first page.
+    page: usize,
+}
+
+impl Operation {
+    fn hash(&self) -> String {
+        sha256_hex(&self.body)
+    }
+}
+
+/// Sends `op` as `named` over `method` with `variables` as `token`; the status and the JSON.
+async fn send(
+    app: &TestApp,
+    token: Option<&str>,
+    op: &Operation,
+    named: Named,
+    method: Method,
+    variables: &Value,
+) -> (u16, Value) {
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": op.hash() } });
+    let mut fields: Vec<(&str, String)> = vec![("variables", variables.to_string())];
+    match named {
+        Named::DocumentId => fields.push(("documentId", format!("sha256:{}", op.hash()))),
+        Named::Hash => fields.push(("extensions", persisted.to_string())),
+        Named::Text => fields.push(("query", op.body.clone())),
+    }
+    let mut req = match method {
+        Method::Get => app.client.get(app.url("/graphql")).query(&fields),
+        Method::Post => {
+            let mut body = json!({ "variables": variables });
+            match named {
+                Named::DocumentId => body["documentId"] = json!(fields[1].1),
+                Named::Hash => body["extensions"] = persisted,
+                Named::Text => body["query"] = json!(op.body),
+            }
+            app.client.post(app.url("/graphql")).json(&body)
+        }
+    };
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.expect("request");
+    (resp.status().as_u16(), resp.json().await.expect("JSON"))
+}
+
+/// One cell of a matrix; whether it held rows.
+struct Cell<'a> {
+    asker: &'a Asker,
+    filter: &'a FilterCase,
+    op: &'a Operation,
+    named: Named,
+    method: Method,
+}
+
+/// Checks one cell against SQL over `truth`: `totalCount` and the first page's ids.
+async fn check(app: &TestApp, truth: &TestDb, cell: Cell<'_>, at: Instants) -> bool {
+    let Cell { asker, filter, op, named, method } = cell;
+    let what = format!(
+        "{} as {} by {named:?} over {method:?} / filter {}",
+        op.name, asker.name, filter.name
+    );
+    let variables = json!({ "filter": with_instants(&filter.input, at) });
+    let (status, resp) = send(app, asker.token.as_deref(), op, named, method, &variables).await;
+    if filter.search.is_some() && !asker.may_search {
+        assert_eq!(error_code(&resp), Some("FORBIDDEN"), "{what}: {resp}");
+        assert!(resp["data"].is_null(), "{what}: {resp}");
+        return false;
+    }
+    assert_eq!(status, 200, "{what}: {resp}");
+    assert!(resp.get("errors").is_none(), "{what}: {resp}");
+    let (_, column, ascending) = op.order;
+    let ids = expected_ids(truth, asker, filter, (op.order.0, column), ascending, at).await;
+    let connection = &resp["data"]["complaints"];
+    assert_eq!(connection["totalCount"], ids.len(), "{what}: totalCount");
+    let first: Vec<i64> = ids.iter().take(op.page).copied().collect();
+    assert_eq!(node_ids(connection), first, "{what}: first page");
+    !ids.is_empty()
+}
+
+/// Runs every cell; asserts each principal but the integration account (which reads no
+/// complaints) read rows in a third of its cells or more, so the comparisons compared rows.
+async fn run(app: &TestApp, truth: &TestDb, cells: Vec<Cell<'_>>, at: Instants) -> usize {
+    let total = cells.len();
+    let held: Vec<(String, bool)> = stream::iter(cells)
+        .map(|cell| async move {
+            let name = cell.asker.name.clone();
+            let integration = cell.asker.kind == Kind::Integration;
+            (name, check(app, truth, cell, at).await || integration)
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    let mut names: Vec<&String> = held.iter().map(|(n, _)| n).collect();
+    names.dedup();
+    for name in names {
+        let mine: Vec<bool> = held.iter().filter(|(n, _)| n == name).map(|(_, h)| *h).collect();
+        let rows = mine.iter().filter(|h| **h).count();
+        assert!(rows * 3 > mine.len(), "{name}: {rows}/{} cells held rows", mine.len());
+    }
+    total
+}
+
+fn manifest_body(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/operations/manifest.json");
+    let manifest = Manifest::read(&path).expect("the committed manifest");
+    manifest.operations.into_iter().find(|o| o.name == name).expect("in the manifest").body
+}
+
+fn instants() -> Instants {
+    let now = Utc::now();
+    Instants { now, from: now - Duration::days(60), to: now - Duration::days(20) }
+}
+
+fn trusted(c: &mut Config) {
+    c.trusted_documents =
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/operations/manifest.json"));
+    c.adhoc_roles = "operator".into();
+}
+
+#[tokio::test]
+async fn trusted_documents_by_id_keep_every_principals_scope_over_post_and_get() {
+    let app = TestApp::spawn_configured(Backend::Postgres, 400, trusted).await;
+    let at = instants();
+    let askers = askers(&app).await;
+    let filters = filter_cases(&single_filters(&app).await);
+    // The worklist (officials: it selects the assignee) and the open-data page (everyone).
+    let worklist = Operation {
+        name: "Worklist",
+        body: manifest_body("Worklist"),
+        order: ("RESOLUTION_DUE_AT", "resolution_due_at", true),
+        page: 50,
+    };
+    let open_data = Operation {
+        name: "OpenDataComplaints",
+        body: manifest_body("OpenDataComplaints"),
+        order: ("RECEIVED_AT", "received_at", false),
+        page: 50,
+    };
+    let mut cells = Vec::new();
+    for asker in &askers {
+        for filter in &filters {
+            for method in [Method::Post, Method::Get] {
+                if asker.kind != Kind::Public {
+                    cells.push(Cell {
+                        asker,
+                        filter,
+                        op: &worklist,
+                        named: Named::DocumentId,
+                        method,
+                    });
+                }
+                cells.push(Cell {
+                    asker,
+                    filter,
+                    op: &open_data,
+                    named: Named::DocumentId,
+                    method,
+                });
+            }
+        }
+    }
+    let total = run(&app, &app.db, cells, at).await;
+    println!(
+        "trusted documents: {total} cells ({} principals × {} filters)",
+        askers.len(),
+        filters.len()
+    );
+}
+
+/// The boundary matrix's page, as a client would register it.
+fn pages() -> Operation {
+    Operation {
+        name: "Pages",
+        body: "query Pages($filter: ComplaintFilter) {\n  complaints(filter: $filter, \
+               orderBy: { field: NUMBER, direction: DESC }, first: 6) \
+               { totalCount edges { node { id } } }\n}"
+            .into(),
+        order: ("NUMBER", "id", false),
+        page: 6,
+    }
+}
+
+#[tokio::test]
+async fn a_document_persisted_by_an_operator_runs_in_each_principals_own_scope() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let at = instants();
+    let op = pages();
+    let (_, unknown) = send(&app, None, &op, Named::Hash, Method::Post, &json!({})).await;
+    assert_eq!(error_code(&unknown), Some("PERSISTED_QUERY_NOT_FOUND"), "{unknown:#}");
+    // The operator registers it with a filter of its own, reading the whole region.
+    let register = json!({ "query": op.body, "variables": { "filter": {} },
+                           "extensions": { "persistedQuery": { "version": 1, "sha256Hash": op.hash() } } });
+    let resp = app.client.post(app.url("/graphql")).bearer_auth(&app.operator).json(&register);
+    let registered: Value = resp.send().await.expect("register").json().await.expect("JSON");
+    assert!(registered["data"]["complaints"]["totalCount"].as_i64() > Some(100), "{registered:#}");
+
+    let askers = askers(&app).await;
+    let filters = filter_cases(&single_filters(&app).await);
+    let mut cells = Vec::new();
+    for asker in &askers {
+        for filter in &filters {
+            for method in [Method::Post, Method::Get] {
+                cells.push(Cell { asker, filter, op: &op, named: Named::Hash, method });
+            }
+        }
+    }
+    let total = run(&app, &app.db, cells, at).await;
+    println!("persisted by hash: {total} cells");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_on_a_replica_keep_every_principals_scope() {
+    let primary = PgCluster::start();
+    primary.psql("postgres", "CREATE DATABASE cur");
+    let mut db = TestDb::at(&primary.url("cur")).await;
+    let opts = SeedOptions { complaints: 400, seed: 7, staff: 300, progress: false };
+    seed::run(&db.db, &opts).await.expect("seed");
+    let replica = primary.replica();
+    db.config.database_read_url = Some(replica.url("cur"));
+    // Far enough that the paused replica below stays in use.
+    db.config.replica_max_lag_ms = 600_000;
+    db.config.replica_check_ms = 100;
+    db.config.cache_operations = false;
+    let app = TestApp::serve(db).await;
+    let started = std::time::Instant::now();
+    while metric(&app, "cur_db_replica_in_use", &[]).await != 1.0 {
+        assert!(started.elapsed().as_secs() < 10, "the replica is not in use");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // The replica stops replaying and the primary moves on: answers that equal SQL on the
+    // replica, and not on the primary, were read on the replica.
+    let askers = askers(&app).await;
+    let filters = filter_cases(&single_filters(&app).await);
+    replica.psql("cur", "SELECT pg_wal_replay_pause()");
+    let items: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({ "source": "VK", "externalId": format!("replica-{i}"),
+                    "municipalityId": (1 + i % 3).to_string(),
+                    "text": format!("Яма на дороге по улице Ленина, дом {i}") })
+        })
+        .collect();
+    let ingest = "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created } }";
+    let data = app.data(ingest, json!({ "items": items })).await;
+    assert_eq!(data["ingestComplaints"]["created"], 40);
+    let truth = TestDb::reader(&replica.url("cur")).await;
+    let count = "SELECT COUNT(*) FROM complaint";
+    let (on_primary, on_replica) =
+        (app.db.sql_i64(count, vec![]).await, truth.sql_i64(count, vec![]).await);
+    assert_eq!(on_primary - on_replica, 40, "the replica is behind by the new complaints");
+
+    let op = pages();
+    let mut cells = Vec::new();
+    for asker in &askers {
+        for filter in &filters {
+            cells.push(Cell { asker, filter, op: &op, named: Named::Text, method: Method::Post });
+        }
+    }
+    let total = run(&app, &truth, cells, instants()).await;
+    assert_eq!(metric(&app, "cur_db_replica_in_use", &[]).await, 1.0, "still on the replica");
+    replica.psql("cur", "SELECT pg_wal_replay_resume()");
+    println!("replica reads: {total} cells");
+}
