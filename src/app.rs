@@ -110,6 +110,7 @@ impl Application {
             cache,
             notifier,
             open311_keys: Arc::new(config.open311_keys()?),
+            public_cache_control: http::graphql::public_cache_control(config.public_max_age_secs),
             phase: tokio::sync::watch::channel(Phase::Serving).0,
             cors: crate::http::cors::Origins::parse(config.cors_origins.as_deref(), dev)?,
             trusted_proxies: crate::http::client::TrustedProxies(Arc::new(

@@ -67,6 +67,10 @@ pub struct Config {
     /// (comma separated).
     #[arg(long, env = "CUR_ADHOC_ROLES", default_value = "operator", global = true)]
     pub adhoc_roles: String,
+    /// Seconds a shared cache (a CDN, nginx) may keep the answer to an anonymous GET of a
+    /// query; 0: never. Answers to a token, to POST, or with errors are never kept.
+    #[arg(long, env = "CUR_PUBLIC_MAX_AGE_SECS", default_value_t = 30, global = true)]
+    pub public_max_age_secs: u32,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "CUR_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,

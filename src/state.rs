@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) cors: crate::http::cors::Origins,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: crate::http::client::TrustedProxies,
+    /// `Cache-Control` of an anonymous GET's answer without errors (CUR_PUBLIC_MAX_AGE_SECS).
+    pub(crate) public_cache_control: axum::http::HeaderValue,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
 }

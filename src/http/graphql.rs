@@ -236,6 +236,20 @@ fn tighter(earlier: Option<Quota>, later: Option<Quota>) -> Option<Quota> {
     }
 }
 
+/// `Cache-Control` of an answer shared caches may keep for `secs` seconds (0: never).
+pub(crate) fn public_cache_control(secs: u32) -> HeaderValue {
+    match secs {
+        0 => HeaderValue::from_static("no-store"),
+        s => HeaderValue::from_str(&format!("public, max-age={s}")).unwrap_or(NO_STORE),
+    }
+}
+
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
+/// Answers a request and says who may keep the answer: a shared cache only an anonymous GET's
+/// answer without errors (the public's scope is every anonymous caller's, and GET only reads);
+/// nobody anything else (a token's rows, an error that may pass). The caller's remaining
+/// budget is left off a shared answer, as it is nobody else's.
 async fn handle(
     state: &AppState,
     client: ClientAddr,
@@ -244,17 +258,41 @@ async fn handle(
     req: Result<BatchRequest, String>,
     read_only: bool,
 ) -> Response {
+    let (mut resp, shareable) = answer(state, client, headers, media, req, read_only).await;
+    let shared = shareable && read_only && !headers.contains_key(header::AUTHORIZATION);
+    let out = resp.headers_mut();
+    if shared {
+        out.insert(header::CACHE_CONTROL, state.public_cache_control.clone());
+        out.remove("ratelimit");
+    } else {
+        out.insert(header::CACHE_CONTROL, NO_STORE);
+    }
+    if read_only {
+        out.insert(header::VARY, HeaderValue::from_static("accept, authorization"));
+    }
+    resp
+}
+
+/// The response and whether it is the same for every caller who sends this request.
+async fn answer(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+    media: Media,
+    req: Result<BatchRequest, String>,
+    read_only: bool,
+) -> (Response, bool) {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     // Boxed, as the answers below: the futures of a token check (which may fetch keys) and of
     // an operation are large, and the handler's future is moved several times on its way to
     // the connection — each move a copy of all of it (callgrind: a third of a cached page).
     let principal = match Box::pin(state.auth.authenticate(authorization)).await {
         Ok(p) => p,
-        Err(err) => return unauthorized(media, err),
+        Err(err) => return (unauthorized(media, err), false),
     };
     let batch = match req {
         Ok(batch) => batch,
-        Err(why) => return unreadable(media, &why),
+        Err(why) => return (unreadable(media, &why), false),
     };
     let pipeline = &state.pipeline;
     match batch {
@@ -262,19 +300,21 @@ async fn handle(
             let transport = Transport { read_only, use_cache: true };
             let Reply { answer, quota } =
                 Box::pin(pipeline.answer(&principal, client.0, req, transport)).await;
-            let resp = match answer {
+            let (resp, clean) = match answer {
                 Answer::Fresh(resp, outcome) => {
-                    media.respond(media.status(outcome), written(&Body::of(&resp, outcome)))
+                    let clean = outcome == Outcome::Executed && resp.errors.is_empty();
+                    let body = written(&Body::of(&resp, outcome));
+                    (media.respond(media.status(outcome), body), clean)
                 }
-                Answer::Cached(bytes) => media.respond(StatusCode::OK, bytes),
+                Answer::Cached(bytes) => (media.respond(StatusCode::OK, bytes), true),
             };
-            with_quota(resp, quota)
+            (with_quota(resp, quota), clean)
         }
         BatchRequest::Batch(reqs) => {
             let max = pipeline.limits.max_batch;
             if reqs.is_empty() || reqs.len() > max {
                 let msg = format!("a batch holds 1 to {max} operations, this one {}", reqs.len());
-                return media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]);
+                return (media.errors(StatusCode::BAD_REQUEST, &[Error::bad_input(msg)]), false);
             }
             let mut answers = Vec::with_capacity(reqs.len());
             let mut status = StatusCode::OK;
@@ -289,7 +329,7 @@ async fn handle(
                 }
             }
             let bodies: Vec<Body<'_>> = answers.iter().map(|(r, o)| Body::of(r, *o)).collect();
-            with_quota(media.respond(status, written(&bodies)), quota)
+            (with_quota(media.respond(status, written(&bodies)), quota), false)
         }
     }
 }

@@ -4,7 +4,7 @@ pub(crate) mod client;
 pub(crate) mod cors;
 mod dashboard;
 mod graphiql;
-mod graphql;
+pub(crate) mod graphql;
 mod health;
 pub mod open311;
 mod wire;

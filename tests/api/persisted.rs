@@ -230,3 +230,43 @@ async fn the_dashboard_sends_trusted_documents_that_roles_limited_to_them_may_ru
         "{first:#}"
     );
 }
+
+#[tokio::test]
+async fn only_anonymous_gets_without_errors_may_be_kept_by_shared_caches() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 10, |c| c.public_max_age_secs = 45).await;
+    let hash = sha256_hex(Q);
+    post(&app, None, json!({ "query": Q, "extensions": pq(&hash) })).await;
+    let extensions = pq(&hash).to_string();
+    let get = |token: Option<String>, params: Vec<(&'static str, String)>| {
+        let mut req = app.client.get(app.url("/graphql")).query(&params);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let resp = req.send().await.expect("GET");
+            let header = |name: &str| {
+                resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            };
+            (header("cache-control"), header("vary"), header("ratelimit"))
+        }
+    };
+    // The public's page by hash: the same for every anonymous caller, so a CDN may keep it,
+    // apart from answers to requests with a token; without anyone's remaining budget.
+    let (control, vary, budget) = get(None, vec![("extensions", extensions.clone())]).await;
+    assert_eq!(control.as_deref(), Some("public, max-age=45"));
+    assert!(vary.is_some_and(|v| v.contains("authorization")));
+    assert_eq!(budget, None);
+    // A token's answer, an error, a POST: kept by nobody.
+    let governor = app.token(Role::Governor, None, None);
+    let (control, _, _) = get(Some(governor), vec![("extensions", extensions.clone())]).await;
+    assert_eq!(control.as_deref(), Some("no-store"), "a token's rows");
+    let search = "{ complaints(first: 1, filter: {search: \"снег\"}) { totalCount } }";
+    let (control, _, _) = get(None, vec![("query", search.into())]).await;
+    assert_eq!(control.as_deref(), Some("no-store"), "an error (the public may not search)");
+    let (control, _, _) =
+        get(None, vec![("extensions", pq(&sha256_hex("{ x }")).to_string())]).await;
+    assert_eq!(control.as_deref(), Some("no-store"), "an unknown hash: registered next");
+    let resp = app.client.post(app.url("/graphql")).json(&json!({ "query": Q })).send().await;
+    let control = resp.expect("POST").headers().get("cache-control").cloned();
+    assert_eq!(control.as_ref().and_then(|v| v.to_str().ok()), Some("no-store"), "a POST");
+}
