@@ -124,7 +124,8 @@ pub async fn post(
         Err(rejection) => return unreadable(media, &rejection.body_text()),
     };
     let req = wire::from_body(&body).map_err(|e| e.to_string());
-    handle(&state, client, &headers, media, req, false).await
+    let answer = handle(&state, client, &headers, media, req, false).await;
+    with_caching(&state, &headers, false, answer)
 }
 
 /// GET /graphql: GraphiQL for browsers in developer mode, otherwise a query in the URL.
@@ -146,7 +147,8 @@ pub async fn get(
         Ok(Query(params)) => wire::from_url(params).map_err(|e| e.to_string()),
         Err(rejection) => Err(rejection.body_text()),
     };
-    handle(&state, client, &headers, Media::accepted(&headers), req, true).await
+    let answer = handle(&state, client, &headers, Media::accepted(&headers), req, true).await;
+    with_caching(&state, &headers, true, answer)
 }
 
 fn unauthorized(media: Media, err: AuthError) -> Response {
@@ -246,19 +248,16 @@ pub(crate) fn public_cache_control(secs: u32) -> HeaderValue {
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
-/// Answers a request and says who may keep the answer: a shared cache only an anonymous GET's
-/// answer without errors (the public's scope is every anonymous caller's, and GET only reads);
-/// nobody anything else (a token's rows, an error that may pass). The caller's remaining
-/// budget is left off a shared answer, as it is nobody else's.
-async fn handle(
+/// Says who may keep an answer: a shared cache only an anonymous GET's answer without errors
+/// (the public's scope is every anonymous caller's, and GET only reads); nobody anything else
+/// (a token's rows, an error that may pass). The caller's remaining budget is left off a shared
+/// answer, as it is nobody else's.
+fn with_caching(
     state: &AppState,
-    client: ClientAddr,
     headers: &HeaderMap,
-    media: Media,
-    req: Result<BatchRequest, String>,
     read_only: bool,
+    (mut resp, shareable): (Response, bool),
 ) -> Response {
-    let (mut resp, shareable) = answer(state, client, headers, media, req, read_only).await;
     let shared = shareable && read_only && !headers.contains_key(header::AUTHORIZATION);
     let out = resp.headers_mut();
     if shared {
@@ -274,7 +273,7 @@ async fn handle(
 }
 
 /// The response and whether it is the same for every caller who sends this request.
-async fn answer(
+async fn handle(
     state: &AppState,
     client: ClientAddr,
     headers: &HeaderMap,
