@@ -117,7 +117,7 @@ pub(crate) fn redis_on(port: u16) -> Child {
 }
 
 async fn readyz(app: &TestApp) -> Value {
-    app.client.get(app.url("/readyz")).send().await.expect("readyz").json().await.expect("json")
+    app.readiness().await.1
 }
 
 #[tokio::test]

@@ -164,6 +164,16 @@ impl PgCluster {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Database `cur` on this cluster, migrated and seeded with a region of `complaints`
+    /// complaints and `staff` officials (seed 7).
+    pub async fn seeded(&self, complaints: u64, staff: u32) -> crate::helpers::TestDb {
+        self.psql("postgres", "CREATE DATABASE cur");
+        let db = crate::helpers::TestDb::at(&self.url("cur")).await;
+        let opts = cur_gateway::seed::SeedOptions { complaints, seed: 7, staff, progress: false };
+        cur_gateway::seed::run(&db.db, &opts).await.expect("seed");
+        db
+    }
+
     /// The URL of database `db` on this cluster.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)

@@ -3,98 +3,46 @@
 //! and its subscriptions recover by themselves), a statement that runs past its time limit,
 //! and `serve` against a database it cannot reach.
 use crate::cluster::{PgCluster, spare_port};
-use crate::helpers::{Backend, TestApp, TestDb, error_code};
+use crate::helpers::{Backend, TestApp, error_code};
+use crate::load::{Load, Plan, assert_kept};
 use crate::ws::connected;
-use cur_gateway::seed::{self, SeedOptions};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicBool, Ordering},
-};
 use std::time::{Duration, Instant};
 
 const ONE: &str = r#"query One { complaint(id: "1") { id text status } }"#;
 const INGEST: &str = "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created duplicates } }";
 const EVENTS: &str = "subscription { complaintEvents { kind complaint { externalId } } }";
 
-/// One answer a load client saw.
-#[derive(Debug, Clone)]
-struct Seen {
-    started: Instant,
-    took: Duration,
-    status: u16,
-    body: Value,
-}
-
 fn ingest_item(external: &str) -> Value {
     json!([{ "source": "EMAIL", "externalId": external, "municipalityId": "1",
              "text": "Не вывозят мусор во дворе дома 5" }])
 }
 
-async fn readyz(app: &TestApp) -> u16 {
-    match app.client.get(app.url("/readyz")).send().await {
-        Ok(r) => r.status().as_u16(),
-        Err(_) => 0,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_write_lost() {
     let cluster = PgCluster::start();
-    cluster.psql("postgres", "CREATE DATABASE cur");
-    let mut db = TestDb::at(&cluster.url("cur")).await;
-    let opts = SeedOptions { complaints: 120, seed: 7, staff: 100, progress: false };
-    seed::run(&db.db, &opts).await.expect("seed");
+    let mut db = cluster.seeded(120, 100).await;
     // Every read reaches the database (no operation cache), and a wait for a connection is
     // short, as in production where it is kept below the request timeout.
     db.config.cache_operations = false;
     db.config.db_acquire_timeout_ms = 1_000;
     db.config.live.poll_ms = 200;
-    let app = Arc::new(TestApp::serve(db).await);
+    let app = TestApp::serve(db).await;
     let baseline = app.gql(ONE, json!({})).await;
     assert!(baseline.get("errors").is_none(), "{baseline:#}");
 
     let mut ws = connected(&app, Some(&app.operator.clone())).await;
     ws.subscribe("e", EVENTS, json!({})).await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut clients = Vec::new();
-    for reader in 0..2 {
-        let (app, stop, seen) = (app.clone(), stop.clone(), seen.clone());
-        clients.push(tokio::spawn(async move {
-            let _ = reader;
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                let (status, body) = app.gql_as(Some(&app.operator), ONE, json!({})).await;
-                let took = started.elapsed();
-                seen.lock().expect("lock").push(Seen { started, took, status, body });
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }));
-    }
-    {
-        let (app, stop, seen, acked) = (app.clone(), stop.clone(), seen.clone(), acked.clone());
-        clients.push(tokio::spawn(async move {
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let external = format!("fault-{n}");
-                let started = Instant::now();
-                let vars = json!({ "items": ingest_item(&external) });
-                let (status, body) = app.gql_as(Some(&app.operator), INGEST, vars).await;
-                let took = started.elapsed();
-                if status == 200 && body["data"]["ingestComplaints"]["created"] == 1 {
-                    acked.lock().expect("lock").push(external);
-                }
-                seen.lock().expect("lock").push(Seen { started, took, status, body });
-                tokio::time::sleep(Duration::from_millis(30)).await;
-            }
-        }));
-    }
-
+    let running = Load::start(Plan {
+        at: app.addr.to_string(),
+        token: &app.operator,
+        readers: 2,
+        read: ONE,
+        tag: "fault",
+        pause: Duration::from_millis(20),
+    });
     tokio::time::sleep(Duration::from_secs(1)).await;
     let down = {
         let c = &cluster;
@@ -103,7 +51,7 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
         started
     };
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(readyz(&app).await, 503, "/readyz while Postgres is down");
+    assert_eq!(app.readiness().await.0, 503, "/readyz while Postgres is down");
     let back = Instant::now();
     tokio::task::block_in_place(|| cluster.start_again());
     let recovered = loop {
@@ -115,13 +63,9 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    stop.store(true, Ordering::Relaxed);
-    for c in clients {
-        c.await.expect("load client");
-    }
-    assert_eq!(readyz(&app).await, 200, "/readyz after the restart");
+    let (seen, acked) = running.finish().await;
+    assert_eq!(app.readiness().await.0, 200, "/readyz after the restart");
 
-    let seen = seen.lock().expect("lock").clone();
     let mut unavailable = 0;
     for s in &seen {
         let ok = s.status == 200 && s.body.get("errors").is_none();
@@ -163,21 +107,8 @@ async fn a_postgres_restart_under_load_is_unavailable_then_recovers_with_no_writ
     assert!(recovered - back < Duration::from_secs(10), "recovered in {:?}", recovered - back);
 
     // No acknowledged write is lost.
-    let acked = acked.lock().expect("lock").clone();
     assert!(acked.len() > 5, "writes were acknowledged: {}", acked.len());
-    // A connection of its own: the test's pooled ones died with the server.
-    let check = sea_orm::Database::connect(cluster.url("cur")).await.expect("connect");
-    let sql = "SELECT external_id FROM complaint WHERE external_id LIKE 'fault-%'";
-    let written: Vec<String> = check
-        .query_all_raw(sea_orm::Statement::from_string(check.get_database_backend(), sql))
-        .await
-        .expect("written rows")
-        .iter()
-        .map(|r| r.try_get_by_index::<String>(0).expect("an external id"))
-        .collect();
-    for external in &acked {
-        assert!(written.contains(external), "acknowledged write {external} lost");
-    }
+    assert_kept(&cluster.url("cur"), &acked).await;
 
     // The subscription paused with the database and goes on: a write after the restart
     // reaches it (earlier events may come first).

@@ -295,6 +295,15 @@ impl TestApp {
         resp["data"].clone()
     }
 
+    /// `/readyz`: its status (0: no answer) and its JSON (null if none).
+    pub async fn readiness(&self) -> (u16, Json) {
+        let Ok(resp) = self.client.get(self.url("/readyz")).send().await else {
+            return (0, Json::Null);
+        };
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Json::Null))
+    }
+
     /// SQL statements the gateway has run so far.
     pub fn statements(&self) -> u64 {
         self.gateway_db.statements_executed()

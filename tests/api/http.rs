@@ -34,15 +34,7 @@ async fn graphiql_health_readiness_and_get_queries() {
 
     let health = app.client.get(app.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status(), 200);
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("json");
+    let (_, ready) = app.readiness().await;
     assert_eq!(ready["db"], "ok");
     assert_eq!(ready["backend"], "sqlite");
 }

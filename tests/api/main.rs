@@ -34,6 +34,7 @@ mod jwks;
 mod kpis;
 mod lifecycle;
 mod limits;
+mod load;
 mod masking;
 mod metrics;
 mod nested;

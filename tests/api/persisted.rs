@@ -105,7 +105,8 @@ fn the_committed_manifest_is_the_one_of_the_operation_files() {
     assert_eq!(built, committed, "run `cargo run -- manifest > schema/operations/manifest.json`");
 }
 
-fn trusted(c: &mut Config) {
+/// Trusted documents from the committed manifest; only operators send documents of their own.
+pub(crate) fn trusted(c: &mut Config) {
     c.trusted_documents =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/operations/manifest.json"));
     c.adhoc_roles = "operator".into();
@@ -174,7 +175,8 @@ async fn with_trusted_documents_other_roles_run_only_the_manifest_by_id() {
     assert_eq!(event["payload"]["data"]["complaintEvents"]["kind"], "CREATED", "{event:#}");
 }
 
-fn manifest_body(name: &str) -> String {
+/// The body of the manifest's operation `name`.
+pub(crate) fn manifest_body(name: &str) -> String {
     manifest().operations.into_iter().find(|o| o.name == name).expect("an operation").body
 }
 

@@ -3,8 +3,7 @@
 //! lagging past the bound, or down, sends reads to the primary, and reads return to it when it
 //! is well again.
 use crate::cluster::PgCluster;
-use crate::helpers::{TestApp, TestDb, error_code, metric};
-use cur_gateway::seed::{self, SeedOptions};
+use crate::helpers::{TestApp, error_code, metric};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -43,10 +42,7 @@ async fn until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primary() {
     let primary = PgCluster::start();
-    primary.psql("postgres", "CREATE DATABASE cur");
-    let mut db = TestDb::at(&primary.url("cur")).await;
-    let opts = SeedOptions { complaints: 50, seed: 7, staff: 50, progress: false };
-    seed::run(&db.db, &opts).await.expect("seed");
+    let mut db = primary.seeded(50, 50).await;
     let replica = primary.replica();
     db.config.database_read_url = Some(replica.url("cur"));
     db.config.replica_max_lag_ms = 1_000;
@@ -72,15 +68,7 @@ async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primar
         "reads left the replica only past the bound: {took:?}"
     );
     assert_eq!(metric(&app, "cur_db_replica_in_use", &[]).await, 0.0);
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("JSON");
+    let (_, ready) = app.readiness().await;
     assert_eq!((ready["status"].as_str(), ready["replica"].as_str()), (Some("ok"), Some("unused")));
 
     // Replay resumed: the replica catches up and answers reads again.
@@ -116,6 +104,6 @@ async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primar
         }
     }
     assert!(failures <= 3, "{failures} reads failed while the replica went away");
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
-    assert_eq!(ready.status().as_u16(), 200, "a replica down does not make the gateway unready");
+    let (status, _) = app.readiness().await;
+    assert_eq!(status, 200, "a replica down does not make the gateway unready");
 }

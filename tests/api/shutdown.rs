@@ -3,24 +3,19 @@
 //! the process exits 0. And the JSON logs: request id, operation, role and `sub` on each
 //! request's lines, never texts, authors or variables.
 use crate::helpers::{Backend, TestApp, TestDb, mint};
+use crate::load::{Load, Plan, Seen, assert_kept};
 use crate::process::Process;
 use crate::ws::connected;
 use cur_gateway::{
     auth::Role,
     seed::{self, SeedOptions},
 };
-use serde_json::{Value, json};
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicBool, Ordering},
-};
-use std::time::Duration;
+use serde_json::json;
+use std::time::{Duration, Instant};
 
 const SECRET: &str = "a-secret-of-the-shutdown-test";
 const AUTHORS: &str =
     "query Authors { complaints(first: 5) { edges { node { id author { name phone } } } } }";
-const INGEST: &str =
-    "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created } }";
 
 /// A seeded database and a gateway process over it, with a client view of both.
 async fn gateway(extra: &[(&str, String)]) -> (Process, TestApp) {
@@ -50,80 +45,48 @@ async fn gateway(extra: &[(&str, String)]) -> (Process, TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_record() {
     let (mut process, app) = gateway(&[("CUR_SHUTDOWN_DRAIN_MS", "700".to_owned())]).await;
-    let app = Arc::new(app);
     let mut ws = connected(&app, Some(&app.operator.clone())).await;
     ws.subscribe("e", "subscription { complaintEvents { kind } }", json!({})).await;
 
-    let terminated = Arc::new(AtomicBool::new(false));
-    let answers: Arc<Mutex<Vec<(bool, u16, Value)>>> = Arc::default();
-    let acked_writes: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut clients = Vec::new();
-    for worker in 0..4 {
-        let (app, terminated, answers, acked) =
-            (app.clone(), terminated.clone(), answers.clone(), acked_writes.clone());
-        clients.push(tokio::spawn(async move {
-            // A client of its own: a closed connection is this worker's only.
-            let client = reqwest::Client::new();
-            for n in 0.. {
-                let after = terminated.load(Ordering::Relaxed);
-                let writing = worker == 0;
-                let body = if writing {
-                    let item = json!([{ "source": "EMAIL", "externalId": format!("sd-{n}"),
-                                        "municipalityId": "1", "text": "Не горит фонарь" }]);
-                    json!({ "query": INGEST, "variables": { "items": item } })
-                } else {
-                    json!({ "query": AUTHORS })
-                };
-                let sent = client
-                    .post(app.url("/graphql"))
-                    .bearer_auth(&app.operator)
-                    .json(&body)
-                    .send()
-                    .await;
-                let Ok(resp) = sent else {
-                    // Not accepted: the listener is closed (or closed this idle connection).
-                    if after {
-                        return;
-                    }
-                    panic!("a request failed before SIGTERM");
-                };
-                let status = resp.status().as_u16();
-                let json: Value = resp.json().await.unwrap_or(Value::Null);
-                if writing && status == 200 && json["data"]["ingestComplaints"]["created"] == 1 {
-                    acked.lock().expect("lock").push(format!("sd-{n}"));
-                }
-                answers.lock().expect("lock").push((after, status, json));
-            }
-        }));
-    }
+    let running = Load::start(Plan {
+        at: app.addr.to_string(),
+        token: &app.operator,
+        readers: 3,
+        read: AUTHORS,
+        tag: "sd",
+        pause: Duration::ZERO,
+    });
     tokio::time::sleep(Duration::from_millis(800)).await;
+    let signalled = Instant::now();
     process.terminate();
-    terminated.store(true, Ordering::Relaxed);
     // Readiness is off first, while requests are still answered.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz while draining");
-    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(app.readiness().await.0, 503, "/readyz while draining");
     let (code, _) = ws.closed().await;
     assert_eq!(code, 1001, "WebSockets close with 1001");
-    for c in clients {
-        c.await.expect("a load client");
-    }
     let status = tokio::task::block_in_place(|| process.wait(Duration::from_secs(15)));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "exit code");
+    let (seen, acked) = running.finish().await;
 
-    let answers = answers.lock().expect("lock").clone();
-    for (_, status, body) in &answers {
-        assert_eq!(*status, 200, "an accepted request got an error: {body:#}");
-        assert!(body.get("errors").is_none(), "{body:#}");
+    // Not accepted (the listener closed) only after the signal; every accepted request answered.
+    let answers: Vec<&Seen> = seen.iter().filter(|s| s.status != 0).collect();
+    for s in &seen {
+        if s.status == 0 {
+            assert!(s.started >= signalled, "a request failed before SIGTERM");
+            continue;
+        }
+        assert_eq!(s.status, 200, "an accepted request got an error: {:#}", s.body);
+        assert!(s.body["data"].is_object(), "an accepted request lost its answer: {:#}", s.body);
+        assert!(s.body.get("errors").is_none(), "{:#}", s.body);
     }
-    let during = answers.iter().filter(|(after, ..)| *after).count();
+    let during = answers.iter().filter(|s| s.started >= signalled).count();
 
     assert!(during > 0, "requests were answered while draining");
     // Every `author` the answers resolved is one audit record (an absent author too: the
     // record was read).
     let reads: u64 = answers
         .iter()
-        .filter_map(|(_, _, b)| b["data"]["complaints"]["edges"].as_array())
+        .filter_map(|s| s.body["data"]["complaints"]["edges"].as_array())
         .map(|edges| edges.len() as u64)
         .sum();
     let audited = app
@@ -138,18 +101,8 @@ async fn sigterm_under_load_answers_every_accepted_request_and_loses_no_audit_re
     );
     // Every author an answer carried was audited, and nothing the clients did not receive.
     assert_eq!(audited, reads, "audit records against author reads answered");
-    let acked = acked_writes.lock().expect("lock").clone();
-    assert!(!acked.is_empty());
-    for external in &acked {
-        let n = app
-            .db
-            .sql_i64(
-                "SELECT count(*) FROM complaint WHERE external_id = $1",
-                vec![external.clone().into()],
-            )
-            .await;
-        assert_eq!(n, 1, "acknowledged write {external}");
-    }
+    let url = app.db.config.database_url.clone().expect("a Postgres URL");
+    assert_kept(&url, &acked).await;
     let logs = process.json_logs();
     assert!(logs.iter().any(|l| l["message"] == "cur-gateway stopped"), "{logs:#?}");
 }

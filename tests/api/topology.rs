@@ -5,23 +5,16 @@
 //! restart under load gives 503 UNAVAILABLE and nothing wrong or lost; a SIGTERM of one
 //! replica under load costs no request; `/metrics` shows it all.
 use crate::cluster::{PgCluster, spare_port};
-use crate::helpers::{TestDb, error_code, metric_in};
+use crate::helpers::{error_code, metric_in};
 use crate::jwks::{JwksServer, keycloak_token, read};
+use crate::load::{Load, Plan, assert_kept};
 use crate::process::Process;
-use cur_gateway::{
-    seed::{self, SeedOptions},
-    sha256_hex,
-};
-use sea_orm::ConnectionTrait;
+use cur_gateway::sha256_hex;
 use serde_json::{Value, json};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
     time::{Duration, Instant},
 };
 
@@ -78,14 +71,6 @@ impl Nginx {
     }
 }
 
-/// What one load client saw.
-#[derive(Debug, Clone)]
-struct Seen {
-    at: Instant,
-    status: u16,
-    body: Value,
-}
-
 async fn post(
     client: &reqwest::Client,
     at: SocketAddr,
@@ -107,67 +92,17 @@ async fn metrics(at: SocketAddr) -> String {
 }
 
 const ONE: &str = r#"query One { complaint(id: "1") { id externalId status } }"#;
-const INGEST: &str = "mutation In($items: [IngestComplaintInput!]!) { ingestComplaints(input: $items) { created duplicates } }";
 
-/// Load clients: their tasks, every answer they saw, the writes acknowledged to them.
-struct Load {
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    acked: Arc<Mutex<Vec<String>>>,
-}
-
-impl Load {
-    /// Waits for the clients; what they saw and the writes acknowledged.
-    async fn finish(self) -> (Vec<Seen>, Vec<String>) {
-        for t in self.tasks {
-            t.await.expect("load");
-        }
-        let seen = self.seen.lock().expect("lock").clone();
-        let acked = self.acked.lock().expect("lock").clone();
-        (seen, acked)
-    }
-}
-
-/// Reads and writes through `lb` until `stop`.
-fn load(lb: SocketAddr, token: String, stop: Arc<AtomicBool>, tag: &'static str) -> Load {
-    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut tasks = Vec::new();
-    for worker in 0..3 {
-        let (token, stop, seen, acked) = (token.clone(), stop.clone(), seen.clone(), acked.clone());
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let external = format!("{tag}-{worker}-{n}");
-                let body = if worker == 0 {
-                    let items = json!([{ "source": "EMAIL", "externalId": external, "municipalityId": "1",
-                                         "text": "Не горит свет в подъезде" }]);
-                    json!({ "query": INGEST, "variables": { "items": items } })
-                } else {
-                    json!({ "query": ONE })
-                };
-                let (status, body) = post(&client, lb, Some(&token), &body).await.unwrap_or((0, Value::Null));
-                if worker == 0 && status == 200 && body["data"]["ingestComplaints"]["created"] == 1 {
-                    acked.lock().expect("lock").push(external);
-                }
-                seen.lock().expect("lock").push(Seen { at: Instant::now(), status, body });
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-        }));
-    }
-    Load { tasks, seen, acked }
+/// Two readers and a writer through the balancer at `lb`.
+fn plan<'a>(lb: SocketAddr, token: &'a str, tag: &'static str) -> Plan<'a> {
+    Plan { at: lb.to_string(), token, readers: 2, read: ONE, tag, pause: Duration::from_millis(15) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_restart_and_a_sigterm()
 {
     let cluster = PgCluster::start();
-    cluster.psql("postgres", "CREATE DATABASE cur");
-    let db = TestDb::at(&cluster.url("cur")).await;
-    let opts = SeedOptions { complaints: 80, seed: 7, staff: 50, progress: false };
-    seed::run(&db.db, &opts).await.expect("seed");
+    cluster.seeded(80, 50).await;
     let provider = JwksServer::start(&read("jwks.json"), "public, max-age=300").await;
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let env: Vec<(&str, String)> = vec![
@@ -237,8 +172,7 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
     // A Postgres restart under load: 503 UNAVAILABLE while it is down, nothing else wrong.
     let (_, baseline) =
         post(&client, lb, Some(&operator), &json!({ "query": ONE })).await.expect("answer");
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = load(lb, operator.clone(), stop.clone(), "restart");
+    let running = Load::start(plan(lb, &operator, "restart"));
     tokio::time::sleep(Duration::from_millis(800)).await;
     tokio::task::block_in_place(|| cluster.stop());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -254,7 +188,6 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
-    stop.store(true, Ordering::Relaxed);
     let (seen, acked) = running.finish().await;
     let mut unavailable = 0;
     for s in &seen {
@@ -274,34 +207,17 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
         seen.len(),
         acked.len()
     );
-    let after = seen.iter().filter(|s| s.at > back).count();
+    let after = seen.iter().filter(|s| s.started > back).count();
     assert!(after > 0);
-    let check = sea_orm::Database::connect(cluster.url("cur")).await.expect("connect");
-    let count = |external: String| {
-        let check = &check;
-        async move {
-            let sql = sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                "SELECT count(*) FROM complaint WHERE external_id = $1",
-                [external.into()],
-            );
-            let row = check.query_one_raw(sql).await.expect("count").expect("a row");
-            row.try_get_by_index::<i64>(0).expect("count")
-        }
-    };
-    for external in acked {
-        assert_eq!(count(external.clone()).await, 1, "acknowledged write {external}");
-    }
+    assert_kept(&cluster.url("cur"), &acked).await;
 
     // A SIGTERM of replica A under load: nginx sends everything to B, no request fails.
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = load(lb, operator.clone(), stop.clone(), "sigterm");
+    let running = Load::start(plan(lb, &operator, "sigterm"));
     tokio::time::sleep(Duration::from_millis(700)).await;
     a.terminate();
     let status = tokio::task::block_in_place(|| a.wait(Duration::from_secs(15)));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "replica A exits 0");
     tokio::time::sleep(Duration::from_millis(700)).await;
-    stop.store(true, Ordering::Relaxed);
     let (seen, acked) = running.finish().await;
     assert!(seen.len() > 30, "load ran: {}", seen.len());
     eprintln!(
@@ -314,9 +230,7 @@ async fn two_replicas_behind_nginx_share_budgets_and_documents_and_survive_a_res
         assert_eq!(s.status, 200, "a request failed while a replica stopped: {:#}", s.body);
         assert!(s.body.get("errors").is_none(), "{:#}", s.body);
     }
-    for external in acked {
-        assert_eq!(count(external.clone()).await, 1, "acknowledged write {external}");
-    }
+    assert_kept(&cluster.url("cur"), &acked).await;
 
     // B's metrics tell the story.
     let text = metrics(b.addr).await;
