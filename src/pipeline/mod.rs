@@ -129,15 +129,11 @@ impl Pipeline {
     ) -> Reply {
         let started = std::time::Instant::now();
         let _counted = self.metrics.in_flight();
-        let checked = self.resolved_and_checked(principal, req, transport.read_only).await;
-        let operation =
-            checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
-        record_caller(principal, operation.as_deref());
-        let quota = self.spend(principal, client, &checked).await;
-        let answer = match (checked, quota) {
-            (_, Some(q)) if !q.allowed() => rate_limited(&q),
-            (Ok(c), _) => self.answer_checked(principal, c.req, c.doc, transport).await,
-            (Err(refused), _) => refused,
+        let Admitted { checked, operation, quota } =
+            self.admit(principal, client, req, transport.read_only).await;
+        let answer = match checked {
+            Ok(c) => self.answer_checked(principal, c.req, c.doc, transport).await,
+            Err(refused) => refused,
         };
         let codes = match &answer {
             Answer::Fresh(resp, _) => error_codes(resp),
@@ -147,17 +143,42 @@ impl Pipeline {
         Reply { answer, quota }
     }
 
-    /// Takes the operation's cost from the caller's budget (a refused operation costs one:
-    /// parsing it was work too).
-    async fn spend(
+    /// Takes an operation from its caller's budget in two steps: one request before anything
+    /// is looked up or parsed (a caller over its budget costs one limiter call and nothing
+    /// else: no persisted-document lookup, no registration, no parse), then the rest of its
+    /// cost once the guard has estimated it. A refusal at either step is the answer.
+    async fn admit(
         &self,
         principal: &Principal,
         client: Option<IpAddr>,
-        checked: &Result<Checked, Answer>,
-    ) -> Option<Quota> {
-        let complexity = checked.as_ref().map_or(0, |c| c.complexity);
+        req: Request,
+        read_only: bool,
+    ) -> Admitted {
         let subject = Subject::of(principal, client);
-        let taken = self.limiter.take(&subject, ratelimit::cost(complexity)).await?;
+        let first = self.spend(principal, &subject, 1).await;
+        if let Some(q) = first.filter(|q| !q.allowed()) {
+            record_caller(principal, None);
+            return Admitted { checked: Err(rate_limited(&q)), operation: None, quota: Some(q) };
+        }
+        let checked = self.resolved_and_checked(principal, req, read_only).await;
+        let operation =
+            checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
+        record_caller(principal, operation.as_deref());
+        let extra = checked.as_ref().map_or(0, |c| ratelimit::cost(c.complexity) - 1);
+        let quota = match extra {
+            0 => first,
+            extra => self.spend(principal, &subject, extra).await.or(first),
+        };
+        let checked = match quota {
+            Some(q) if !q.allowed() => Err(rate_limited(&q)),
+            _ => checked,
+        };
+        Admitted { checked, operation, quota }
+    }
+
+    /// Takes `cost` requests from the subject's budget.
+    async fn spend(&self, principal: &Principal, subject: &Subject, cost: u32) -> Option<Quota> {
+        let taken = self.limiter.take(subject, cost).await?;
         if taken.counted_locally {
             self.metrics.rate_limit_fallback();
         }
@@ -322,7 +343,14 @@ impl Pipeline {
     }
 }
 
-/// An operation that passed the checks.
+/// An operation past the budget: checked (or its refusal), its name, the caller's budget.
+struct Admitted {
+    checked: Result<Checked, Answer>,
+    operation: Option<String>,
+    quota: Option<Quota>,
+}
+
+/// An operation that passed the checks, ready to run.
 struct Checked {
     req: Request,
     doc: Option<Arc<ExecutableDocument>>,

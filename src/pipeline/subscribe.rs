@@ -2,10 +2,7 @@
 //! subscribes, then a probe execution that checks the fields' arguments and finds what the
 //! subscription wants; afterwards the live hub runs the accepted document once per delivery
 //! for each group of subscribers (`deliver`), and writes the audit of each member's reads.
-use super::{
-    Answer, Outcome, Pipeline, Transport, code_request_errors, operation_name, rate_limited,
-    record_caller,
-};
+use super::{Answer, Outcome, Pipeline, Transport, code_request_errors, operation_name};
 use crate::{
     Error, Result,
     auth::Principal,
@@ -58,16 +55,8 @@ impl Pipeline {
         client: Option<IpAddr>,
         req: Request,
     ) -> Subscribed {
-        let checked = self.resolved_and_checked(principal, req, false).await;
-        let operation =
-            checked.as_ref().ok().and_then(|c| operation_name(&c.req, c.doc.as_deref()));
-        record_caller(principal, operation.as_deref());
         // A subscription spends from the same budget as any operation.
-        if let Some(quota) = self.spend(principal, client, &checked).await
-            && !quota.allowed()
-        {
-            return Subscribed::Answer(rate_limited(&quota));
-        }
+        let checked = self.admit(principal, client, req, false).await.checked;
         let (req, doc) = match checked {
             Ok(c) => (c.req, c.doc),
             Err(refused) => return Subscribed::Answer(refused),

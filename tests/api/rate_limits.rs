@@ -99,6 +99,32 @@ async fn a_spent_budget_is_429_with_retry_after_and_ratelimit_headers_in_memory_
 }
 
 #[tokio::test]
+async fn a_caller_over_its_budget_registers_no_persisted_document() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 10, with(budgets(0, 2), None)).await;
+    for _ in 0..2 {
+        assert_eq!(post(&app, None, None, CHEAP).await.status, 200);
+    }
+    let doc = "query Towns { municipalities { id } }";
+    let pq =
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": cur_gateway::sha256_hex(doc) } });
+    let send = |token: Option<String>, body: Value| {
+        let mut req = app.client.post(app.url("/graphql")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let resp = req.send().await.expect("request");
+            (resp.status().as_u16(), resp.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let (status, body) = send(None, json!({ "query": doc, "extensions": pq })).await;
+    assert_eq!((status, error_code(&body)), (429, Some("RATE_LIMITED")), "{body:#}");
+    // Refused before the document was looked at: nobody finds it under its hash.
+    let (_, body) = send(Some(app.operator.clone()), json!({ "extensions": pq })).await;
+    assert_eq!(error_code(&body), Some("PERSISTED_QUERY_NOT_FOUND"), "{body:#}");
+}
+
+#[tokio::test]
 async fn replicas_share_one_budget_through_redis() {
     let redis = Some("redis://127.0.0.1:6379".to_owned());
     let one = TestApp::spawn_configured(Backend::Postgres, 10, with(budgets(6, 0), redis)).await;
