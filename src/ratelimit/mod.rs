@@ -8,7 +8,10 @@ mod local;
 mod shared;
 
 use crate::auth::{Principal, Role};
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    time::Duration,
+};
 
 pub(crate) use shared::SharedLimiter;
 
@@ -74,12 +77,25 @@ impl Subject {
         let key = if principal.is_authenticated() {
             format!("sub:{}", principal.sub)
         } else {
-            match client {
-                Some(ip) => format!("ip:{ip}"),
+            match client.map(network) {
+                Some(net) => format!("ip:{net}"),
                 None => "ip:unknown".to_owned(),
             }
         };
         Subject { role: principal.role, key }
+    }
+}
+
+/// The network an anonymous client's budget is counted for: its IPv4 address, or the /64 of
+/// an IPv6 one (one site or subscriber gets a /64, and could otherwise take a budget per
+/// address of it).
+fn network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
     }
 }
 
@@ -185,5 +201,14 @@ mod tests {
         p.role = Role::Operator;
         p.sub = "op-7".into();
         assert_eq!(Subject::of(&p, Some(ip)).key, "sub:op-7");
+    }
+
+    #[test]
+    fn an_ipv6_network_of_64_bits_shares_one_budget() {
+        let key = |ip: &str| Subject::of(&Principal::public(), Some(ip.parse().unwrap())).key;
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:10.1.2.3"), "ip:10.1.2.3", "IPv4 mapped into IPv6 is IPv4");
     }
 }
