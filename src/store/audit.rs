@@ -73,9 +73,8 @@ pub async fn record(
         operation: Set(operation.map(str::to_owned)),
         at: Set(at),
     });
-    let (tx, _writer) = db.begin_write().await?;
-    audit_record::Entity::insert_many(rows).exec_without_returning(&tx).await?;
-    tx.commit().await?;
+    let _writer = db.writer_turn().await;
+    audit_record::Entity::insert_many(rows).exec_without_returning(db.write()).await?;
     Ok(())
 }
 

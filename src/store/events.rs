@@ -188,9 +188,9 @@ pub async fn tip(db: &DatabaseConnection) -> Result<Position> {
 
 /// Deletes events from before `before`; the number deleted.
 pub async fn prune(db: &super::Db, before: DateTime<Utc>) -> Result<u64> {
-    let (tx, _writer) = db.begin_write().await?;
-    let deleted = complaint_event::Entity::delete_many().filter(E::At.lt(before)).exec(&tx).await?;
-    tx.commit().await?;
+    let _writer = db.writer_turn().await;
+    let deleted =
+        complaint_event::Entity::delete_many().filter(E::At.lt(before)).exec(db.write()).await?;
     Ok(deleted.rows_affected)
 }
 

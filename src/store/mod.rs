@@ -127,11 +127,18 @@ impl Db {
     /// Begins a write transaction (queued behind other writers on SQLite; the guard must live
     /// until the commit).
     pub async fn begin_write(&self) -> Result<(DatabaseTransaction, Option<OwnedMutexGuard<()>>)> {
-        let guard = match &self.sqlite_writer {
+        let guard = self.writer_turn().await;
+        Ok((self.write.begin().await?, guard))
+    }
+
+    /// Waits for this process's turn to write, on SQLite (one writer per file, or a write
+    /// between another transaction's read and write is SQLITE_BUSY); at once on Postgres. For
+    /// a write of one statement, which needs no transaction of its own.
+    pub(crate) async fn writer_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
-        };
-        Ok((self.write.begin().await?, guard))
+        }
     }
 
     /// The connection for read-only queries: the replica when configured and neither down
