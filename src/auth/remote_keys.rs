@@ -29,7 +29,9 @@ pub(crate) struct RemoteKeys {
     forced: Mutex<Option<Instant>>,
     /// Serializes fetches (a burst of unknown-kid tokens makes one).
     fetching: tokio::sync::Mutex<()>,
-    /// Wakes the refresher early.
+    /// How long the last fetched set is good for (from its response's headers).
+    fresh_for: Mutex<Duration>,
+    /// Tells the refresher a forced fetch ran (its timer restarts from it).
     wake: Notify,
 }
 
@@ -89,6 +91,7 @@ impl RemoteKeys {
             set: RwLock::new(None),
             forced: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            fresh_for: Mutex::new(DEFAULT_REFRESH),
             wake: Notify::new(),
         })
     }
@@ -112,6 +115,7 @@ impl RemoteKeys {
         let set = KeySet::parse(&text).map_err(|e| format!("not a usable JWKS: {e}"))?;
         let keys = set.len();
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Some(set);
+        *self.fresh_for.lock().unwrap_or_else(|e| e.into_inner()) = fresh_for;
         tracing::info!(url = %self.url, keys, refresh_secs = fresh_for.as_secs(), "JWKS fetched");
         Ok(fresh_for)
     }
@@ -140,22 +144,24 @@ impl RemoteKeys {
 
     /// Keeps the set fresh until the process ends.
     pub(crate) async fn refresh(&self) {
+        let mut pause = self.fetch_or_retry().await;
         loop {
-            let pause = match self.fetch().await {
-                Ok(fresh_for) => fresh_for,
-                Err(err) => {
-                    tracing::warn!(url = %self.url, %err, "JWKS fetch failed; keeping the previous keys");
-                    RETRY
-                }
-            };
             tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
+                _ = tokio::time::sleep(pause) => pause = self.fetch_or_retry().await,
                 // A forced fetch just ran: the next periodic one counts from it.
                 _ = self.wake.notified() => {
-                    tokio::time::sleep(MIN_REFRESH).await;
+                    pause = *self.fresh_for.lock().unwrap_or_else(|e| e.into_inner());
                 }
             }
         }
+    }
+
+    /// One periodic fetch: the pause until the next (the set's freshness, or a retry).
+    async fn fetch_or_retry(&self) -> Duration {
+        self.fetch().await.unwrap_or_else(|err| {
+            tracing::warn!(url = %self.url, %err, "JWKS fetch failed; keeping the previous keys");
+            RETRY
+        })
     }
 }
 

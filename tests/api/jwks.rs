@@ -192,11 +192,10 @@ pub(crate) fn read(name: &str) -> String {
     std::fs::read_to_string(fixture(name)).expect("fixture")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_come_from_a_jwks_url_rotate_refresh_and_outlive_the_provider_going_down() {
-    let server = JwksServer::start(&read("jwks_first_only.json"), "public, max-age=1").await;
+/// A gateway taking its keys from `server`, with a Keycloak realm's claims mapped to roles.
+async fn keycloak_gateway(server: &JwksServer) -> TestApp {
     let (url, ca) = (server.url.clone(), server.ca.clone());
-    let app = TestApp::spawn_configured(Backend::Sqlite, 10, move |c: &mut Config| {
+    TestApp::spawn_configured(Backend::Sqlite, 10, move |c: &mut Config| {
         c.auth.jwt_secret = None;
         c.auth.jwks_url = Some(url);
         c.auth.jwks_ca_file = Some(ca);
@@ -205,7 +204,13 @@ async fn keys_come_from_a_jwks_url_rotate_refresh_and_outlive_the_provider_going
         c.auth.jwt_role_prefix = "cur-".into();
         c.auth.jwt_department_claim = "cur.department_id".into();
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_come_from_a_jwks_url_rotate_refresh_and_outlive_the_provider_going_down() {
+    let server = JwksServer::start(&read("jwks_first_only.json"), "public, max-age=1").await;
+    let app = keycloak_gateway(&server).await;
     let ministry = || json!(["offline_access", "uma_authorization", "cur-ministry"]);
 
     let first = keycloak_token("rsa_private.pem", "key-2026-01", ministry());
@@ -256,4 +261,23 @@ async fn a_jwks_url_must_be_https() {
     let err =
         cur_gateway::auth::jwt::Authenticator::from_config(&config.auth, false).expect_err("http");
     assert!(err.to_string().contains("HTTPS"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_for_an_unknown_key_restarts_the_refresh_timer_and_adds_no_other_fetch() {
+    let server = JwksServer::start(&read("jwks_first_only.json"), "public, max-age=300").await;
+    let app = keycloak_gateway(&server).await;
+    let ministry = json!(["cur-ministry"]);
+    let (status, body) =
+        me(&app, &keycloak_token("rsa_private.pem", "key-2026-01", ministry.clone())).await;
+    assert_eq!(status, 200, "{body:#}");
+    server.serve(&read("jwks.json"));
+    let rotated = keycloak_token("rsa2_private.pem", "key-2026-07", ministry);
+    let (status, body) = me(&app, &rotated).await;
+    assert_eq!(status, 200, "the new key fetched at once: {body:#}");
+    let fetched = server.hits.load(Ordering::Relaxed);
+    assert_eq!(fetched, 2, "the start's fetch and the forced one");
+    // The set is good for 5 minutes: nothing is fetched again meanwhile.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(server.hits.load(Ordering::Relaxed), fetched, "a fetch after the forced one");
 }
