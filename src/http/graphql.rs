@@ -10,7 +10,7 @@ use crate::{
     Error,
     auth::jwt::AuthError,
     pipeline::{Answer, Outcome, Reply, Transport},
-    ratelimit::Quota,
+    ratelimit::{Quota, whole_seconds},
     state::AppState,
 };
 use async_graphql::{BatchRequest, Response as GqlResponse, ServerError};
@@ -205,19 +205,18 @@ fn written<T: serde::Serialize>(body: &T) -> Vec<u8> {
 /// The budget's headers (the IETF RateLimit fields draft) on a response: the policy, what is
 /// left and when it is whole again, and `Retry-After` on a refusal or an outage.
 fn with_quota(mut resp: Response, quota: Option<Quota>) -> Response {
-    let secs = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
     let headers = resp.headers_mut();
     if let Some(q) = quota {
         let role = q.role.as_str();
         let policy = format!("\"{role}\";q={};w=60", q.limit);
-        let state = format!("\"{role}\";r={};t={}", q.remaining, secs(q.reset));
+        let state = format!("\"{role}\";r={};t={}", q.remaining, whole_seconds(q.reset));
         for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
             }
         }
         if let Some(wait) = q.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs(wait).max(1)));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(whole_seconds(wait).max(1)));
         }
     }
     if resp.status() == StatusCode::SERVICE_UNAVAILABLE {

@@ -13,17 +13,17 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: not shutting down, and the database answers (required); the cache is reported — a Redis outage is
-/// `degraded`, not unready, since reads fall back to the database.
+/// Readiness: not shutting down, and the database answers (required); the cache is reported
+/// (a Redis outage is `degraded`, not unready: reads fall back to the database), and the
+/// replica (`unused` while reads go to the primary).
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let replica = match state.db.replica() {
+        None => "not_configured",
+        Some(r) if r.usable() => "ok",
+        Some(_) => "unused",
+    };
     if *state.phase.borrow() != Phase::Serving {
-        let replica = match state.db.replica() {
-            None => json!("not_configured"),
-            Some(r) if r.usable() => json!("ok"),
-            Some(_) => json!("unused"),
-        };
-        let body = json!({
-        "replica": replica, "status": "draining" });
+        let body = json!({ "replica": replica, "status": "draining" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
     }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping());
@@ -37,11 +37,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         ("redis", true) => "ok",
         ("redis", false) => "degraded",
         _ => "not_configured",
-    };
-    let replica = match state.db.replica() {
-        None => json!("not_configured"),
-        Some(r) if r.usable() => json!("ok"),
-        Some(_) => json!("unused"),
     };
     let body = json!({
         "replica": replica,

@@ -361,7 +361,7 @@ struct Checked {
 /// The refusal of an operation over its caller's budget.
 fn rate_limited(quota: &Quota) -> Answer {
     let wait = quota.retry_after.unwrap_or_default();
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = ratelimit::whole_seconds(wait);
     let err = Error::RateLimited(format!(
         "over the budget of {} requests a minute for role {}; retry in {secs} s",
         quota.limit,

@@ -99,6 +99,11 @@ fn network(ip: IpAddr) -> String {
     }
 }
 
+/// `d` in whole seconds, rounded up (a client told to wait 0 s would come back at once).
+pub(crate) fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// What a budget said about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {

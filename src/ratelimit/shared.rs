@@ -2,7 +2,6 @@
 //! and on Redis's clock.
 use super::{Quota, Subject};
 use redis::{Script, aio::ConnectionManager};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// Subjects longer than this are keyed by their hash (a `sub` may be long).
@@ -32,8 +31,7 @@ impl SharedLimiter {
         if subject.key.len() <= MAX_KEY_SUBJECT {
             return format!("{}rl:{role}:{}", self.prefix, subject.key);
         }
-        let hash = Sha256::digest(subject.key.as_bytes());
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::pipeline::persisted::sha256_hex(&subject.key);
         format!("{}rl:{role}:h:{hex}", self.prefix)
     }
 
