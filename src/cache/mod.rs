@@ -3,12 +3,14 @@
 //! generation of what it touched, so every replica's next read misses), single-flight for
 //! cold keys, hit/miss counters, and a database fallback whenever the backend fails: a cache
 //! outage slows reads down, it never breaks them.
+pub(crate) mod breaker;
 mod memory;
 pub(crate) mod redis_backend;
 
 pub use memory::MemoryBackend;
 pub use redis_backend::RedisBackend;
 
+use breaker::Breaker;
 use futures_util::future::BoxFuture;
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
@@ -21,6 +23,9 @@ use std::{
     time::Duration,
 };
 use tokio::sync::OnceCell;
+
+/// How long a backend that failed is not asked again.
+pub(crate) const BACKEND_RETRY: Duration = Duration::from_secs(1);
 
 /// A cache backend failed (unreachable, slow, refused).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -107,6 +112,9 @@ pub struct Cache {
     prefix: Arc<str>,
     ttl: Duration,
     op_timeout: Duration,
+    /// After a failed call, the backend is not asked for a moment (requests do not each wait
+    /// out the timeout while Redis is down).
+    breaker: Arc<Breaker>,
     counters: Arc<[Counters; 2]>,
     flights: Arc<Mutex<HashMap<String, Flight>>>,
     /// Topics whose bump failed: until it lands, this replica bypasses the cache (its entries
@@ -137,6 +145,7 @@ impl Cache {
             prefix: prefix.into(),
             ttl,
             op_timeout,
+            breaker: Arc::new(Breaker::new(BACKEND_RETRY)),
             counters: Arc::default(),
             flights: Arc::default(),
             pending: Arc::default(),
@@ -157,10 +166,7 @@ impl Cache {
         &self,
         op: BoxFuture<'_, Result<T, BackendError>>,
     ) -> Result<T, BackendError> {
-        match tokio::time::timeout(self.op_timeout, op).await {
-            Ok(result) => result,
-            Err(_) => Err(BackendError(format!("no answer within {:?}", self.op_timeout))),
-        }
+        self.breaker.call(self.op_timeout, op).await.map_err(|e| BackendError(e.to_string()))
     }
 
     fn failed(&self, topic: Topic, err: &BackendError) {
@@ -196,7 +202,13 @@ impl Cache {
 
     /// Whether the backend answers now.
     pub async fn healthy(&self) -> bool {
-        self.timed(self.backend.ping()).await.is_ok()
+        // Asked even while the breaker is open: a good answer closes it.
+        let up =
+            matches!(tokio::time::timeout(self.op_timeout, self.backend.ping()).await, Ok(Ok(())));
+        if up {
+            self.breaker.succeeded();
+        }
+        up
     }
 
     /// The current generation of `topic` (shared by every replica on Redis); None when the
@@ -396,9 +408,12 @@ mod tests {
         backend.down.store(true, Ordering::Relaxed);
         cache.bump(Topic::Complaints).await;
         assert_eq!(read(3).await.ok(), Some(3), "down: computed");
-        // ...but when the backend answers again, the bump lands before any read.
+        // ...but when the backend answers again, the bump lands before any read: first the
+        // breaker keeps reads on the source for a moment, then the cache is used again.
         backend.down.store(false, Ordering::Relaxed);
         assert_eq!(read(4).await.ok(), Some(4), "fresh after the outage, not the old 1");
-        assert_eq!(read(5).await.ok(), Some(4), "and cached again");
+        tokio::time::sleep(BACKEND_RETRY + Duration::from_millis(50)).await;
+        assert_eq!(read(5).await.ok(), Some(5), "the bump landed: computed and stored");
+        assert_eq!(read(6).await.ok(), Some(5), "and cached again");
     }
 }

@@ -1,6 +1,10 @@
 //! Budgets every replica shares: one GCRA step per request in a Lua script on Redis, atomic
 //! and on Redis's clock.
 use super::{Quota, Subject};
+use crate::cache::{
+    BACKEND_RETRY,
+    breaker::{Breaker, Refused},
+};
 use redis::{Script, aio::ConnectionManager};
 use std::time::Duration;
 
@@ -14,6 +18,8 @@ pub(crate) struct SharedLimiter {
     script: std::sync::Arc<Script>,
     prefix: String,
     timeout: Duration,
+    /// After a failed call Redis is not asked for a moment: requests count locally at once.
+    breaker: std::sync::Arc<Breaker>,
 }
 
 impl SharedLimiter {
@@ -23,7 +29,8 @@ impl SharedLimiter {
         let conn = crate::cache::redis_backend::lazy_connection(url, timeout)
             .map_err(|e| crate::Error::Startup(format!("REDIS_URL: {e}")))?;
         let script = std::sync::Arc::new(Script::new(include_str!("gcra.lua")));
-        Ok(SharedLimiter { conn, script, prefix: prefix.to_owned(), timeout })
+        let breaker = std::sync::Arc::new(Breaker::new(BACKEND_RETRY));
+        Ok(SharedLimiter { conn, script, prefix: prefix.to_owned(), timeout, breaker })
     }
 
     fn key(&self, subject: &Subject) -> String {
@@ -48,15 +55,14 @@ impl SharedLimiter {
         invocation.arg(interval_ms).arg(limit).arg(cost);
         let call = invocation.invoke_async::<(i64, i64, i64, i64)>(&mut conn);
         let (allowed, retry_ms, remaining, reset_ms) =
-            match tokio::time::timeout(self.timeout, call).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "rate limit call timed out",
-                    )));
-                }
-            };
+            self.breaker.call(self.timeout, call).await.map_err(|refused| match refused {
+                Refused::Failed(err) => err,
+                other => redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "rate limit call",
+                    other.to_string(),
+                )),
+            })?;
         let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
         Ok(Quota {
             limit,

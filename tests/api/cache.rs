@@ -3,7 +3,7 @@
 use crate::helpers::{BOTH, Backend, TestApp};
 use crate::kpis::{KPIS, check};
 use chrono::{Duration, Utc};
-use cur_gateway::auth::Role;
+use cur_gateway::{auth::Role, ratelimit::Budgets};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 
@@ -174,6 +174,62 @@ async fn reads_survive_a_redis_outage_and_use_redis_again_when_it_returns() {
     assert_eq!(metric(&app, "cur_cache_hits_total").await, hits_before + 1, "cached again");
     redis.kill().ok();
     redis.wait().ok();
+}
+
+/// A Redis that accepts connections and never answers (a blackholed server): counts the
+/// connections and the writes it was sent.
+async fn silent_redis() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (port, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_does_not_answer_is_not_asked_by_every_request() {
+    let (port, asked) = silent_redis().await;
+    let app = TestApp::spawn_configured(Backend::Sqlite, 50, |c| {
+        c.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        c.cache_timeout_ms = 100;
+        // A budget, so the limiter asks Redis too.
+        let budgets = Budgets { operator: 1_000_000, ..Budgets::unlimited() };
+        c.rate_limits.set_budgets(budgets);
+    })
+    .await;
+    let requests = 60;
+    let started = std::time::Instant::now();
+    for n in 0..requests {
+        let (status, body) = app
+            .gql_as(Some(&app.operator), "{ complaints(first: 2) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(status, 200, "request {n}: {body:#}");
+        assert!(body.get("errors").is_none(), "answered from the database: {body:#}");
+    }
+    let took = started.elapsed();
+    let asked = asked.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("silent redis: {requests} requests in {took:?}, Redis asked {asked} times");
+    // The limiter, the cache's generation and the cache's read each waited out a timeout on
+    // every request; now each asks again once a second at most.
+    let seconds = took.as_secs() as usize + 1;
+    assert!(asked <= 6 * seconds, "Redis asked {asked} times in {seconds} s");
 }
 
 #[tokio::test]
