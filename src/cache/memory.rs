@@ -2,6 +2,7 @@
 //! live in a bounded moka cache (least recently used out first, each entry gone after its own
 //! TTL); generation counters in a plain map, since evicting one would resurrect stale entries.
 use super::{Backend, BackendError};
+use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
 use moka::{Expiry, sync::Cache};
 use std::{
@@ -16,11 +17,11 @@ const CAPACITY: u64 = 10_000;
 /// Each value expires after the TTL it was stored with.
 struct StoredTtl;
 
-impl Expiry<String, (Duration, Vec<u8>)> for StoredTtl {
+impl Expiry<String, (Duration, Bytes)> for StoredTtl {
     fn expire_after_create(
         &self,
         _key: &String,
-        value: &(Duration, Vec<u8>),
+        value: &(Duration, Bytes),
         _created_at: Instant,
     ) -> Option<Duration> {
         Some(value.0)
@@ -29,7 +30,7 @@ impl Expiry<String, (Duration, Vec<u8>)> for StoredTtl {
 
 /// Values with their TTLs, and counters.
 pub struct MemoryBackend {
-    values: Cache<String, (Duration, Vec<u8>)>,
+    values: Cache<String, (Duration, Bytes)>,
     counters: Mutex<HashMap<String, u64>>,
 }
 
@@ -49,7 +50,8 @@ impl std::fmt::Debug for MemoryBackend {
 }
 
 impl Backend for MemoryBackend {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BackendError>> {
+        // A clone of the value's handle, not of its bytes.
         let value = self.values.get(key).map(|(_, v)| v);
         async move { Ok(value) }.boxed()
     }
@@ -57,7 +59,7 @@ impl Backend for MemoryBackend {
     fn set<'a>(
         &'a self,
         key: &'a str,
-        value: Vec<u8>,
+        value: Bytes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         self.values.insert(key.to_owned(), (ttl, value));

@@ -11,6 +11,7 @@ pub use memory::MemoryBackend;
 pub use redis_backend::RedisBackend;
 
 use breaker::Breaker;
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
@@ -35,12 +36,12 @@ pub struct BackendError(pub String);
 /// What a cache backend stores: bytes under keys with a TTL, and counters.
 pub trait Backend: Send + Sync {
     /// The value under `key`.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BackendError>>;
     /// Stores `value` under `key` for `ttl`.
     fn set<'a>(
         &'a self,
         key: &'a str,
-        value: Vec<u8>,
+        value: Bytes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BackendError>>;
     /// The counter under `key` (0 when absent).
@@ -103,7 +104,7 @@ pub struct Counters {
 /// backend write, fall back to computing alone when the backend fails, and let a reader whose
 /// computation must not be stored keep its answer — moka's single flight is tied to storing in
 /// its own cache.
-type Flight = Arc<OnceCell<Vec<u8>>>;
+type Flight = Arc<OnceCell<Bytes>>;
 
 /// The gateway's cache.
 #[derive(Clone)]
@@ -176,7 +177,7 @@ impl Cache {
 
     /// The value stored under `name`/`key` with [`Cache::store`] (no generations: such values
     /// never go stale, they only expire); None when absent or the backend is down.
-    pub async fn stored(&self, name: &str, key: &str) -> Option<Vec<u8>> {
+    pub async fn stored(&self, name: &str, key: &str) -> Option<Bytes> {
         let key = format!("{}{name}:{key}", self.prefix);
         match self.timed(self.backend.get(&key)).await {
             Ok(value) => value,
@@ -189,7 +190,7 @@ impl Cache {
 
     /// Stores `value` under `name`/`key` for `ttl` (every replica reads it on Redis); false
     /// when the backend is down.
-    pub async fn store(&self, name: &str, key: &str, value: Vec<u8>, ttl: Duration) -> bool {
+    pub async fn store(&self, name: &str, key: &str, value: Bytes, ttl: Duration) -> bool {
         let key = format!("{}{name}:{key}", self.prefix);
         match self.timed(self.backend.set(&key, value, ttl)).await {
             Ok(()) => true,
@@ -286,6 +287,7 @@ impl Cache {
         let bytes = self
             .get_or_compute_bytes(topic, name, parts, async {
                 serde_json::to_vec(&compute.await?)
+                    .map(Bytes::from)
                     .map_err(|e| crate::Error::Internal(format!("cache value: {e}")))
             })
             .await?;
@@ -302,9 +304,9 @@ impl Cache {
         name: &str,
         parts: &str,
         compute: F,
-    ) -> Result<Vec<u8>, E>
+    ) -> Result<Bytes, E>
     where
-        F: Future<Output = Result<Vec<u8>, E>>,
+        F: Future<Output = Result<Bytes, E>>,
     {
         let Some(key) = self.key_of(topic, name, parts).await else { return compute.await };
         match self.timed(self.backend.get(&key)).await {
@@ -371,13 +373,13 @@ mod tests {
     }
 
     impl Backend for Flaky {
-        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BackendError>> {
             self.through(|| self.inner.get(key))
         }
         fn set<'a>(
             &'a self,
             key: &'a str,
-            value: Vec<u8>,
+            value: Bytes,
             ttl: Duration,
         ) -> BoxFuture<'a, Result<(), BackendError>> {
             self.through(|| self.inner.set(key, value, ttl))

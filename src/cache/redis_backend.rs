@@ -1,7 +1,11 @@
 //! The Redis backend: shared by every replica, so a generation bumped through one is seen by
 //! all. The connection manager reconnects by itself after an outage.
 use super::{Backend, BackendError};
-use futures_util::future::{BoxFuture, FutureExt};
+use bytes::Bytes;
+use futures_util::{
+    TryFutureExt,
+    future::{BoxFuture, FutureExt},
+};
 use redis::{
     AsyncCommands, Client,
     aio::{ConnectionManager, ConnectionManagerConfig},
@@ -47,19 +51,21 @@ impl RedisBackend {
 }
 
 impl Backend for RedisBackend {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BackendError>> {
         let mut conn = self.conn.clone();
-        async move { conn.get::<_, Option<Vec<u8>>>(key).await.map_err(fail) }.boxed()
+        let value = async move { conn.get::<_, Option<Vec<u8>>>(key).await.map_err(fail) };
+        value.map_ok(|v| v.map(Bytes::from)).boxed()
     }
 
     fn set<'a>(
         &'a self,
         key: &'a str,
-        value: Vec<u8>,
+        value: Bytes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         let mut conn = self.conn.clone();
-        async move { conn.set_ex::<_, _, ()>(key, value, ttl.as_secs().max(1)).await.map_err(fail) }
+        let secs = ttl.as_secs().max(1);
+        async move { conn.set_ex::<_, _, ()>(key, value.as_ref(), secs).await.map_err(fail) }
             .boxed()
     }
 

@@ -86,7 +86,8 @@ impl Media {
     }
 
     /// A JSON body in this media type.
-    fn respond(self, status: StatusCode, body: Vec<u8>) -> Response {
+    fn respond(self, status: StatusCode, body: impl Into<Bytes>) -> Response {
+        let body: Bytes = body.into();
         (status, [(header::CONTENT_TYPE, self.content_type())], body).into_response()
     }
 

@@ -71,7 +71,7 @@ pub enum Answer {
     Fresh(Box<Response>, Outcome),
     /// The serialized answer of the operation cache (this execution's, or an earlier
     /// identical operation's in the same scope).
-    Cached(Vec<u8>),
+    Cached(bytes::Bytes),
 }
 
 /// An answer with what the caller's budget said about it.
@@ -213,7 +213,9 @@ impl Pipeline {
             }
             // Serializing a response that was built from JSON values cannot fail; if it did,
             // the reader still gets its answer, uncached.
-            serde_json::to_vec(&resp).map_err(|_| NotStored(Box::new(resp), outcome))
+            serde_json::to_vec(&resp)
+                .map(bytes::Bytes::from)
+                .map_err(|_| NotStored(Box::new(resp), outcome))
         };
         match self.cache.get_or_compute_bytes(Topic::Complaints, "op", &key, compute).await {
             Ok(bytes) => Answer::Cached(bytes),

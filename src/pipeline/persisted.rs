@@ -185,7 +185,7 @@ impl Documents {
                 )));
             }
             let stored = self.store.stored("apq", &hash).await;
-            let body = stored.and_then(|b| String::from_utf8(b).ok());
+            let body = stored.and_then(|b| String::from_utf8(b.into()).ok());
             let Some(body) = body else {
                 return Err(Error::PersistedQueryNotFound("PersistedQueryNotFound".into()));
             };
@@ -207,7 +207,7 @@ impl Documents {
         }
         // Registered for the next request through any replica; should the store be down, this
         // request still runs and the next one registers again.
-        self.store.store("apq", &hash, req.query.clone().into_bytes(), APQ_TTL).await;
+        self.store.store("apq", &hash, req.query.clone().into(), APQ_TTL).await;
         Ok(())
     }
 }

@@ -324,7 +324,7 @@ async fn subscription(
         // A query or mutation: its one result, then `complete`.
         Subscribed::Answer(answer) => {
             let payload = match answer {
-                Answer::Cached(bytes) => String::from_utf8(bytes).unwrap_or_default(),
+                Answer::Cached(bytes) => String::from_utf8(bytes.into()).unwrap_or_default(),
                 Answer::Fresh(resp, _) => serde_json::to_string(&*resp).unwrap_or_default(),
             };
             let _ = send(protocol.next(&id, &payload)).await;
