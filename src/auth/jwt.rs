@@ -188,7 +188,9 @@ fn algorithm_of(config: &AuthConfig) -> Algorithm {
 /// The HS256 secret tokens are minted and checked with: the configured one, or the
 /// development secret in developer mode.
 pub fn hmac_secret(config: &AuthConfig, dev: bool) -> Option<&str> {
-    let no_key = config.jwt_public_key_file.is_none() && config.jwks_file.is_none();
+    let no_key = config.jwt_public_key_file.is_none()
+        && config.jwks_file.is_none()
+        && config.jwks_url.is_none();
     config.jwt_secret.as_deref().or((dev && no_key).then_some(DEV_SECRET))
 }
 
@@ -523,6 +525,25 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_development_secret_is_used_only_without_any_other_key_source() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            auth: AuthConfig,
+        }
+        let auth = |args: &[&str]| {
+            let cli: Cli = clap::Parser::parse_from([&["cur"], args].concat());
+            cli.auth
+        };
+        assert_eq!(hmac_secret(&auth(&[]), true), Some(DEV_SECRET));
+        assert_eq!(hmac_secret(&auth(&[]), false), None);
+        for source in [["--jwks-url", "https://sso.test/certs"], ["--jwks-file", "keys.json"]] {
+            assert_eq!(hmac_secret(&auth(&source), true), None, "{source:?}");
+        }
+        assert_eq!(hmac_secret(&auth(&["--jwt-secret", "s"]), true), Some("s"));
+    }
 
     #[test]
     fn lifetimes_parse() {
