@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod connectors;
 pub mod domain;
 pub mod error;
 pub mod events;
