@@ -88,6 +88,11 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
+    /// Pull connectors (`CUR_CONNECTORS_FILE`).
+    Connectors {
+        #[command(subcommand)]
+        action: ConnectorsAction,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Print the trusted-document manifest (Apollo's persisted-query list) of a directory of
@@ -96,6 +101,16 @@ enum Command {
         /// The directory.
         #[arg(default_value = "schema/operations")]
         dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConnectorsAction {
+    /// Check a connectors file and try each source once, writing nothing (exit 1 when the
+    /// file is invalid or a source could not be read).
+    Check {
+        /// The connectors file (TOML).
+        file: std::path::PathBuf,
     },
 }
 
@@ -182,6 +197,37 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
                 return Err(cur_gateway::Error::Startup(format!(
                     "{url} answered {}",
                     resp.status()
+                )));
+            }
+            Ok(())
+        }
+        Command::Connectors { action: ConnectorsAction::Check { file } } => {
+            use cur_gateway::connectors::{Connectors, check, items};
+            let connectors =
+                Connectors::read(&file).map_err(|e| cur_gateway::Error::Startup(e.to_string()))?;
+            // Municipality names from the directory, when there is a database (an embedded
+            // file is not created for a check) and it answers.
+            let exists = config.database_url.is_some() || config.sqlite_path.exists();
+            let db = match exists {
+                true => cur_gateway::store::Db::connect(&config).await.map_err(|e| e.to_string()),
+                false => Err(format!("{} does not exist", config.sqlite_path.display())),
+            };
+            let towns = match db {
+                Ok(db) => items::towns_of(&db).await.unwrap_or_default(),
+                Err(err) => {
+                    eprintln!("warning: no directory ({err}); municipality names are not resolved");
+                    items::Towns::new()
+                }
+            };
+            let reports = check::run(&connectors, &towns, chrono::Utc::now()).await;
+            for report in &reports {
+                println!("{report}");
+            }
+            let failed = reports.iter().filter(|r| r.outcome.is_err()).count();
+            if failed > 0 {
+                return Err(cur_gateway::Error::Startup(format!(
+                    "{failed} of {} connectors could not be read",
+                    reports.len()
                 )));
             }
             Ok(())

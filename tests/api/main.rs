@@ -18,6 +18,7 @@ mod browser;
 mod cache;
 mod cluster;
 mod compiled;
+mod connectors;
 mod cors;
 mod dashboard;
 mod deadlines;
