@@ -26,6 +26,7 @@ pub mod store;
 pub mod telemetry;
 
 pub use app::Application;
+pub use cache::sha256_hex;
 pub use config::Config;
 pub use error::{Error, Result};
-pub use pipeline::persisted::{Manifest, ManifestOperation, sha256_hex};
+pub use pipeline::persisted::{Manifest, ManifestOperation};

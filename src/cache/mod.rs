@@ -25,6 +25,17 @@ use std::{
 };
 use tokio::sync::OnceCell;
 
+/// The SHA-256 of `text` in lowercase hex: cache keys, persisted-document ids, long rate-limit
+/// subjects. Here, below the pipeline and the limiter that both use it.
+pub fn sha256_hex(text: &str) -> String {
+    use std::fmt::Write;
+    let mut hex = String::with_capacity(64);
+    for b in Sha256::digest(text.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
 /// How long a backend that failed is not asked again.
 pub(crate) const BACKEND_RETRY: Duration = Duration::from_secs(1);
 
@@ -265,8 +276,8 @@ impl Cache {
     /// The key of `name`/`parts` at `topic`'s current generation (None: backend down).
     async fn key_of(&self, topic: Topic, name: &str, parts: &str) -> Option<String> {
         let generation = self.generation(topic).await?;
-        let digest: String =
-            Sha256::digest(parts.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect();
+        // The first 16 bytes of the digest are key enough.
+        let digest = &sha256_hex(parts)[..32];
         Some(format!("{}{name}:g{generation}:{digest}", self.prefix))
     }
 

@@ -17,8 +17,7 @@ use std::time::Duration;
 /// The page, with its two trusted documents and their hashes filled in.
 static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let doc = |body: &str| {
-        serde_json::json!({ "query": body, "hash": crate::pipeline::persisted::sha256_hex(body) })
-            .to_string()
+        serde_json::json!({ "query": body, "hash": crate::cache::sha256_hex(body) }).to_string()
     };
     include_str!("dashboard.html")
         .replace("__KPI_DOC__", &doc(include_str!("../../schema/operations/DashboardKpis.graphql")))

@@ -3,9 +3,12 @@
 //! yet; stored in Redis so every replica knows it, in memory otherwise), and trusted documents
 //! (a manifest in Apollo's persisted-query-list format; roles outside `CUR_ADHOC_ROLES` may run
 //! only its operations).
-use crate::{Error, auth::Role, cache::Cache};
+use crate::{
+    Error,
+    auth::Role,
+    cache::{Cache, sha256_hex},
+};
 use async_graphql::{Request, Value};
-use sha2::{Digest, Sha256};
 use std::{collections::HashMap, path::Path, time::Duration};
 
 /// How long a registered document is kept (re-registered on a miss after that).
@@ -37,16 +40,6 @@ pub struct Manifest {
     pub version: u32,
     /// The operations.
     pub operations: Vec<ManifestOperation>,
-}
-
-/// The SHA-256 of a document, in lowercase hex.
-pub fn sha256_hex(text: &str) -> String {
-    use std::fmt::Write;
-    let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(text.as_bytes()) {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
 }
 
 impl Manifest {

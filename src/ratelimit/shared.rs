@@ -38,7 +38,7 @@ impl SharedLimiter {
         if subject.key.len() <= MAX_KEY_SUBJECT {
             return format!("{}rl:{role}:{}", self.prefix, subject.key);
         }
-        let hex = crate::pipeline::persisted::sha256_hex(&subject.key);
+        let hex = crate::cache::sha256_hex(&subject.key);
         format!("{}rl:{role}:h:{hex}", self.prefix)
     }
 
