@@ -11,6 +11,7 @@ use crate::boundary::{
 use crate::cluster::PgCluster;
 use crate::helpers::{Backend, TestApp, TestDb, error_code, metric, node_ids};
 use crate::persisted::{manifest_body, trusted};
+use crate::replicas::on_a_replica;
 use chrono::{Duration, Utc};
 use cur_gateway::sha256_hex;
 use futures_util::{StreamExt, stream};
@@ -61,23 +62,26 @@ async fn send(
     method: Method,
     variables: &Value,
 ) -> (u16, Value) {
-    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": op.hash() } });
-    let mut fields: Vec<(&str, String)> = vec![("variables", variables.to_string())];
+    let mut body = json!({ "variables": variables });
     match named {
-        Named::DocumentId => fields.push(("documentId", format!("sha256:{}", op.hash()))),
-        Named::Hash => fields.push(("extensions", persisted.to_string())),
-        Named::Text => fields.push(("query", op.body.clone())),
+        Named::DocumentId => body["documentId"] = json!(format!("sha256:{}", op.hash())),
+        Named::Hash => {
+            body["extensions"] =
+                json!({ "persistedQuery": { "version": 1, "sha256Hash": op.hash() } });
+        }
+        Named::Text => body["query"] = json!(op.body),
     }
     let mut req = match method {
-        Method::Get => app.client.get(app.url("/graphql")).query(&fields),
-        Method::Post => {
-            let mut body = json!({ "variables": variables });
-            match named {
-                Named::DocumentId => body["documentId"] = json!(fields[1].1),
-                Named::Hash => body["extensions"] = persisted,
-                Named::Text => body["query"] = json!(op.body),
-            }
-            app.client.post(app.url("/graphql")).json(&body)
+        Method::Post => app.client.post(app.url("/graphql")).json(&body),
+        // The same fields as URL parameters: strings as they are, objects as JSON text.
+        Method::Get => {
+            let params: Vec<(&String, String)> = body
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect();
+            app.client.get(app.url("/graphql")).query(&params)
         }
     };
     if let Some(token) = token {
@@ -239,19 +243,8 @@ async fn a_document_persisted_by_an_operator_runs_in_each_principals_own_scope()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_on_a_replica_keep_every_principals_scope() {
     let primary = PgCluster::start();
-    let mut db = primary.seeded(400, 300).await;
-    let replica = primary.replica();
-    db.config.database_read_url = Some(replica.url("cur"));
-    // Far enough that the paused replica below stays in use.
-    db.config.replica_max_lag_ms = 600_000;
-    db.config.replica_check_ms = 100;
-    db.config.cache_operations = false;
-    let app = TestApp::serve(db).await;
-    let started = std::time::Instant::now();
-    while metric(&app, "cur_db_replica_in_use", &[]).await != 1.0 {
-        assert!(started.elapsed().as_secs() < 10, "the replica is not in use");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // A lag bound far enough that the paused replica below stays in use.
+    let (replica, app) = on_a_replica(&primary, 400, 300, 600_000).await;
 
     // The replica stops replaying and the primary moves on: answers that equal SQL on the
     // replica, and not on the primary, were read on the replica.

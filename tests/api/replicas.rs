@@ -39,13 +39,18 @@ async fn until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool
     started.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primary() {
-    let primary = PgCluster::start();
-    let mut db = primary.seeded(50, 50).await;
+/// A gateway over `primary` seeded with `complaints` and `staff`, reading from a streaming
+/// replica of it (lag bound `max_lag_ms`, no operation cache), once reads go to the replica.
+pub(crate) async fn on_a_replica(
+    primary: &PgCluster,
+    complaints: u64,
+    staff: u32,
+    max_lag_ms: u64,
+) -> (PgCluster, TestApp) {
+    let mut db = primary.seeded(complaints, staff).await;
     let replica = primary.replica();
     db.config.database_read_url = Some(replica.url("cur"));
-    db.config.replica_max_lag_ms = 1_000;
+    db.config.replica_max_lag_ms = max_lag_ms;
     db.config.replica_check_ms = 100;
     db.config.cache_operations = false;
     let app = TestApp::serve(db).await;
@@ -53,6 +58,13 @@ async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primar
         metric(&app, "cur_db_replica_in_use", &[]).await == 1.0
     })
     .await;
+    (replica, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_use_the_replica_until_it_lags_or_fails_and_writes_read_the_primary() {
+    let primary = PgCluster::start();
+    let (replica, app) = on_a_replica(&primary, 50, 50, 1_000).await;
 
     // Replay paused: the replica falls behind from the next write on.
     replica.psql("cur", "SELECT pg_wal_replay_pause()");
