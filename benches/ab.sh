@@ -10,9 +10,8 @@ old=$1 new=$2
 ROUNDS=${ROUNDS:-6} DURATION=${DURATION:-10s} CONNECTIONS=${CONNECTIONS:-32}
 export PGSSLMODE=disable
 URL="${PG_ROOT:-postgres://postgres@127.0.0.1:5432}/${BENCH_DB:-cur_bench}?sslmode=disable"
-export CUR_RATE_LIMIT_OPERATOR=1000000000
-export CUR_JWT_SECRET=bench-secret-not-for-production-0123456789
-CUR_BENCH_TOKEN=$(DATABASE_URL="$URL" "$new" token --role operator --sub bench --ttl 2h)
+. benches/operator_token.sh
+CUR_BENCH_TOKEN=$(operator_token "$new" "$URL")
 export CUR_BENCH_TOKEN
 pids=()
 start() { # binary port operation-cache

@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 bin=$1 port=${2:-18111} out=/tmp/callgrind.$port.out
 export PGSSLMODE=disable
 URL="${PG_ROOT:-postgres://postgres@127.0.0.1:5432}/${BENCH_DB:-cur_bench}?sslmode=disable"
-export CUR_RATE_LIMIT_OPERATOR=1000000000
-export CUR_JWT_SECRET=bench-secret-not-for-production-0123456789
-CUR_BENCH_TOKEN=$(DATABASE_URL="$URL" "$bin" token --role operator --sub bench --ttl 2h)
+. benches/operator_token.sh
+CUR_BENCH_TOKEN=$(operator_token "$bin" "$URL")
 export CUR_BENCH_TOKEN
 DATABASE_URL="$URL" CUR_LISTEN="127.0.0.1:$port" RUST_LOG=warn CUR_DEADLINE_WATCH_SECS=0 \
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" "$bin" serve \

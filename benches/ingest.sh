@@ -36,11 +36,8 @@ psql "$PG_ROOT/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)"
 psql "$PG_ROOT/postgres" -qc "CREATE DATABASE $BENCH_DB"
 DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/ingest_seed.txt"
 
-export CUR_JWT_SECRET=${CUR_JWT_SECRET:-bench-secret-not-for-production-0123456789}
-# The operator's budget is checked on every request but never reached: the benchmark measures
-# serving, not refusing (the default of 3,000 a minute would answer 429 within a second).
-export CUR_RATE_LIMIT_OPERATOR=${CUR_RATE_LIMIT_OPERATOR:-1000000000}
-CUR_BENCH_TOKEN=$(DATABASE_URL="$GW_URL" "$BIN" token --role operator --sub bench --ttl 2h)
+. benches/operator_token.sh
+CUR_BENCH_TOKEN=$(operator_token "$BIN" "$GW_URL")
 export CUR_BENCH_TOKEN
 # The deadline watch would add its own writes to the measurement.
 DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DEADLINE_WATCH_SECS=0 RUST_LOG=warn \

@@ -27,11 +27,8 @@ have=$(psql "$PG_ROOT/$BENCH_DB" -Atc "SELECT COUNT(*) FROM complaint" 2>/dev/nu
 cargo build --release --quiet
 BIN=target/release/cur-gateway
 DATABASE_URL="$URL" "$BIN" migrate >/dev/null
-# The operator's budget is checked on every request but never reached: the benchmark measures
-# serving, not refusing (the default of 3,000 a minute would answer 429 within a second).
-export CUR_RATE_LIMIT_OPERATOR=${CUR_RATE_LIMIT_OPERATOR:-1000000000}
-export CUR_JWT_SECRET=${CUR_JWT_SECRET:-bench-secret-not-for-production-0123456789}
-CUR_BENCH_TOKEN=$(DATABASE_URL="$URL" "$BIN" token --role operator --sub bench --ttl 2h)
+. benches/operator_token.sh
+CUR_BENCH_TOKEN=$(operator_token "$BIN" "$URL")
 export CUR_BENCH_TOKEN
 DATABASE_URL="$URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DEADLINE_WATCH_SECS=0 RUST_LOG=warn \
   CUR_CACHE_PREFIX="bench:$(date +%s):" "$BIN" serve > "$OUT/kpis_gateway.log" 2>&1 &

@@ -42,12 +42,8 @@ if [ "$have" -lt "$COMPLAINTS" ]; then
   DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" | tee "$OUT/seed.txt"
 fi
 
-# Requests carry an operator's HS256 token, verified on every request as in production.
-# The operator's budget is checked on every request but never reached: the benchmark measures
-# serving, not refusing (the default of 3,000 a minute would answer 429 within a second).
-export CUR_RATE_LIMIT_OPERATOR=${CUR_RATE_LIMIT_OPERATOR:-1000000000}
-export CUR_JWT_SECRET=${CUR_JWT_SECRET:-bench-secret-not-for-production-0123456789}
-CUR_BENCH_TOKEN=$(DATABASE_URL="$GW_URL" "$BIN" token --role operator --sub bench --ttl 2h)
+. benches/operator_token.sh
+CUR_BENCH_TOKEN=$(operator_token "$BIN" "$GW_URL")
 export CUR_BENCH_TOKEN
 # The comparison with raw SQL measures the GraphQL layer, so that gateway executes every
 # request (no operation cache); a second gateway with the operation cache on (the default)
