@@ -202,18 +202,21 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             Ok(())
         }
         Command::Connectors { action: ConnectorsAction::Check { file } } => {
-            use cur_gateway::connectors::{Connectors, check, items};
+            use cur_gateway::{
+                connectors::{Connectors, check, items},
+                service::import,
+            };
             let connectors =
                 Connectors::read(&file).map_err(|e| cur_gateway::Error::Startup(e.to_string()))?;
             // Municipality names from the directory, when there is a database (an embedded
             // file is not created for a check) and it answers.
-            let exists = config.database_url.is_some() || config.sqlite_path.exists();
-            let db = match exists {
-                true => cur_gateway::store::Db::connect(&config).await.map_err(|e| e.to_string()),
-                false => Err(format!("{} does not exist", config.sqlite_path.display())),
+            let db = if config.database_url.is_some() || config.sqlite_path.exists() {
+                cur_gateway::store::Db::connect(&config).await.map_err(|e| e.to_string())
+            } else {
+                Err(format!("{} does not exist", config.sqlite_path.display()))
             };
             let towns = match db {
-                Ok(db) => items::towns_of(&db).await.unwrap_or_default(),
+                Ok(db) => import::municipality_names(&db).await.unwrap_or_default(),
                 Err(err) => {
                     eprintln!("warning: no directory ({err}); municipality names are not resolved");
                     items::Towns::new()

@@ -6,6 +6,7 @@ use super::{
     fetch::SourceClient,
     items::{self, Item, Towns},
 };
+use crate::service::import;
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 
@@ -78,18 +79,17 @@ pub async fn run(connectors: &Connectors, towns: &Towns, now: DateTime<Utc>) -> 
 }
 
 async fn try_once(c: &Connector, towns: &Towns, now: DateTime<Utc>) -> Result<Found, String> {
+    let fetch = async |url: &Url| {
+        let client = SourceClient::new(c).map_err(|e| e.to_string())?;
+        client.get_json(url).await.map_err(|e| e.to_string())
+    };
     match &c.kind {
         Kind::Open311(o) => {
-            let answer = SourceClient::new(c)
-                .map_err(|e| e.to_string())?
-                .get_json(&requests_url(&o.base))
-                .await;
-            let answer = answer.map_err(|e| e.to_string())?;
+            let answer = fetch(&requests_url(&o.base)).await?;
             Ok(Found::of(&items::open311_items(&answer, c.source, o, now)?))
         }
         Kind::JsonFeed(feed) => {
-            let answer = SourceClient::new(c).map_err(|e| e.to_string())?.get_json(&feed.url).await;
-            let answer = answer.map_err(|e| e.to_string())?;
+            let answer = fetch(&feed.url).await?;
             let items = items::feed_items(
                 &answer,
                 &feed.list,
@@ -110,12 +110,16 @@ async fn try_once(c: &Connector, towns: &Towns, now: DateTime<Utc>) -> Result<Fo
                 if path.extension().is_none_or(|e| !e.eq_ignore_ascii_case("csv")) {
                     continue;
                 }
-                let rows = csv_rows(&path)?;
-                found.read += rows.0;
-                found.mappable += rows.1;
-                for why in rows.2 {
-                    if found.rejected.len() < REASONS {
-                        found.rejected.push(format!("{}: {why}", path.display()));
+                // Read as the import reads it.
+                let rows = import::read(&path, c.source, towns).map_err(|e| e.to_string())?;
+                found.read += rows.len();
+                for (line, row) in rows {
+                    match row {
+                        Ok(_) => found.mappable += 1,
+                        Err(why) if found.rejected.len() < REASONS => {
+                            found.rejected.push(format!("{}: row {line}: {why}", path.display()));
+                        }
+                        Err(_) => {}
                     }
                 }
             }
@@ -130,33 +134,4 @@ pub fn requests_url(base: &Url) -> Url {
     let path = format!("{}/requests.json", base.path().trim_end_matches('/'));
     url.set_path(&path);
     url
-}
-
-/// Rows of a CSV in the import format: read, with the required columns filled, and why not.
-fn csv_rows(path: &std::path::Path) -> Result<(usize, usize, Vec<String>), String> {
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let required = ["external_id", "text", "municipality"];
-    let mut at = Vec::new();
-    for name in required {
-        at.push(column(name).ok_or_else(|| format!("{}: no `{name}` column", path.display()))?);
-    }
-    let (mut read, mut ok, mut reasons) = (0, 0, Vec::new());
-    for (n, row) in reader.records().enumerate() {
-        read += 1;
-        match row {
-            Ok(row) => match required
-                .iter()
-                .zip(&at)
-                .find(|(_, i)| row.get(**i).is_none_or(|v| v.trim().is_empty()))
-            {
-                None => ok += 1,
-                Some((name, _)) => reasons.push(format!("row {}: {name} is empty", n + 2)),
-            },
-            Err(e) => reasons.push(format!("row {}: {e}", n + 2)),
-        }
-    }
-    Ok((read, ok, reasons))
 }

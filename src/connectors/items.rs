@@ -12,18 +12,9 @@ use std::collections::HashMap;
 /// time further ahead is refused, not moved.
 const CLOCK_SKEW: Duration = Duration::minutes(10);
 
-/// Municipality names (lowercase) and ids, to read a source's municipality field.
+/// Municipalities by lowercase id and names ([`crate::service::import::municipality_names`]),
+/// to read a source's municipality field.
 pub type Towns = HashMap<String, i32>;
-
-/// The directory's municipalities by lowercase name.
-pub async fn towns_of(db: &crate::store::Db) -> crate::Result<Towns> {
-    let directory = crate::store::directory::Directory::new(
-        db.read().clone(),
-        std::time::Duration::from_secs(60),
-    );
-    let snapshot = directory.snapshot().await?;
-    Ok(snapshot.municipalities.iter().map(|m| (m.name.to_lowercase(), m.id)).collect())
-}
 
 /// One item read: its submission, or why it cannot be one.
 pub type Item = Result<Submission, String>;
