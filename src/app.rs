@@ -29,6 +29,8 @@ pub struct Application {
     replica_checks: (Duration, Duration),
     /// Keeps an identity provider's keys fresh (ends at once for other key sources).
     key_refresher: tokio::task::JoinHandle<()>,
+    /// The pull connectors and how long their leases last.
+    connectors: (Arc<crate::connectors::Connectors>, Duration),
 }
 
 impl Application {
@@ -61,9 +63,15 @@ impl Application {
                 "developer mode: tokens are signed with the built-in development secret"
             );
         }
+        let connectors = Arc::new(config.connectors()?);
         let cache = config.cache()?;
         let notifier = crate::service::Notifier { cache: cache.clone(), bus: config.bus()? };
-        let schema = graphql::build_schema(db.clone(), directory.clone(), notifier.clone());
+        let schema = graphql::build_schema(
+            db.clone(),
+            directory.clone(),
+            notifier.clone(),
+            connectors.clone(),
+        );
         let sdl = schema.sdl();
         let types = TypeIndex::from_sdl(&sdl);
         // The guard walks from the root type by name; without it no field rule would apply.
@@ -110,6 +118,7 @@ impl Application {
             cache,
             notifier,
             open311_keys: Arc::new(config.open311_keys()?),
+            connectors: connectors.clone(),
             public_cache_control: http::graphql::public_cache_control(config.public_max_age_secs),
             phase: tokio::sync::watch::channel(Phase::Serving).0,
             cors: crate::http::cors::Origins::parse(config.cors_origins.as_deref(), dev)?,
@@ -136,6 +145,7 @@ impl Application {
             Duration::from_millis(config.replica_max_lag_ms),
             Duration::from_millis(config.replica_check_ms.max(20)),
         );
+        let lease = Duration::from_secs(config.connector_lease_secs.max(1));
         Ok(Application {
             listener,
             router,
@@ -145,6 +155,7 @@ impl Application {
             deadline,
             replica_checks,
             key_refresher,
+            connectors: (connectors, lease),
         })
     }
 
@@ -177,6 +188,16 @@ impl Application {
             let (db, notifier) = (self.state.db.clone(), self.state.notifier.clone());
             tokio::spawn(watch_deadlines(db, notifier, every, lookback, phase.subscribe()))
         });
+        let (connectors, lease) = &self.connectors;
+        let runner = crate::connectors::run::Runner::new(
+            self.state.db.clone(),
+            self.state.notifier.clone(),
+            *lease,
+        );
+        let pulls = runner.start(connectors, phase.subscribe()).await?;
+        if !connectors.0.is_empty() {
+            tracing::info!(connectors = connectors.0.len(), "pull connectors started");
+        }
         let hub = tokio::spawn(self.state.live.clone().run());
         let health = tokio::spawn(self.state.db.clone().watch_health());
         let (max_lag, every) = self.replica_checks;
@@ -226,6 +247,12 @@ impl Application {
             let until = finished_at.max(tokio::time::Instant::now() + Duration::from_secs(1));
             if tokio::time::timeout_at(until, watch).await.is_err() {
                 tracing::warn!("the deadline watch did not finish its pass in time");
+            }
+        }
+        // Each connector task ends its page and gives its lease up.
+        for pull in pulls {
+            if tokio::time::timeout(Duration::from_secs(5), pull).await.is_err() {
+                tracing::warn!("a connector did not stop in time");
             }
         }
         hub.abort();

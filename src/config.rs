@@ -89,6 +89,13 @@ pub struct Config {
     /// Seconds between deadline-watch passes (0: off). One replica does each pass.
     #[arg(long, env = "CUR_DEADLINE_WATCH_SECS", default_value_t = 60, global = true)]
     pub deadline_watch_secs: u64,
+    /// The pull connectors' file (TOML, see `connectors::config`); unset: no connectors.
+    #[arg(long, env = "CUR_CONNECTORS_FILE", global = true)]
+    pub connectors_file: Option<std::path::PathBuf>,
+    /// Seconds a replica holds a connector's lease without renewing it: after a crash,
+    /// another replica takes the connector over within this time.
+    #[arg(long, env = "CUR_CONNECTOR_LEASE_SECS", default_value_t = 30, global = true)]
+    pub connector_lease_secs: u64,
     /// How far back a pass looks for deadlines that passed (covers downtime), in hours.
     #[arg(long, env = "CUR_DEADLINE_LOOKBACK_HOURS", default_value_t = 168, global = true)]
     pub deadline_lookback_hours: i64,
@@ -462,6 +469,15 @@ impl Config {
     /// Whom committed writes are announced to: the cache and the event bus.
     pub fn notifier(&self) -> crate::Result<crate::service::Notifier> {
         Ok(crate::service::Notifier { cache: self.cache()?, bus: self.bus()? })
+    }
+
+    /// The pull connectors of `CUR_CONNECTORS_FILE`, checked (none when unset).
+    pub fn connectors(&self) -> crate::Result<crate::connectors::Connectors> {
+        match &self.connectors_file {
+            None => Ok(crate::connectors::Connectors(Vec::new())),
+            Some(path) => crate::connectors::Connectors::read(path)
+                .map_err(|e| crate::Error::Startup(format!("CUR_CONNECTORS_FILE: {e}"))),
+        }
     }
 
     /// Open311 API keys (`CUR_OPEN311_API_KEYS`, `key=name,key=name`) and the integration

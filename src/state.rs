@@ -39,6 +39,8 @@ pub struct AppState {
     pub(crate) public_cache_control: axum::http::HeaderValue,
     /// Open311 API keys and the integration names they post as.
     pub open311_keys: Arc<HashMap<String, String>>,
+    /// The pull connectors of the connectors file.
+    pub connectors: Arc<crate::connectors::Connectors>,
 }
 
 /// Where a gateway is in its life.

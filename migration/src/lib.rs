@@ -12,6 +12,7 @@ mod m20261129_000008_kpi_blocks;
 mod m20261201_000009_acting_body;
 mod m20261201_000010_routing_rule_pairs;
 mod m20261201_000011_event_outbox;
+mod m20261201_000012_connectors;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_acting_body::Migration),
             Box::new(m20261201_000010_routing_rule_pairs::Migration),
             Box::new(m20261201_000011_event_outbox::Migration),
+            Box::new(m20261201_000012_connectors::Migration),
         ]
     }
 }

@@ -80,6 +80,8 @@ pub enum Action {
     Reopen,
     /// End every live session (WebSocket) of a token subject.
     RevokeSessions,
+    /// Pause, resume or run now a pull connector.
+    ControlConnectors,
 }
 
 /// Which complaints in its scope a role's changes may touch.
@@ -125,6 +127,8 @@ pub struct RolePolicy {
     pub audit_log: Access,
     /// The routing rules (internal configuration of the center).
     pub routing_rules: Access,
+    /// The pull connectors' state (the center's own plumbing: sources, errors, checkpoints).
+    pub connectors: Access,
     /// Officials' logins in history, assignments and answers; `Masked` shows the acting body.
     pub officials: Access,
     /// KPI groups.
@@ -152,6 +156,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Allow,
         audit_log: Deny,
         routing_rules: Allow,
+        connectors: Deny,
         officials: Allow,
         kpis: KpiGroups::All,
         actions: &[Action::Escalate],
@@ -169,6 +174,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Allow,
         audit_log: Allow,
         routing_rules: Allow,
+        connectors: Allow,
         officials: Allow,
         kpis: KpiGroups::All,
         actions: &[
@@ -180,6 +186,7 @@ pub static MATRIX: [RolePolicy; 6] = [
             Action::EditRouting,
             Action::Reopen,
             Action::RevokeSessions,
+            Action::ControlConnectors,
         ],
         acts_on: ActsOn::Scope,
         acts_for: ActsFor::Center,
@@ -195,6 +202,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Allow,
         audit_log: Deny,
         routing_rules: Allow,
+        connectors: Deny,
         officials: OwnDepartment,
         kpis: KpiGroups::OwnDepartmentAndRegion,
         actions: &[Action::Respond, Action::Progress, Action::Resolve, Action::Reassign],
@@ -212,6 +220,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Allow,
         audit_log: Deny,
         routing_rules: Allow,
+        connectors: Deny,
         officials: OwnMunicipality,
         kpis: KpiGroups::OwnMunicipalityAndRegion,
         actions: &[Action::Respond],
@@ -229,6 +238,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Allow,
         audit_log: Deny,
         routing_rules: Deny,
+        connectors: Deny,
         officials: Masked,
         kpis: KpiGroups::Nothing,
         actions: &[Action::Ingest],
@@ -246,6 +256,7 @@ pub static MATRIX: [RolePolicy; 6] = [
         external_ids: Deny,
         audit_log: Deny,
         routing_rules: Deny,
+        connectors: Deny,
         officials: Masked,
         kpis: KpiGroups::RegionOnly,
         actions: &[],

@@ -27,10 +27,10 @@ use tokio::sync::OnceCell;
 
 /// The SHA-256 of `text` in lowercase hex: cache keys, persisted-document ids, long rate-limit
 /// subjects. Here, below the pipeline and the limiter that both use it.
-pub fn sha256_hex(text: &str) -> String {
+pub fn sha256_hex(text: impl AsRef<[u8]>) -> String {
     use std::fmt::Write;
     let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(text.as_bytes()) {
+    for b in Sha256::digest(text.as_ref()) {
         let _ = write!(hex, "{b:02x}");
     }
     hex

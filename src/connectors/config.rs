@@ -41,6 +41,8 @@ pub struct Connector {
     pub max_body_bytes: usize,
     /// One request's time limit.
     pub timeout: Duration,
+    /// Pages read at most in one run (an endless cursor ends here; the next run goes on).
+    pub max_pages: usize,
     /// What it reads.
     pub kind: Kind,
 }
@@ -68,6 +70,14 @@ pub struct Open311 {
     pub service_codes: BTreeMap<String, Category>,
     /// `jurisdiction_id` → municipality.
     pub jurisdictions: BTreeMap<String, i32>,
+    /// The most requests the server answers at once: a window that fills it is halved, since
+    /// the answer may have been cut.
+    pub page_size: usize,
+    /// How far back the first pull starts.
+    pub since: Duration,
+    /// How far each run re-reads behind its checkpoint, for requests the server registers
+    /// with a time a little in the past (its clock, its queue); re-read ones are duplicates.
+    pub overlap: Duration,
 }
 
 /// An HTTP JSON endpoint and where the fields of its items are (JSON pointers).
@@ -159,6 +169,10 @@ struct Raw {
     dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
     timeout: Option<String>,
+    max_pages: Option<usize>,
+    page_size: Option<usize>,
+    since: Option<String>,
+    overlap: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +214,10 @@ const MIN_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_MAX_BODY: usize = 10 << 20;
 /// Default time limit of one request.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default pages per run.
+const DEFAULT_MAX_PAGES: usize = 100;
+/// GeoReport servers commonly answer at most 1,000 requests (ours does).
+const DEFAULT_PAGE_SIZE: usize = 1_000;
 
 impl Connectors {
     /// Reads and checks the file at `path`.
@@ -248,11 +266,32 @@ impl Raw {
         if max_body_bytes == 0 {
             return Err(err("max_body_bytes: more than 0".into()));
         }
+        let max_pages = self.max_pages.unwrap_or(DEFAULT_MAX_PAGES);
+        if max_pages == 0 {
+            return Err(err("max_pages: more than 0".into()));
+        }
         let allowed: &[&str] = match self.kind.as_str() {
-            "open311" => &["url", "municipality_id", "service_codes", "jurisdictions", "source"],
-            "json_feed" => {
-                &["url", "list", "fields", "paging", "webhook", "municipality_id", "source"]
-            }
+            "open311" => &[
+                "url",
+                "municipality_id",
+                "service_codes",
+                "jurisdictions",
+                "source",
+                "max_pages",
+                "page_size",
+                "since",
+                "overlap",
+            ],
+            "json_feed" => &[
+                "url",
+                "list",
+                "fields",
+                "paging",
+                "webhook",
+                "municipality_id",
+                "source",
+                "max_pages",
+            ],
             "csv_drop" => &["dir", "source"],
             other => {
                 return Err(err(format!("unknown kind `{other}` (open311, json_feed, csv_drop)")));
@@ -282,11 +321,21 @@ impl Raw {
                     })?;
                     service_codes.insert(code, category);
                 }
+                let page_size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+                if !(1..=crate::service::ingest::MAX_BATCH).contains(&page_size) {
+                    let most = crate::service::ingest::MAX_BATCH;
+                    return Err(err(format!("page_size: 1 to {most}")));
+                }
                 Kind::Open311(Open311 {
                     base,
                     municipality_id: self.municipality_id,
                     service_codes,
                     jurisdictions: self.jurisdictions.unwrap_or_default(),
+                    page_size,
+                    since: duration(self.since.as_deref(), Duration::from_secs(30 * 86_400))
+                        .map_err(|e| err(format!("since: {e}")))?,
+                    overlap: duration(self.overlap.as_deref(), Duration::from_secs(120))
+                        .map_err(|e| err(format!("overlap: {e}")))?,
                 })
             }
             "json_feed" => {
@@ -342,11 +391,11 @@ impl Raw {
                 Kind::CsvDrop(CsvDrop { dir })
             }
         };
-        Ok(Connector { name, interval, source, hosts, max_body_bytes, timeout, kind })
+        Ok(Connector { name, interval, source, hosts, max_body_bytes, timeout, max_pages, kind })
     }
 
     /// Each kind-specific key and whether the table sets it.
-    fn present(&self) -> [(&'static str, bool); 10] {
+    fn present(&self) -> [(&'static str, bool); 14] {
         [
             ("url", self.url.is_some()),
             ("municipality_id", self.municipality_id.is_some()),
@@ -358,6 +407,10 @@ impl Raw {
             ("webhook", self.webhook.is_some()),
             ("dir", self.dir.is_some()),
             ("source", self.source.is_some()),
+            ("max_pages", self.max_pages.is_some()),
+            ("page_size", self.page_size.is_some()),
+            ("since", self.since.is_some()),
+            ("overlap", self.overlap.is_some()),
         ]
     }
 }

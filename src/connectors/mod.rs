@@ -6,5 +6,7 @@ pub mod check;
 pub mod config;
 pub mod fetch;
 pub mod items;
+pub mod pull;
+pub mod run;
 
 pub use config::{ConfigError, Connector, Connectors, Kind};

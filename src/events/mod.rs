@@ -18,6 +18,8 @@ const LOCAL_BUFFER: usize = 1024;
 pub enum Signal {
     /// The outbox has events past what was read.
     Events,
+    /// An operator paused, resumed or asked to run a connector: its holder looks again.
+    Connectors,
     /// Every session of this subject ends.
     Revoked {
         /// The token subject.

@@ -4,6 +4,7 @@ pub(crate) mod cacheable;
 pub(crate) mod compiled;
 pub(crate) mod complaint;
 mod complaint_row;
+mod connectors;
 pub(crate) mod directory;
 pub(crate) mod documents;
 pub(crate) mod enums;
@@ -50,6 +51,7 @@ pub struct QueryRoot(
     audit::AuditQuery,
     routing::RoutingQuery,
     kpi::KpiQueryRoot,
+    connectors::ConnectorQuery,
 );
 
 /// Every root mutation field, merged from the domain areas.
@@ -60,17 +62,24 @@ pub struct MutationRoot(
     lifecycle::LifecycleMutation,
     routing::RoutingMutation,
     sessions::SessionMutation,
+    connectors::ConnectorMutation,
 );
 
 /// The gateway's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
-/// Builds the schema; `db`, the directory and the cache are shared by all requests. It has no
-/// extensions: complaint pages are built from compiled plans (`compiled`), which would bypass
-/// per-field extension hooks.
-pub fn build_schema(db: Db, directory: Arc<Directory>, notifier: Notifier) -> AppSchema {
+/// Builds the schema; `db`, the directory, the cache and the connectors are shared by all
+/// requests. It has no extensions: complaint pages are built from compiled plans
+/// (`compiled`), which would bypass per-field extension hooks.
+pub fn build_schema(
+    db: Db,
+    directory: Arc<Directory>,
+    notifier: Notifier,
+    connectors: Arc<crate::connectors::Connectors>,
+) -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .data(db)
+        .data(connectors)
         .data(directory)
         .data(notifier.cache.clone())
         .data(notifier)

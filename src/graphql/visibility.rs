@@ -38,6 +38,16 @@ pub(crate) fn routing_rules(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "routingRules")
 }
 
+/// `Query.connectors` and its types.
+pub(crate) fn connectors(ctx: &Context<'_>) -> bool {
+    allowed(ctx, "Query", "connectors")
+}
+
+/// `pauseConnector`, `resumeConnector` and `runConnectorNow`.
+pub(crate) fn control_connectors(ctx: &Context<'_>) -> bool {
+    mutation(ctx, "pauseConnector")
+}
+
 /// `Query.kpis`.
 pub(crate) fn kpis(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "kpis")

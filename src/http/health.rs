@@ -49,6 +49,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     (status, Json(body))
 }
 
+/// The connectors' shared state for the scrape (none while the database does not answer).
+async fn connector_statuses(state: &AppState) -> Vec<crate::service::connectors::Status> {
+    if state.connectors.0.is_empty() || state.db.health().is_down() {
+        return Vec::new();
+    }
+    crate::service::connectors::statuses(&state.db, &state.connectors, chrono::Utc::now())
+        .await
+        .unwrap_or_default()
+}
+
 /// Prometheus text: requests, errors, SQL, pools, cache, sockets, subscriptions, budgets,
 /// audit records (see `telemetry::metrics`).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -68,6 +78,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ws_connections,
         subscriptions,
         replica: state.db.replica().map(|r| (r.usable(), r.lag().as_secs_f64())),
+        connectors: connector_statuses(&state).await,
     };
     let text = state.pipeline.metrics.render(&now);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)

@@ -451,6 +451,7 @@ impl Hub {
             let read = tokio::select! {
                 signal = signals.recv() => match signal {
                     Ok(Signal::Revoked { sub }) => { self.revoke(&sub); false }
+                    Ok(Signal::Connectors) => false,
                     Ok(Signal::Events) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => return,
                 },

@@ -140,8 +140,20 @@ pub fn read(
     source: Source,
     municipalities: &HashMap<String, i32>,
 ) -> Result<Vec<(u64, std::result::Result<Submission, String>)>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::bad_input(format!("{}: {e}", path.display())))?;
+    read_from(file, path, source, municipalities)
+}
+
+/// [`read`] of CSV text from `input` (`path` names it in the reasons).
+pub fn read_from(
+    input: impl std::io::Read,
+    path: &Path,
+    source: Source,
+    municipalities: &HashMap<String, i32>,
+) -> Result<Vec<(u64, std::result::Result<Submission, String>)>> {
     let io = |e: csv::Error| Error::bad_input(format!("{}: {e}", path.display()));
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(io)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let columns: HashMap<String, usize> = reader
         .headers()
         .map_err(io)?

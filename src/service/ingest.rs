@@ -12,7 +12,7 @@ use crate::{
     cache::Topic,
     domain::{classify::classify, routing::route, sla},
     store::{
-        Db,
+        Db, connectors,
         ingest::{self, Written},
     },
 };
@@ -228,6 +228,19 @@ pub async fn run(
     items: Vec<Submission>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>> {
+    run_step(db, notifier, actor, items, now, None).await
+}
+
+/// [`run`] for a connector: its `step` (checkpoint, counts, lease) commits with the rows, or
+/// nothing does. The step's tally gains this batch's rejections and in-batch repeats.
+pub async fn run_step(
+    db: &Db,
+    notifier: &Notifier,
+    actor: &str,
+    items: Vec<Submission>,
+    now: DateTime<Utc>,
+    mut step: Option<connectors::Advance>,
+) -> Result<Vec<Outcome>> {
     if items.len() > MAX_BATCH {
         return Err(crate::Error::bad_input(format!(
             "a batch holds at most {MAX_BATCH} complaints, this one {}",
@@ -255,7 +268,12 @@ pub async fn run(
         positions.push(i);
         rows.push(prepare(item, &ctx, now));
     }
-    let written = ingest::write(db, rows, actor, now).await?;
+    if let Some(step) = &mut step {
+        let rejected = outcomes.iter().filter(|o| o.is_some()).count();
+        step.tally.rejected += rejected as i32;
+        step.tally.duplicates += repeats.len() as i32;
+    }
+    let written = ingest::write(db, rows, actor, now, step.as_ref()).await?;
     if written.iter().any(|w| matches!(w, Written::Created { .. })) {
         committed(notifier, Changed::Complaints).await;
     }

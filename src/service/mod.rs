@@ -3,6 +3,7 @@
 //! one function here; the policy check (through the roles matrix), validation and the
 //! transaction happen inside, and every committed write ends in [`committed`], the one place
 //! that tells the rest of the gateway what changed.
+pub(crate) mod connectors;
 pub(crate) mod deadlines;
 pub mod import;
 pub(crate) mod ingest;

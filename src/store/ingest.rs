@@ -6,6 +6,7 @@ use super::{
     actor::{Actor, status_line},
     bulk,
     complaints::search_text,
+    connectors,
     events::{self, Kind, NewEvent},
     kpi_blocks,
     scope::Scoped,
@@ -109,17 +110,26 @@ pub fn number_for(id: i64, received_at: DateTime<Utc>) -> String {
 
 /// Inserts `rows` (ids and numbers are assigned here; a row with a department is routed) with
 /// their registration history, in one transaction. Rows must have distinct (source,
-/// external_id) pairs.
+/// external_id) pairs. A connector's `step` is written in the same transaction: if its
+/// lease is lost, nothing is.
 pub async fn write(
     db: &Db,
     mut rows: Vec<complaint::Model>,
     actor: &str,
     now: DateTime<Utc>,
+    step: Option<&connectors::Advance>,
 ) -> Result<Vec<Written>> {
-    if rows.is_empty() {
+    if rows.is_empty() && step.is_none() {
         return Ok(Vec::new());
     }
     let (tx, _writer) = db.begin_write().await?;
+    if rows.is_empty() {
+        if let Some(step) = step {
+            connectors::advance(&tx, step, connectors::Tally::default(), now).await?;
+        }
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
     let ids = bulk::reserve_complaint_ids(&tx, rows.len()).await?;
     for (row, id) in rows.iter_mut().zip(ids) {
         row.id = id;
@@ -140,6 +150,12 @@ pub async fn write(
         new: Entry::of(r, false),
     });
     kpi_blocks::apply(&tx, entries.collect()).await?;
+    if let Some(step) = step {
+        let created = fresh.len() as i32;
+        let written =
+            connectors::Tally { created, duplicates: rows.len() as i32 - created, rejected: 0 };
+        connectors::advance(&tx, step, written, now).await?;
+    }
     tx.commit().await?;
     rows.iter()
         .map(|r| {

@@ -5,6 +5,7 @@ pub mod actor;
 pub(crate) mod audit;
 pub(crate) mod bulk;
 pub(crate) mod complaints;
+pub(crate) mod connectors;
 pub mod deadlines;
 pub(crate) mod directory;
 pub(crate) mod events;

@@ -73,6 +73,23 @@ const DESCRIPTIONS: &[(&str, Unit, &str)] = &[
         "Budget checks counted in this replica because Redis did not answer.",
     ),
     ("cur_audit_records_total", Unit::Count, "Audit records of personal-data reads written."),
+    (
+        "cur_connector_state",
+        Unit::Count,
+        "1 for each pull connector's state (running, failing, paused), 0 for the others.",
+    ),
+    (
+        "cur_connector_items",
+        Unit::Count,
+        "Items a connector brought, by outcome (created, duplicate, rejected) and window (1h, 24h); the same on every replica.",
+    ),
+    ("cur_connector_failures", Unit::Count, "A connector's failed runs in a row."),
+    (
+        "cur_connector_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time of a connector's last successful run.",
+    ),
+    ("cur_connector_active", Unit::Count, "1 while a replica holds the connector's lease."),
 ];
 
 /// The state read at scrape time.
@@ -90,6 +107,8 @@ pub struct Snapshot {
     pub subscriptions: usize,
     /// With a replica: whether reads go to it, and its lag in seconds.
     pub replica: Option<(bool, f64)>,
+    /// The pull connectors' shared state.
+    pub connectors: Vec<crate::service::connectors::Status>,
 }
 
 /// An operation's count and latency handles for one outcome.
@@ -281,7 +300,38 @@ impl Metrics {
         }
         self.gauge("cur_ws_connections", &[]).set(now.ws_connections as f64);
         self.gauge("cur_subscriptions", &[]).set(now.subscriptions as f64);
+        for c in &now.connectors {
+            self.connector(c);
+        }
         self.handle.render()
+    }
+
+    fn connector(&self, c: &crate::service::connectors::Status) {
+        use crate::service::connectors::Condition;
+        let name = c.name.as_str();
+        for (state, condition) in [
+            ("running", Condition::Running),
+            ("failing", Condition::Failing),
+            ("paused", Condition::Paused),
+        ] {
+            let on = if c.condition == condition { 1.0 } else { 0.0 };
+            self.gauge("cur_connector_state", &[("connector", name), ("state", state)]).set(on);
+        }
+        for (window, t) in [("1h", c.last_hour), ("24h", c.last_day)] {
+            for (outcome, n) in
+                [("created", t.created), ("duplicate", t.duplicates), ("rejected", t.rejected)]
+            {
+                let labels = [("connector", name), ("outcome", outcome), ("window", window)];
+                self.gauge("cur_connector_items", &labels).set(f64::from(n));
+            }
+        }
+        self.gauge("cur_connector_failures", &[("connector", name)]).set(f64::from(c.failures));
+        let active = if c.holder.is_some() { 1.0 } else { 0.0 };
+        self.gauge("cur_connector_active", &[("connector", name)]).set(active);
+        if let Some(at) = c.last_success_at {
+            self.gauge("cur_connector_last_success_timestamp_seconds", &[("connector", name)])
+                .set(at.timestamp() as f64);
+        }
     }
 
     /// Drains histogram samples into their buckets (run periodically).

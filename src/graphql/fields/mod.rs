@@ -21,7 +21,7 @@ use spec::{Cache, Rule, Table};
 use std::{collections::HashMap, sync::LazyLock};
 
 /// Every object type's table.
-static TABLES: [&dyn Table; 24] = [
+static TABLES: [&dyn Table; 26] = [
     &complaints::COMPLAINT,
     &complaints::COMPLAINT_EDGE,
     &complaints::COMPLAINT_CONNECTION,
@@ -46,6 +46,8 @@ static TABLES: [&dyn Table; 24] = [
     &roots::DURATION_STATS,
     &roots::INGEST_RESULT,
     &roots::INGEST_ITEM_RESULT,
+    &roots::CONNECTOR,
+    &roots::CONNECTOR_COUNTS,
 ];
 
 /// Rule and cacheability by type and field name.

@@ -22,8 +22,17 @@ pub(crate) static QUERY: Object<()> = Object {
         Field::new("auditLog", audit_log, Never),
         Field::new("routingRules", routing_rules, Never),
         Field::new("kpis", kpis, Shared),
+        Field::new("connectors", connectors, Never),
     ],
 };
+
+fn connectors(p: &RolePolicy) -> Access {
+    p.connectors
+}
+
+fn control_connectors(p: &RolePolicy) -> Access {
+    any_of(p, &[Action::ControlConnectors])
+}
 
 fn audit_log(p: &RolePolicy) -> Access {
     p.audit_log
@@ -54,6 +63,40 @@ pub(crate) static MUTATION: Object<()> = Object {
         Field::new("setRoutingRule", |p| any_of(p, &[Action::EditRouting]), Never),
         Field::new("deleteRoutingRule", |p| any_of(p, &[Action::EditRouting]), Never),
         Field::new("revokeSessions", |p| any_of(p, &[Action::RevokeSessions]), Never),
+        Field::new("pauseConnector", control_connectors, Never),
+        Field::new("resumeConnector", control_connectors, Never),
+        Field::new("runConnectorNow", control_connectors, Never),
+    ],
+};
+
+/// `Connector`: the center's own plumbing, never cached (its state changes without a write
+/// to complaints).
+pub(crate) static CONNECTOR: Object<()> = Object {
+    name: "Connector",
+    fields: &[
+        Field::new("name", connectors, Never),
+        Field::new("kind", connectors, Never),
+        Field::new("state", connectors, Never),
+        Field::new("holder", connectors, Never),
+        Field::new("lastRunAt", connectors, Never),
+        Field::new("lastSuccessAt", connectors, Never),
+        Field::new("lastError", connectors, Never),
+        Field::new("lastErrorAt", connectors, Never),
+        Field::new("failures", connectors, Never),
+        Field::new("nextAttemptAt", connectors, Never),
+        Field::new("checkpoint", connectors, Never),
+        Field::new("lastHour", connectors, Never),
+        Field::new("lastDay", connectors, Never),
+    ],
+};
+
+/// `ConnectorCounts`.
+pub(crate) static CONNECTOR_COUNTS: Object<()> = Object {
+    name: "ConnectorCounts",
+    fields: &[
+        Field::new("created", connectors, Never),
+        Field::new("duplicates", connectors, Never),
+        Field::new("rejected", connectors, Never),
     ],
 };
 
