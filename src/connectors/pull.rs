@@ -322,10 +322,10 @@ async fn by_cursor(
                 )));
             }
         };
-        if let Some(n) = &next {
-            if !seen.insert(n.clone()) {
-                return Err(RunError::Misbehaving(format!("the paging cursor {n:?} repeats")));
-            }
+        if let Some(n) = &next
+            && !seen.insert(n.clone())
+        {
+            return Err(RunError::Misbehaving(format!("the paging cursor {n:?} repeats")));
         }
         let empty = items.is_empty();
         let done = next.is_none() || empty;

@@ -154,10 +154,8 @@ impl Runner {
                 break;
             }
         }
-        if held {
-            if let Err(err) = state::release(&self.db, &c.name, &self.owner).await {
-                tracing::warn!(connector = %c.name, %err, "connector: releasing the lease failed");
-            }
+        if held && let Err(err) = state::release(&self.db, &c.name, &self.owner).await {
+            tracing::warn!(connector = %c.name, %err, "connector: releasing the lease failed");
         }
     }
 

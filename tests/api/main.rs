@@ -45,6 +45,7 @@ mod otlp;
 mod pagination;
 mod persisted;
 mod process;
+mod pulls;
 mod rate_limits;
 mod replicas;
 mod roles;
