@@ -64,6 +64,9 @@ impl Runner {
         connectors: &Connectors,
         stop: watch::Receiver<Phase>,
     ) -> crate::Result<Vec<tokio::task::JoinHandle<()>>> {
+        if connectors.0.is_empty() {
+            return Ok(Vec::new());
+        }
         let names: Vec<String> = connectors.0.iter().map(|c| c.name.clone()).collect();
         state::ensure(&self.db, &names).await?;
         let towns = Arc::new(import::municipality_names(&self.db).await?);
@@ -76,10 +79,8 @@ impl Runner {
                 (self.clone(), connector.clone(), towns.clone(), stop.clone());
             tasks.push(tokio::spawn(async move { me.keep(c, client, towns, stop).await }));
         }
-        if !connectors.0.is_empty() {
-            let (me, stop) = (self.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move { me.prune_counts(stop).await }));
-        }
+        let (me, stop) = (self.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move { me.prune_counts(stop).await }));
         Ok(tasks)
     }
 
