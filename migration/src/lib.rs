@@ -13,6 +13,7 @@ mod m20261201_000009_acting_body;
 mod m20261201_000010_routing_rule_pairs;
 mod m20261201_000011_event_outbox;
 mod m20261201_000012_connectors;
+mod m20261201_000013_deliveries;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_routing_rule_pairs::Migration),
             Box::new(m20261201_000011_event_outbox::Migration),
             Box::new(m20261201_000012_connectors::Migration),
+            Box::new(m20261201_000013_deliveries::Migration),
         ]
     }
 }

@@ -78,6 +78,10 @@ pub struct Open311 {
     /// How far each run re-reads behind its checkpoint, for requests the server registers
     /// with a time a little in the past (its clock, its queue); re-read ones are duplicates.
     pub overlap: Duration,
+    /// Where a request's updates are POSTed (`{id}`: its `service_request_id`), when the
+    /// server takes them: status, `status_notes` and `updated_datetime`, as GeoReport names
+    /// them.
+    pub updates_url: Option<String>,
 }
 
 /// An HTTP JSON endpoint and where the fields of its items are (JSON pointers).
@@ -173,6 +177,7 @@ struct Raw {
     page_size: Option<usize>,
     since: Option<String>,
     overlap: Option<String>,
+    updates_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +223,17 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_PAGES: usize = 100;
 /// GeoReport servers commonly answer at most 1,000 requests (ours does).
 const DEFAULT_PAGE_SIZE: usize = 1_000;
+
+impl Connector {
+    /// Whether answers to its complaints go back to its source.
+    pub fn answers_back(&self) -> bool {
+        match &self.kind {
+            Kind::Open311(o) => o.updates_url.is_some(),
+            Kind::JsonFeed(feed) => feed.webhook.is_some(),
+            Kind::CsvDrop(_) => false,
+        }
+    }
+}
 
 impl Connectors {
     /// Reads and checks the file at `path`.
@@ -281,6 +297,7 @@ impl Raw {
                 "page_size",
                 "since",
                 "overlap",
+                "updates_url",
             ],
             "json_feed" => &[
                 "url",
@@ -336,6 +353,15 @@ impl Raw {
                         .map_err(|e| err(format!("since: {e}")))?,
                     overlap: duration(self.overlap.as_deref(), Duration::from_secs(120))
                         .map_err(|e| err(format!("overlap: {e}")))?,
+                    updates_url: match self.updates_url {
+                        None => None,
+                        Some(template) => {
+                            let example = template.replace("{id}", "1");
+                            web_url(Some(&example), &mut hosts)
+                                .map_err(|e| err(format!("updates_url: {e}")))?;
+                            Some(template)
+                        }
+                    },
                 })
             }
             "json_feed" => {
@@ -395,7 +421,7 @@ impl Raw {
     }
 
     /// Each kind-specific key and whether the table sets it.
-    fn present(&self) -> [(&'static str, bool); 14] {
+    fn present(&self) -> [(&'static str, bool); 15] {
         [
             ("url", self.url.is_some()),
             ("municipality_id", self.municipality_id.is_some()),
@@ -411,6 +437,7 @@ impl Raw {
             ("page_size", self.page_size.is_some()),
             ("since", self.since.is_some()),
             ("overlap", self.overlap.is_some()),
+            ("updates_url", self.updates_url.is_some()),
         ]
     }
 }

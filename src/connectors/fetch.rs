@@ -104,6 +104,31 @@ impl SourceClient {
         serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
     }
 
+    /// POSTs `body` to `url` with `headers`; the source's answer is read only for its status.
+    pub async fn post(
+        &self,
+        url: &Url,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+    ) -> Result<(), FetchError> {
+        let host = url.host_str().unwrap_or_default();
+        if !self.hosts.iter().any(|h| h == host) {
+            return Err(FetchError::Unreachable(format!("{host} is not a host of this connector")));
+        }
+        let mut request =
+            self.http.post(url.clone()).header(reqwest::header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let resp = request.body(body).send().await.map_err(|e| self.failed(e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(FetchError::Status { status: status.as_u16(), retry_after: retry_after(&resp, status) })
+    }
+
     fn failed(&self, err: reqwest::Error) -> FetchError {
         if err.is_timeout() {
             return FetchError::TimedOut(self.timeout);

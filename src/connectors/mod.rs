@@ -4,6 +4,7 @@
 //! items as submissions (`items`), and `cur-gateway connectors check` (`check`).
 pub mod check;
 pub mod config;
+pub mod deliver;
 pub mod fetch;
 pub mod items;
 pub mod pull;

@@ -153,6 +153,7 @@ impl Pass<'_> {
                 tally: Tally { rejected: if i == 0 { rejected } else { 0 }, ..Tally::default() },
                 file: if i == last { file.take() } else { None },
                 lease_until: state::lease_end(now, self.lease),
+                answers_back: self.connector.answers_back(),
             };
             let outcomes =
                 service::ingest::run_step(self.db, self.notifier, &actor, batch, now, Some(step))

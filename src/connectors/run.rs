@@ -7,6 +7,7 @@
 //! tasks and connections' turns: requests are never waiting on them.
 use super::{
     config::{Connector, Connectors},
+    deliver,
     fetch::{FetchError, SourceClient},
     items::Towns,
     pull::{self, Checkpoint, Pass, RunError},
@@ -78,6 +79,12 @@ impl Runner {
             let (me, c, towns, stop) =
                 (self.clone(), connector.clone(), towns.clone(), stop.clone());
             tasks.push(tokio::spawn(async move { me.keep(c, client, towns, stop).await }));
+        }
+        let signals = self.notifier.bus.subscribe();
+        if let Some(sender) =
+            deliver::start(self.db.clone(), &self.owner, connectors, signals, stop.clone())?
+        {
+            tasks.push(sender);
         }
         let (me, stop) = (self.clone(), stop.clone());
         tasks.push(tokio::spawn(async move { me.prune_counts(stop).await }));

@@ -156,6 +156,13 @@ impl Complaint {
         let rows = prefetched(&self.related.responses, self.row.id, "responses")?;
         Ok(rows.into_iter().flatten().cloned().map(Response).collect())
     }
+    /// Answers sent back to where the complaint came from (a connector's source), oldest
+    /// first; empty for a complaint whose source takes none.
+    #[graphql(visible = "super::visibility::connectors")]
+    async fn deliveries(&self) -> Result<Vec<Delivery>> {
+        let rows = prefetched(&self.related.deliveries, self.row.id, "deliveries")?;
+        Ok(rows.into_iter().flatten().cloned().map(Delivery).collect())
+    }
     /// Number of the answers and notes the caller may read.
     async fn response_count(&self) -> Result<i64> {
         let n = prefetched(&self.related.response_counts, self.row.id, "responseCount")?;
@@ -174,6 +181,60 @@ fn prefetched<'a, T>(
     match lists {
         Some(map) => Ok(map.get(&id)),
         None => Err(crate::Error::Internal(format!("`{field}` was not prefetched"))).gql(),
+    }
+}
+
+/// Where an answer to the citizen stands on its way back to the complaint's source.
+pub struct Delivery(entity::delivery::Model);
+
+/// How far a delivery got.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(visible = "super::visibility::connectors")]
+pub enum DeliveryState {
+    /// Waiting to be sent, or to be sent again after a failure.
+    Pending,
+    /// The source took it.
+    Delivered,
+    /// Given up: the source refused it, or it failed too many times.
+    Failed,
+}
+
+#[Object(visible = "super::visibility::connectors")]
+impl Delivery {
+    /// The connector whose source it goes to.
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// What it reports: RESPONDED, RESOLVED or REJECTED.
+    async fn event(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.0.body)
+            .ok()
+            .and_then(|b| b["event"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+    /// Pending, delivered or failed.
+    async fn state(&self) -> DeliveryState {
+        match self.0.state.as_str() {
+            store::deliveries::DELIVERED => DeliveryState::Delivered,
+            store::deliveries::FAILED => DeliveryState::Failed,
+            _ => DeliveryState::Pending,
+        }
+    }
+    /// Attempts made.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// Why the last attempt failed.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// When the change it reports was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the source took it.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
     }
 }
 

@@ -70,6 +70,8 @@ pub struct Related {
     pub events: Option<HashMap<i64, Vec<status_event::Model>>>,
     /// Responses by complaint.
     pub responses: Option<HashMap<i64, Vec<response::Model>>>,
+    /// Deliveries back to the source by complaint.
+    pub deliveries: Option<HashMap<i64, Vec<entity::delivery::Model>>>,
     /// Response counts by complaint (absent key: zero).
     pub response_counts: Option<HashMap<i64, i64>>,
     /// Columns the rows were read with (the others hold placeholders).

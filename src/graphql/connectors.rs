@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Where a connector stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "ConnectorState")]
+#[graphql(name = "ConnectorState", visible = "super::visibility::connectors")]
 pub enum ConnectorState {
     /// Pulling on its interval.
     Running,
@@ -27,7 +27,7 @@ pub enum ConnectorState {
 /// Items a connector brought in a period.
 pub struct ConnectorCounts(Tally);
 
-#[Object]
+#[Object(visible = "super::visibility::connectors")]
 impl ConnectorCounts {
     /// Registered as new complaints.
     async fn created(&self) -> i32 {
@@ -46,7 +46,7 @@ impl ConnectorCounts {
 /// A pull connector of the connectors file, as every replica sees it.
 pub struct Connector(Status);
 
-#[Object]
+#[Object(visible = "super::visibility::connectors")]
 impl Connector {
     /// Its name in the connectors file.
     async fn name(&self) -> &str {

@@ -10,7 +10,10 @@ use super::walk::{Spreads, Visit, Walker};
 use crate::store::{self, complaints::Columns, directory::Snapshot, scope::Scoped};
 use crate::{
     Result,
-    auth::{NoteScope, Principal},
+    auth::{
+        NoteScope, Principal,
+        policy::{Access, policy_of},
+    },
 };
 use async_graphql::{Context, parser::types::SelectionSet};
 use sea_orm::DatabaseConnection;
@@ -67,12 +70,18 @@ pub async fn load(
     }
     let (scoped, notes) = (Scoped::of(principal), NoteScope::of(principal));
     let only_count = wants.response_count && !wants.responses && known_counts.is_none();
-    let (assignments, events, responses, counts) = tokio::try_join!(
+    // Only roles that may see deliveries read them (the guard refuses the field to others).
+    let deliveries_allowed = policy_of(principal.role).connectors != Access::Deny;
+    let (assignments, events, responses, counts, deliveries) = tokio::try_join!(
         maybe(wants.assignments, || store::history::assignments(db, scoped, ids)),
         maybe(wants.history, || store::history::status_events(db, scoped, ids)),
         maybe(wants.responses, || store::history::responses(db, scoped, ids, notes)),
         maybe(only_count, || store::history::response_counts(db, scoped, ids, notes)),
+        maybe(wants.deliveries && deliveries_allowed, || {
+            store::history::deliveries(db, scoped, ids)
+        }),
     )?;
+    let deliveries = deliveries.or_else(|| wants.deliveries.then(HashMap::new));
     let response_counts = match (&responses, counts.or(known_counts)) {
         (_, Some(counts)) => Some(counts),
         (Some(r), None) if wants.response_count => {
@@ -80,5 +89,5 @@ pub async fn load(
         }
         _ => None,
     };
-    Ok(Related { assignments, events, responses, response_counts, loaded, directory })
+    Ok(Related { assignments, events, responses, deliveries, response_counts, loaded, directory })
 }

@@ -5,7 +5,7 @@
 //! `jurisdiction_id` names the municipality. Reads act as the public role: public complaints,
 //! personal data masked, no submitter fields.
 use crate::{
-    auth::{Principal, Role},
+    auth::{NoteScope, Principal, Role},
     domain::masking::mask,
     service::ingest::{self, Outcome, Submission},
     state::AppState,
@@ -255,13 +255,15 @@ pub async fn post_request(
     (status, Json(body)).into_response()
 }
 
-/// A complaint as a GeoReport request (public view: masked text, no submitter).
-fn request_json(c: &complaint::Model, directory: &Snapshot) -> Value {
+/// A complaint as a GeoReport request (public view: masked text, no submitter);
+/// `status_notes` is the latest public answer to it, else what its closing means.
+fn request_json(c: &complaint::Model, answer: Option<&str>, directory: &Snapshot) -> Value {
     let (code, _, name, _) = service_by_category(c.category);
     let closed = matches!(c.status, ComplaintStatus::Resolved | ComplaintStatus::Rejected);
-    let notes = match c.status {
-        ComplaintStatus::Resolved => Some("Решено"),
-        ComplaintStatus::Rejected => Some("Отклонено"),
+    let notes = match (answer, c.status) {
+        (Some(text), _) => Some(mask(text).into_owned()),
+        (None, ComplaintStatus::Resolved) => Some("Решено".to_owned()),
+        (None, ComplaintStatus::Rejected) => Some("Отклонено".to_owned()),
         _ => None,
     };
     json!({
@@ -400,7 +402,22 @@ async fn public_requests(
         shape,
     )
     .await?;
-    Ok(listed.rows.iter().map(|l| request_json(&l.complaint, directory)).collect())
+    let ids: Vec<i64> = listed.rows.iter().map(|l| l.complaint.id).collect();
+    let answers = store::history::responses(
+        state.db.read(),
+        Scoped::of(&Principal::public()),
+        &ids,
+        NoteScope::PublicOnly,
+    )
+    .await?;
+    Ok(listed
+        .rows
+        .iter()
+        .map(|l| {
+            let latest = answers.get(&l.complaint.id).and_then(|r| r.last());
+            request_json(&l.complaint, latest.map(|r| r.text.as_str()), directory)
+        })
+        .collect())
 }
 
 /// GET requests/{id}.json: one request, as a one-element array.

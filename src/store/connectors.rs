@@ -67,6 +67,9 @@ pub struct Advance {
     pub tally: Tally,
     /// A drop-directory file finished by this step.
     pub file: Option<ImportedFile>,
+    /// Whether the connector's source takes answers: the complaints registered are noted as
+    /// its, so answers to them go back.
+    pub answers_back: bool,
     /// The lease's new end.
     pub lease_until: DateTime<Utc>,
 }

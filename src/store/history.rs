@@ -106,6 +106,24 @@ pub async fn responses(
     Ok(group(rows, |r| r.complaint_id))
 }
 
+/// Deliveries of answers back to the sources of these complaints, oldest first.
+pub async fn deliveries(
+    db: &DatabaseConnection,
+    scoped: Scoped,
+    complaint_ids: &[i64],
+) -> Result<HashMap<i64, Vec<entity::delivery::Model>>> {
+    if complaint_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    use entity::delivery::{Column as D, Entity};
+    let rows = Entity::find()
+        .filter(of_complaints(D::ComplaintId, scoped, complaint_ids))
+        .order_by_asc(D::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |d| d.complaint_id))
+}
+
 /// Number of responses the reader may see per complaint; absent means zero.
 pub async fn response_counts(
     db: &DatabaseConnection,

@@ -6,7 +6,7 @@ use super::{
     actor::{Actor, status_line},
     bulk,
     complaints::search_text,
-    connectors,
+    connectors, deliveries,
     events::{self, Kind, NewEvent},
     kpi_blocks,
     scope::Scoped,
@@ -155,6 +155,10 @@ pub async fn write(
         let written =
             connectors::Tally { created, duplicates: rows.len() as i32 - created, rejected: 0 };
         connectors::advance(&tx, step, written, now).await?;
+        if step.answers_back {
+            let ids: Vec<i64> = fresh.iter().map(|r| r.id).collect();
+            deliveries::record_origin(&tx, &step.connector, &ids).await?;
+        }
     }
     tx.commit().await?;
     rows.iter()

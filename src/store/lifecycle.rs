@@ -4,6 +4,7 @@
 use super::{
     Db,
     actor::{Actor, status_line},
+    deliveries,
     events::{self, Kind, NewEvent},
     kpi_blocks,
     scope::Scoped,
@@ -76,6 +77,7 @@ pub async fn change(
     update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))
         .await?;
     events::append(&tx, &events_of(&current, &updated, &plan, now)).await?;
+    deliveries::enqueue(&tx, &updated, &plan, now).await?;
     tx.commit().await?;
     Ok(updated)
 }

@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub(crate) mod complaints;
 pub(crate) mod connectors;
 pub mod deadlines;
+pub(crate) mod deliveries;
 pub(crate) mod directory;
 pub(crate) mod events;
 pub mod health;

@@ -85,6 +85,36 @@ async fn an_open311_client_round_trip() {
         assert!(chrono::DateTime::parse_from_rfc3339(t).is_ok(), "{key}: {t}");
     }
 
+    // An answer to the citizen is the request's status_notes, as its GET shows it.
+    assert!(r["status_notes"].is_null(), "{r}");
+    let rows = app
+        .db
+        .sql(
+            "SELECT id, version, municipality_id FROM complaint WHERE number = $1",
+            vec![id.clone().into()],
+        )
+        .await;
+    let (cid, version, town): (i64, i32, i32) = (
+        rows[0].try_get_by_index(0).expect("id"),
+        rows[0].try_get_by_index(1).expect("version"),
+        rows[0].try_get_by_index(2).expect("municipality"),
+    );
+    let town_token = app.token(cur_gateway::auth::Role::Municipality, None, Some(town));
+    let answered = app
+        .data_as(
+            Some(&town_token),
+            "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"Яму заделаем до пятницы, справки: +7 912 000-11-22\", public: true, expectedVersion: $v) { version } }",
+            json!({ "id": cid.to_string(), "v": version }),
+        )
+        .await;
+    assert_eq!(answered["respondToComplaint"]["version"], version + 1, "{answered}");
+    let (_, after) = get(&app, &format!("/open311/v2/requests/{id}.json")).await;
+    let notes = after[0]["status_notes"].as_str().expect("status_notes");
+    assert!(notes.contains("Яму заделаем") && !notes.contains("912"), "masked: {notes}");
+    let at =
+        |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("time")).expect("time");
+    assert!(at(&after[0]["updated_datetime"]) >= at(&r["updated_datetime"]), "{after}");
+
     let (status, list) =
         get(&app, &format!("/open311/v2/requests.json?service_request_id={id},86-0000-0000000"))
             .await;

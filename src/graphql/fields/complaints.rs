@@ -107,6 +107,9 @@ pub(crate) static COMPLAINT: Object<Complaint> = Object {
         Field::new("history", everyone, Shared).reads(Reads { history: true, ..Reads::NOTHING }),
         Field::new("responses", everyone, Shared)
             .reads(Reads { responses: true, ..Reads::NOTHING }),
+        // The center's plumbing: a delivery's state changes without a change to complaints.
+        Field::new("deliveries", |p| p.connectors, Never)
+            .reads(Reads { deliveries: true, ..Reads::NOTHING }),
         Field::new("responseCount", everyone, Shared)
             .reads(Reads { response_count: true, ..Reads::NOTHING })
             .serve(V(|c, _| {
@@ -130,6 +133,20 @@ impl Complaint {
         }
     }
 }
+
+/// `Delivery`: an answer on its way back to the complaint's source.
+pub(crate) static DELIVERY: Object<()> = Object {
+    name: "Delivery",
+    fields: &[
+        Field::new("target", |p| p.connectors, Never),
+        Field::new("event", |p| p.connectors, Never),
+        Field::new("state", |p| p.connectors, Never),
+        Field::new("attempts", |p| p.connectors, Never),
+        Field::new("lastError", |p| p.connectors, Never),
+        Field::new("createdAt", |p| p.connectors, Never),
+        Field::new("deliveredAt", |p| p.connectors, Never),
+    ],
+};
 
 /// `ComplaintEdge`.
 pub(crate) static COMPLAINT_EDGE: Object<ComplaintEdge> = Object {

@@ -21,7 +21,7 @@ use spec::{Cache, Rule, Table};
 use std::{collections::HashMap, sync::LazyLock};
 
 /// Every object type's table.
-static TABLES: [&dyn Table; 26] = [
+static TABLES: [&dyn Table; 27] = [
     &complaints::COMPLAINT,
     &complaints::COMPLAINT_EDGE,
     &complaints::COMPLAINT_CONNECTION,
@@ -30,6 +30,7 @@ static TABLES: [&dyn Table; 26] = [
     &complaints::ASSIGNMENT,
     &complaints::STATUS_EVENT,
     &complaints::RESPONSE,
+    &complaints::DELIVERY,
     &directory::MUNICIPALITY,
     &directory::DEPARTMENT,
     &directory::STAFF,

@@ -48,6 +48,8 @@ pub(crate) struct Reads {
     pub(crate) responses: bool,
     /// Their number.
     pub(crate) response_count: bool,
+    /// The answers sent back to its source.
+    pub(crate) deliveries: bool,
 }
 
 impl Reads {
@@ -58,6 +60,7 @@ impl Reads {
         history: false,
         responses: false,
         response_count: false,
+        deliveries: false,
     };
 
     /// These columns.
@@ -78,6 +81,7 @@ impl Reads {
             history: self.history || o.history,
             responses: self.responses || o.responses,
             response_count: self.response_count || o.response_count,
+            deliveries: self.deliveries || o.deliveries,
         }
     }
 
@@ -88,6 +92,7 @@ impl Reads {
             && !self.assignments
             && !self.history
             && !self.responses
+            && !self.deliveries
             && (counted || !self.response_count)
     }
 }
