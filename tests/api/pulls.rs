@@ -443,3 +443,195 @@ async fn a_replica_killed_mid_page_is_replaced_from_the_checkpoint_with_nothing_
     let last_page_rereads = (hits.get("380").copied().unwrap_or(1) - 1) as i64 * 20;
     assert!(duplicates - last_page_rereads <= 20, "at most one page doubled: {duplicates}");
 }
+
+/// What a receiver of answers got: each request's path, headers of note and body.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(String, HashMap<String, String>, String)>>>);
+
+impl Received {
+    fn all(&self) -> Vec<(String, HashMap<String, String>, String)> {
+        self.0.lock().expect("lock").clone()
+    }
+}
+
+/// A source's answer endpoints: a webhook that is busy (503) for its first request, and an
+/// Open311 updates endpoint.
+async fn receiver() -> (Received, SocketAddr) {
+    let got = Received::default();
+    let record = |got: Received| {
+        move |uri: axum::http::Uri, headers: HeaderMap, body: String| async move {
+            let keep = ["x-cur-signature-256", "idempotency-key", "content-type"];
+            let picked = keep
+                .iter()
+                .filter_map(|k| Some((k.to_string(), headers.get(*k)?.to_str().ok()?.to_owned())))
+                .collect();
+            let first = {
+                let mut all = got.0.lock().expect("lock");
+                all.push((uri.path().to_owned(), picked, body));
+                all.len() == 1
+            };
+            if first { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new()
+        .route("/hook", axum::routing::post(record(got.clone())))
+        .route("/updates/{id}", axum::routing::post(record(got.clone())));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (got, addr)
+}
+
+const DELIVERIES: &str = "query($id: ID!) { complaint(id: $id) { deliveries { target event state attempts lastError } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_go_back_to_their_sources_once_from_two_replicas() {
+    let (feed, feed_at) = Feed::start(6, 10, Duration::ZERO).await;
+    let source = TestApp::spawn_configured(Backend::Sqlite, 60, |_| {}).await;
+    let (got, hooks) = receiver().await;
+    let file = temp_dir("conf").join("connectors.toml");
+    let conf = format!(
+        "{}webhook = {{ url = \"http://{hooks}/hook\", secret_env = \"CUR_TEST_HOOK_SECRET\" }}\n\n\
+         [[connector]]\nname = \"surgut-open311\"\nkind = \"open311\"\n\
+         url = \"http://{}/open311/v2\"\ninterval = \"1s\"\nmunicipality_id = 1\nsince = \"400d\"\n\
+         updates_url = \"http://{hooks}/updates/{{id}}\"\n",
+        feed_connector("vk-feed", feed_at, "1s"),
+        source.addr
+    );
+    std::fs::write(&file, conf).expect("connectors file");
+    let db = TestDb::new(Backend::Postgres).await;
+    let opts = SeedOptions { complaints: 20, seed: 7, staff: 50, progress: false };
+    seed::run(&db.db, &opts).await.expect("seed");
+    let secret = "s3cret-for-the-hook";
+    let env: Vec<(&str, String)> = vec![
+        ("DATABASE_URL", db.config.database_url.clone().expect("url")),
+        ("CUR_CONNECTORS_FILE", file.display().to_string()),
+        ("CUR_CONNECTOR_LEASE_SECS", "2".into()),
+        ("CUR_DEADLINE_WATCH_SECS", "0".into()),
+        ("CUR_DEV", "true".into()),
+        ("CUR_TEST_HOOK_SECRET", secret.into()),
+    ];
+    let a = Process::serve(&env);
+    let b = Process::serve(&env);
+    wait_for("the feed's posts and a request", Duration::from_secs(30), async || {
+        registered_by(&db, "vk-feed").await.0 == 6
+            && registered_by(&db, "surgut-open311").await.0 > 0
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let gql = async |at: SocketAddr, token: &str, query: &str, variables: Json| -> Json {
+        let resp = client
+            .post(format!("http://{at}/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("graphql");
+        resp.json().await.expect("json")
+    };
+    let of = async |connector: &str| -> (i64, i32, i32, String) {
+        let rows = db
+            .sql(
+                "SELECT c.id, c.version, c.municipality_id, c.external_id FROM complaint c \
+                 JOIN status_event e ON e.complaint_id = c.id \
+                 WHERE e.actor = $1 AND e.to_status = 'NEW' ORDER BY c.id LIMIT 1",
+                vec![Value::from(format!("connector:{connector}"))],
+            )
+            .await;
+        let r = &rows[0];
+        (
+            r.try_get_by_index(0).expect("id"),
+            r.try_get_by_index(1).expect("version"),
+            r.try_get_by_index(2).expect("town"),
+            r.try_get_by_index(3).expect("external id"),
+        )
+    };
+    let operator = crate::helpers::mint(&db.config, Role::Operator, None, None);
+    // A public answer to a post, through one replica; a rejection of a request through the other.
+    let (post, version, town, post_ext) = of("vk-feed").await;
+    let town_token = crate::helpers::mint(&db.config, Role::Municipality, None, Some(town));
+    let answered = gql(
+        a.addr,
+        &town_token,
+        "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"Вывезем завтра\", public: true, expectedVersion: $v) { version } }",
+        json!({ "id": post.to_string(), "v": version }),
+    )
+    .await;
+    assert!(answered["errors"].is_null(), "{answered}");
+    let (request, version, _, request_ext) = of("surgut-open311").await;
+    let rejected = gql(
+        b.addr,
+        &operator,
+        "mutation($id: ID!, $v: Int!) { rejectComplaint(id: $id, reason: \"Дубликат обращения\", expectedVersion: $v) { version } }",
+        json!({ "id": request.to_string(), "v": version }),
+    )
+    .await;
+    assert!(rejected["errors"].is_null(), "{rejected}");
+    // An internal note goes nowhere.
+    let noted = gql(
+        a.addr,
+        &town_token,
+        "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"внутреннее\", public: false, expectedVersion: $v) { version } }",
+        json!({ "id": post.to_string(), "v": version + 1 }),
+    )
+    .await;
+    let _ = noted;
+
+    wait_for("both answers delivered", Duration::from_secs(30), async || {
+        let d = gql(b.addr, &operator, DELIVERIES, json!({ "id": post.to_string() })).await;
+        let r = gql(a.addr, &operator, DELIVERIES, json!({ "id": request.to_string() })).await;
+        d["data"]["complaint"]["deliveries"][0]["state"] == "DELIVERED"
+            && r["data"]["complaint"]["deliveries"][0]["state"] == "DELIVERED"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all = got.all();
+    // The first request was refused with a 503 and sent again: each answer arrived (with a
+    // 200) once, whatever replica sent it.
+    assert_eq!(all.len(), 3, "{:#?}", all);
+    let keys: BTreeSet<&String> =
+        all.iter().filter_map(|(_, h, _)| h.get("idempotency-key")).collect();
+    assert_eq!(keys.len(), 2, "two answers: {keys:?}");
+    let hook: Vec<_> = all.iter().filter(|(path, ..)| path == "/hook").collect();
+    let (_, headers, body) = hook.last().expect("a webhook delivery");
+    assert_eq!(
+        headers.get("x-cur-signature-256").map(String::as_str),
+        Some(
+            cur_gateway::connectors::deliver::signature(secret.as_bytes(), body.as_bytes())
+                .as_str()
+        ),
+        "signed with HMAC-SHA256 of the body"
+    );
+    let answer: Json = serde_json::from_str(body).expect("json body");
+    assert_eq!(
+        (answer["externalId"].as_str(), answer["event"].as_str(), answer["statusNotes"].as_str()),
+        (Some(post_ext.as_str()), Some("RESPONDED"), Some("Вывезем завтра"))
+    );
+    let update = all.iter().find(|(path, ..)| path.starts_with("/updates/")).expect("an update");
+    assert_eq!(update.0, format!("/updates/{request_ext}"));
+    let form: HashMap<String, String> =
+        url::form_urlencoded::parse(update.2.as_bytes()).into_owned().collect();
+    assert_eq!(form["service_request_id"], request_ext);
+    assert_eq!(form["status"], "closed");
+    assert_eq!(form["status_notes"], "Дубликат обращения");
+    assert!(chrono::DateTime::parse_from_rfc3339(&form["updated_datetime"]).is_ok(), "{form:?}");
+
+    let d = gql(a.addr, &operator, DELIVERIES, json!({ "id": post.to_string() })).await;
+    let r = gql(a.addr, &operator, DELIVERIES, json!({ "id": request.to_string() })).await;
+    let (d, r) = (&d["data"]["complaint"]["deliveries"], &r["data"]["complaint"]["deliveries"]);
+    assert_eq!(d.as_array().map(Vec::len), Some(1), "the note went nowhere: {d}");
+    assert_eq!(r[0]["target"], "surgut-open311");
+    assert_eq!(r[0]["event"], "REJECTED");
+    // Whichever was sent first met the 503.
+    let attempts: BTreeSet<i64> =
+        [&d[0], &r[0]].iter().map(|x| x["attempts"].as_i64().unwrap_or(0)).collect();
+    assert_eq!(attempts, BTreeSet::from([1, 2]), "{d} {r}");
+    let failed_once = if d[0]["attempts"] == 2 { &d[0] } else { &r[0] };
+    assert!(failed_once["lastError"].as_str().unwrap_or_default().contains("503"), "{failed_once}");
+
+    // Deliveries are the center's: a ministry may not read them.
+    let ministry = crate::helpers::mint(&db.config, Role::Ministry, Some(1), None);
+    let denied = gql(a.addr, &ministry, DELIVERIES, json!({ "id": post.to_string() })).await;
+    assert_eq!(error_code(&denied), Some("FORBIDDEN"), "{denied}");
+    drop((a, b, feed));
+}
