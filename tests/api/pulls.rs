@@ -444,12 +444,15 @@ async fn a_replica_killed_mid_page_is_replaced_from_the_checkpoint_with_nothing_
     assert!(duplicates - last_page_rereads <= 20, "at most one page doubled: {duplicates}");
 }
 
-/// What a receiver of answers got: each request's path, headers of note and body.
+/// One request a receiver got: its path, headers of note and body.
+type Request = (String, HashMap<String, String>, String);
+
+/// What a receiver of answers got.
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, HashMap<String, String>, String)>>>);
+struct Received(Arc<Mutex<Vec<Request>>>);
 
 impl Received {
-    fn all(&self) -> Vec<(String, HashMap<String, String>, String)> {
+    fn all(&self) -> Vec<Request> {
         self.0.lock().expect("lock").clone()
     }
 }
