@@ -71,9 +71,16 @@ impl Application {
             directory.clone(),
             notifier.clone(),
             connectors.clone(),
+            config.federation,
         );
         let sdl = schema.sdl();
-        let types = TypeIndex::from_sdl(&sdl);
+        let mut types = TypeIndex::from_sdl(&sdl);
+        if !config.federation {
+            types = types.switched_off(
+                &graphql::federation::FIELDS,
+                "this gateway is not a federation subgraph (CUR_FEDERATION)",
+            );
+        }
         // The guard walks from the root type by name; without it no field rule would apply.
         assert!(types.has_type("Query"), "the query root type must be named Query");
         let metrics = crate::telemetry::metrics::Metrics::new();

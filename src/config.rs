@@ -89,6 +89,9 @@ pub struct Config {
     /// Seconds between deadline-watch passes (0: off). One replica does each pass.
     #[arg(long, env = "CUR_DEADLINE_WATCH_SECS", default_value_t = 60, global = true)]
     pub deadline_watch_secs: u64,
+    /// Serve the schema as an Apollo Federation v2 subgraph (`_service`, `_entities`).
+    #[arg(long, env = "CUR_FEDERATION", default_value_t = false, global = true)]
+    pub federation: bool,
     /// The pull connectors' file (TOML, see `connectors::config`); unset: no connectors.
     #[arg(long, env = "CUR_CONNECTORS_FILE", global = true)]
     pub connectors_file: Option<std::path::PathBuf>,

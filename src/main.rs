@@ -94,7 +94,11 @@ enum Command {
         action: ConnectorsAction,
     },
     /// Print the GraphQL schema (SDL).
-    Schema,
+    Schema {
+        /// The Apollo Federation v2 subgraph SDL instead (`@key` on the entity types).
+        #[arg(long)]
+        subgraph: bool,
+    },
     /// Print the trusted-document manifest (Apollo's persisted-query list) of a directory of
     /// `.graphql` operations.
     Manifest {
@@ -235,8 +239,13 @@ async fn run(cli: Cli) -> cur_gateway::Result<()> {
             }
             Ok(())
         }
-        Command::Schema => {
-            print!("{}", cur_gateway::graphql::sdl());
+        Command::Schema { subgraph } => {
+            let sdl = if subgraph {
+                cur_gateway::graphql::subgraph_sdl()
+            } else {
+                cur_gateway::graphql::sdl()
+            };
+            print!("{sdl}");
             Ok(())
         }
         Command::Manifest { dir } => {

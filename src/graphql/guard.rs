@@ -36,6 +36,9 @@ struct FieldType {
 #[derive(Debug, Default)]
 pub struct TypeIndex {
     types: HashMap<String, HashMap<String, FieldType>>,
+    /// Fields of the schema this gateway does not serve (its configuration leaves them off),
+    /// with the reason.
+    off: HashMap<(String, String), &'static str>,
 }
 
 fn field_type(ty: &Type) -> FieldType {
@@ -64,7 +67,15 @@ impl TypeIndex {
                 .collect();
             types.insert(ty.node.name.node.to_string(), fields);
         }
-        TypeIndex { types }
+        TypeIndex { types, off: HashMap::new() }
+    }
+
+    /// The index with `fields` (type, field) refused for `reason`.
+    pub fn switched_off(mut self, fields: &[(&str, &str)], reason: &'static str) -> Self {
+        for (t, f) in fields {
+            self.off.insert(((*t).to_owned(), (*f).to_owned()), reason);
+        }
+        self
     }
 
     /// Whether the index knows `type_name` (the root types must be there).
@@ -267,6 +278,11 @@ impl<'a> Walk<'a> {
         }
         if name == "__typename" {
             return Ok(0);
+        }
+        if let Some(t) = type_name
+            && let Some(reason) = self.index.off.get(&(t.to_owned(), name.to_owned()))
+        {
+            return Err(forbidden(format!("field `{t}.{name}` is not served: {reason}")));
         }
         let role = self.caller.role;
         // A field the schema lacks is left for validation to call unknown (naming nothing

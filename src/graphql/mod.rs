@@ -8,6 +8,7 @@ mod connectors;
 pub(crate) mod directory;
 pub(crate) mod documents;
 pub(crate) mod enums;
+pub mod federation;
 pub mod fields;
 pub(crate) mod guard;
 pub(crate) mod ingest;
@@ -52,6 +53,7 @@ pub struct QueryRoot(
     routing::RoutingQuery,
     kpi::KpiQueryRoot,
     connectors::ConnectorQuery,
+    federation::FederationQuery,
 );
 
 /// Every root mutation field, merged from the domain areas.
@@ -76,10 +78,12 @@ pub fn build_schema(
     directory: Arc<Directory>,
     notifier: Notifier,
     connectors: Arc<crate::connectors::Connectors>,
+    federation: bool,
 ) -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .data(db)
         .data(connectors)
+        .data(federation::Federation(federation))
         .data(directory)
         .data(notifier.cache.clone())
         .data(notifier)
@@ -87,6 +91,8 @@ pub fn build_schema(
         .disable_suggestions()
         .finish()
 }
+
+pub use federation::subgraph_sdl;
 
 /// The schema SDL, as checked in at `schema/schema.graphql`.
 pub fn sdl() -> String {

@@ -48,6 +48,12 @@ pub(crate) fn control_connectors(ctx: &Context<'_>) -> bool {
     mutation(ctx, "pauseConnector")
 }
 
+/// `_service`, `_entities` and their types: only on a gateway serving as a subgraph.
+pub(crate) fn federation(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<super::federation::Federation>().is_some_and(|f| f.0)
+        && allowed(ctx, "Query", "_entities")
+}
+
 /// `Query.kpis`.
 pub(crate) fn kpis(ctx: &Context<'_>) -> bool {
     allowed(ctx, "Query", "kpis")

@@ -24,6 +24,7 @@ mod dashboard;
 mod deadlines;
 mod errors;
 mod faults;
+mod federation;
 mod fields;
 mod filters;
 mod helpers;

@@ -13,6 +13,23 @@ fn checked_in_sdl_matches_the_code() {
     );
 }
 
+#[test]
+fn checked_in_subgraph_sdl_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/subgraph.graphql");
+    let checked_in = std::fs::read_to_string(path).expect("schema/subgraph.graphql");
+    let current = cur_gateway::graphql::subgraph_sdl();
+    assert!(
+        checked_in == current,
+        "schema/subgraph.graphql is stale: run `cargo run -- schema --subgraph > schema/subgraph.graphql`"
+    );
+    for entity in ["Complaint", "Department", "Municipality", "Staff"] {
+        assert!(current.contains(&format!("type {entity} @key(fields: \"id\") {{")), "{entity}");
+    }
+    for added_by_routers in ["_entities", "_service", "_Any", "_Entity", "_Service"] {
+        assert!(!current.contains(added_by_routers), "{added_by_routers}");
+    }
+}
+
 #[tokio::test]
 async fn every_example_operation_runs_without_errors() {
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -186,17 +186,17 @@ async fn a_second_seed_appends_and_ids_keep_counting() {
 async fn migrations_roll_back_and_forward() {
     for backend in BOTH {
         let db = TestDb::new(backend).await;
-        db.db.migrate_down(11).await.expect("down");
+        db.db.migrate_down(13).await.expect("down");
         let tables = match backend {
             Backend::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('complaint', 'municipality', 'status_event', 'kpi_block')"
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('complaint', 'municipality', 'status_event', 'kpi_block', 'connector_state', 'delivery')"
             }
             Backend::Sqlite => {
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('complaint', 'municipality', 'status_event', 'kpi_block')"
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('complaint', 'municipality', 'status_event', 'kpi_block', 'connector_state', 'delivery')"
             }
         };
         assert_eq!(db.sql_i64(tables, vec![]).await, 0, "{backend:?}: down drops the tables");
         db.db.migrate().await.expect("up again");
-        assert_eq!(db.sql_i64(tables, vec![]).await, 4, "{backend:?}: up recreates them");
+        assert_eq!(db.sql_i64(tables, vec![]).await, 6, "{backend:?}: up recreates them");
     }
 }

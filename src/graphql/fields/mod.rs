@@ -21,7 +21,7 @@ use spec::{Cache, Rule, Table};
 use std::{collections::HashMap, sync::LazyLock};
 
 /// Every object type's table.
-static TABLES: [&dyn Table; 27] = [
+static TABLES: [&dyn Table; 28] = [
     &complaints::COMPLAINT,
     &complaints::COMPLAINT_EDGE,
     &complaints::COMPLAINT_CONNECTION,
@@ -49,6 +49,7 @@ static TABLES: [&dyn Table; 27] = [
     &roots::INGEST_ITEM_RESULT,
     &roots::CONNECTOR,
     &roots::CONNECTOR_COUNTS,
+    &roots::SERVICE,
 ];
 
 /// Rule and cacheability by type and field name.

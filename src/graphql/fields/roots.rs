@@ -23,8 +23,15 @@ pub(crate) static QUERY: Object<()> = Object {
         Field::new("routingRules", routing_rules, Never),
         Field::new("kpis", kpis, Shared),
         Field::new("connectors", connectors, Never),
+        // The subgraph's fields (CUR_FEDERATION): entities pass every rule of their types.
+        Field::new("_service", everyone, Never),
+        Field::new("_entities", everyone, Never),
     ],
 };
+
+/// `_Service`: the subgraph SDL.
+pub(crate) static SERVICE: Object<()> =
+    Object { name: "_Service", fields: &[Field::new("sdl", everyone, Never)] };
 
 fn connectors(p: &RolePolicy) -> Access {
     p.connectors
