@@ -186,3 +186,104 @@ async fn without_the_switch_there_are_no_subgraph_fields() {
         assert!(!text.contains(&format!("\"{hidden}\"")), "{hidden} is hidden: {text}");
     }
 }
+
+/// Apollo Gateway (`tests/federation/router.mjs`) in front of `subgraph`, with a surveys
+/// subgraph of its own whose surveys point at `complaints`; killed on drop.
+struct Router {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Router {
+    fn start(subgraph: &str, complaints: &[i64]) -> Router {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/federation");
+        if !std::path::Path::new(dir).join("node_modules").exists() {
+            // The router's packages, exactly as locked (CI installs them first).
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix", dir])
+                .status()
+                .expect("npm (Node.js) runs the federation router");
+            assert!(status.success(), "npm ci in {dir}");
+        }
+        let ids: Vec<String> = complaints.iter().map(i64::to_string).collect();
+        let mut child = std::process::Command::new("node")
+            .arg(format!("{dir}/router.mjs"))
+            .env("CUR_SUBGRAPH_URL", subgraph)
+            .env("SURVEY_COMPLAINTS", ids.join(","))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("node runs the federation router");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && let Some(url) = v["router"].as_str()
+                {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the router composed the supergraph and listens");
+        Router { child, url }
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_federation_router_joins_complaints_into_its_graph_within_each_callers_scope() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 400, |c| c.federation = true).await;
+    let all: Vec<i64> = app.db.sql_column("SELECT id FROM complaint ORDER BY id", vec![]).await;
+    let router = Router::start(&app.url("/graphql"), &all);
+    let client = reqwest::Client::new();
+    let query = "{ surveys { id score complaint { id number status } } }";
+    let mut cells = 0;
+    for asker in boundary::askers(&app).await {
+        let mut req = client.post(&router.url).json(&json!({ "query": query }));
+        if let Some(token) = &asker.token {
+            // The router forwards the caller's token to the subgraph.
+            req = req.bearer_auth(token);
+        }
+        let body: Value = req.send().await.expect("router").json().await.expect("json");
+        assert!(body["errors"].is_null(), "{}: {body}", asker.name);
+        let surveys = body["data"]["surveys"].as_array().expect("surveys");
+        assert_eq!(surveys.len(), all.len(), "{}: every survey", asker.name);
+        let joined: Vec<i64> = surveys
+            .iter()
+            .filter(|s| !s["complaint"].is_null())
+            .map(|s| s["complaint"]["id"].as_str().and_then(|id| id.parse().ok()).expect("id"))
+            .collect();
+        let want: Vec<i64> = app
+            .db
+            .sql_column(
+                &format!("SELECT id FROM complaint WHERE {} ORDER BY id", asker.scope_sql),
+                vec![],
+            )
+            .await;
+        assert_eq!(joined, want, "{}: the complaints its scope holds", asker.name);
+        cells += 1;
+    }
+    assert_eq!(cells, 10);
+    // A field the caller's role may not see is refused by the subgraph, through the router.
+    let body: Value = client
+        .post(&router.url)
+        .json(&json!({ "query": "{ surveys { complaint { externalId } } }" }))
+        .send()
+        .await
+        .expect("router")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["serviceName"], "cur", "{body}");
+}
