@@ -21,6 +21,36 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
 
+/// Runs blocking file work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RunError::Gateway(crate::Error::Internal(format!("file work failed: {e}"))))
+}
+
+/// The CSV files of `dir` not changed in the last moments, in name order.
+fn settled_csv_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let settled = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= SETTLE);
+        if csv && settled && path.is_file() {
+            names.push(path);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// Widest Open311 window (GeoReport servers, ours included, refuse wider ones).
 const MAX_WINDOW_SECS: i64 = 90 * 86_400;
 /// A drop file changed this recently may still be being written: it waits for the next run.
@@ -369,37 +399,24 @@ async fn by_time(
 /// file that cannot be read is reported, and the others are still imported.
 async fn csv_drop(pass: &mut Pass<'_>, drop: &CsvDrop, cp: Checkpoint) -> Result<(), RunError> {
     let done = state::imported_files(pass.db, &pass.connector.name).await?;
-    let mut names = Vec::new();
-    let entries = std::fs::read_dir(&drop.dir)
-        .map_err(|e| RunError::Misbehaving(format!("{}: {e}", drop.dir.display())))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let settled = entry
-            .metadata()
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age >= SETTLE);
-        if csv && settled && path.is_file() {
-            names.push(path);
-        }
-    }
-    names.sort();
+    let dir = drop.dir.clone();
+    let names = blocking(move || settled_csv_files(&dir)).await?.map_err(RunError::Misbehaving)?;
     let mut unreadable = Vec::new();
     for path in names {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let sha256 = crate::cache::sha256_hex(&bytes);
+        let (source, towns, file) = (pass.connector.source, pass.towns.clone(), path.clone());
+        // Reading, hashing and parsing a file is the blocking pool's work, not a runtime
+        // thread's that requests share.
+        let read = blocking(move || {
+            let bytes = std::fs::read(&file).ok()?;
+            let sha256 = crate::cache::sha256_hex(&bytes);
+            Some((sha256, service::import::read_from(bytes.as_slice(), &file, source, &towns)))
+        });
+        let Some((sha256, rows)) = read.await? else { continue };
         if done.contains(&(name.clone(), sha256.clone())) {
             continue;
         }
-        let rows = match service::import::read_from(
-            bytes.as_slice(),
-            &path,
-            pass.connector.source,
-            pass.towns,
-        ) {
+        let rows = match rows {
             Ok(rows) => rows,
             Err(err) => {
                 unreadable.push(err.to_string());

@@ -35,6 +35,8 @@ enum Mode {
     Busy,
     /// Every page names the same next cursor.
     RepeatingCursor,
+    /// Every page holds the first page's items, under a new cursor each time.
+    SamePage,
 }
 
 /// A JSON feed of `total` items in pages of `page`, by `?after=<cursor>`.
@@ -95,7 +97,8 @@ async fn serve_page(
         h.insert(header::RETRY_AFTER, header::HeaderValue::from_static("7"));
         return (StatusCode::SERVICE_UNAVAILABLE, h, "busy").into_response();
     }
-    let start: usize = cursor.parse().unwrap_or(0);
+    let asked: usize = cursor.parse().unwrap_or(0);
+    let start = if mode == Mode::SamePage { 0 } else { asked };
     let end = (start + feed.page).min(feed.total);
     let items: Vec<Json> = (start..end)
         .map(|i| {
@@ -105,6 +108,7 @@ async fn serve_page(
         .collect();
     let next = match mode {
         Mode::RepeatingCursor => json!("5"),
+        Mode::SamePage => json!((asked + feed.page).to_string()),
         _ if end < feed.total => json!(end.to_string()),
         _ => Json::Null,
     };
@@ -365,6 +369,16 @@ async fn operators_pause_resume_and_run_a_connector_now_and_a_busy_source_backs_
     })
     .await;
     assert_eq!(statuses(&app).await["vk-feed"]["failures"], 2);
+    // So does a source that sends one page over and over under new cursors.
+    feed.set(Mode::SamePage);
+    app.data("mutation { runConnectorNow(name: \"vk-feed\") { state } }", json!({})).await;
+    wait_for("the doubled page noticed", Duration::from_secs(10), async || {
+        let s = &statuses(&app).await["vk-feed"];
+        s["lastError"].as_str().is_some_and(|e| e.contains("same page twice"))
+    })
+    .await;
+    assert_eq!(statuses(&app).await["vk-feed"]["failures"], 3);
+    assert_eq!(registered_by(&app.db, "vk-feed").await.0, 30, "nothing written twice");
 
     let (_, unknown) = app
         .gql_as(
