@@ -9,7 +9,7 @@
 use super::{
     config::{Connector, Connectors, Kind},
     fetch::{FetchError, SourceClient},
-    run::backoff,
+    run::{backoff, nap},
 };
 use crate::{
     events::Signal,
@@ -107,17 +107,9 @@ impl Sender {
                     Err(err) => tracing::warn!(%err, "deliveries: a round failed"),
                 }
             }
-            let wake = tokio::time::Instant::now() + POLL;
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep_until(wake) => break,
-                    () = Phase::reached(&mut stop, Phase::Draining) => return,
-                    signal = signals.recv() => {
-                        if matches!(signal, Ok(Signal::Events) | Err(_)) {
-                            break;
-                        }
-                    }
-                }
+            // Committed changes may have written deliveries.
+            if nap(POLL, &mut signals, &mut stop, |s| matches!(s, Signal::Events)).await {
+                return;
             }
         }
     }

@@ -144,21 +144,10 @@ impl Runner {
                     }
                 }
             }
-            let wake = tokio::time::Instant::now() + pause;
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep_until(wake) => break,
-                    () = Phase::reached(&mut stop, Phase::Draining) => break,
-                    // Operators' requests wake every replica's tasks; other signals do not
-                    // (a missed one is made up by the next check).
-                    signal = signals.recv() => {
-                        if matches!(signal, Ok(Signal::Connectors) | Err(_)) {
-                            break;
-                        }
-                    }
-                }
-            }
-            if *stop.borrow() >= Phase::Draining {
+            // Operators' requests wake every replica's tasks; other signals do not (a missed
+            // one is made up by the next check).
+            let wake = |s: &Signal| matches!(s, Signal::Connectors);
+            if nap(pause, &mut signals, &mut stop, wake).await {
                 break;
             }
         }
@@ -240,6 +229,28 @@ impl Runner {
             }
         }
     }
+}
+
+/// Waits `pause`, or less when a signal `wakes` on arrives (or signals were missed); true
+/// when the gateway is stopping.
+pub(crate) async fn nap(
+    pause: Duration,
+    signals: &mut tokio::sync::broadcast::Receiver<Signal>,
+    stop: &mut watch::Receiver<Phase>,
+    wakes: impl Fn(&Signal) -> bool,
+) -> bool {
+    let until = tokio::time::Instant::now() + pause;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => break,
+            () = Phase::reached(stop, Phase::Draining) => break,
+            signal = signals.recv() => match signal {
+                Ok(s) if !wakes(&s) => {}
+                _ => break,
+            },
+        }
+    }
+    *stop.borrow() >= Phase::Draining
 }
 
 /// The wait after `failures` failed runs in a row: doubling from two seconds up to fifteen

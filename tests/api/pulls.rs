@@ -360,24 +360,20 @@ async fn operators_pause_resume_and_run_a_connector_now_and_a_busy_source_backs_
     assert!(wait > chrono::Duration::seconds(5), "Retry-After: 7 is honoured: {wait}");
     assert_eq!(registered_by(&app.db, "vk-feed").await.0, 30, "nothing written");
 
-    // Repeating cursors stop the run with a reason; the pages before it are kept.
-    feed.set(Mode::RepeatingCursor);
-    app.data("mutation { runConnectorNow(name: \"vk-feed\") { state } }", json!({})).await;
-    wait_for("the repeat noticed", Duration::from_secs(10), async || {
-        let s = &statuses(&app).await["vk-feed"];
-        s["lastError"].as_str().is_some_and(|e| e.contains("repeats"))
-    })
-    .await;
-    assert_eq!(statuses(&app).await["vk-feed"]["failures"], 2);
-    // So does a source that sends one page over and over under new cursors.
-    feed.set(Mode::SamePage);
-    app.data("mutation { runConnectorNow(name: \"vk-feed\") { state } }", json!({})).await;
-    wait_for("the doubled page noticed", Duration::from_secs(10), async || {
-        let s = &statuses(&app).await["vk-feed"];
-        s["lastError"].as_str().is_some_and(|e| e.contains("same page twice"))
-    })
-    .await;
-    assert_eq!(statuses(&app).await["vk-feed"]["failures"], 3);
+    // Repeating cursors stop the run with a reason; the pages before it are kept. So does a
+    // source that sends one page over and over under new cursors.
+    for (mode, reason, failures) in
+        [(Mode::RepeatingCursor, "repeats", 2), (Mode::SamePage, "same page twice", 3)]
+    {
+        feed.set(mode);
+        app.data("mutation { runConnectorNow(name: \"vk-feed\") { state } }", json!({})).await;
+        wait_for(reason, Duration::from_secs(10), async || {
+            let s = &statuses(&app).await["vk-feed"];
+            s["lastError"].as_str().is_some_and(|e| e.contains(reason))
+        })
+        .await;
+        assert_eq!(statuses(&app).await["vk-feed"]["failures"], failures);
+    }
     assert_eq!(registered_by(&app.db, "vk-feed").await.0, 30, "nothing written twice");
 
     let (_, unknown) = app
