@@ -256,11 +256,10 @@ impl Application {
                 tracing::warn!("the deadline watch did not finish its pass in time");
             }
         }
-        // Each connector task ends its page and gives its lease up.
-        for pull in pulls {
-            if tokio::time::timeout(Duration::from_secs(5), pull).await.is_err() {
-                tracing::warn!("a connector did not stop in time");
-            }
+        // Each connector task ends its page and gives its lease up, all within one wait.
+        let pulls = futures_util::future::join_all(pulls);
+        if tokio::time::timeout(Duration::from_secs(5), pulls).await.is_err() {
+            tracing::warn!("connectors did not stop in time");
         }
         hub.abort();
         health.abort();

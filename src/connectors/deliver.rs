@@ -114,15 +114,26 @@ impl Sender {
         }
     }
 
-    /// Claims and sends one batch; how many were claimed.
+    /// How long a claim lasts: one send's time limit, twice, and some.
+    fn claim_for(&self) -> chrono::Duration {
+        let longest = self.connectors.values().map(|(c, _)| c.timeout).max().unwrap_or_default();
+        chrono::Duration::from_std(longest * 2 + Duration::from_secs(10))
+            .unwrap_or(chrono::Duration::minutes(1))
+    }
+
+    /// Claims and sends one batch; how many were claimed. Each delivery's claim is renewed
+    /// just before it is sent: one whose claim ran out while those before it were being sent
+    /// may be another replica's now, and is left to it.
     async fn round(&self) -> crate::Result<usize> {
         let now = Utc::now();
-        let longest = self.connectors.values().map(|(c, _)| c.timeout).max().unwrap_or_default();
-        let until = now
-            + chrono::Duration::from_std(longest * 2 + Duration::from_secs(10))
-                .unwrap_or(chrono::Duration::minutes(1));
-        let claimed = deliveries::claim(&self.db, &self.owner, now, until, BATCH).await?;
+        let targets: Vec<String> = self.connectors.keys().cloned().collect();
+        let until = now + self.claim_for();
+        let claimed = deliveries::claim(&self.db, &self.owner, &targets, now, until, BATCH).await?;
         for d in &claimed {
+            let now = Utc::now();
+            if !deliveries::renew(&self.db, d.id, &self.owner, now, now + self.claim_for()).await? {
+                continue;
+            }
             let attempt = match self.send(d).await {
                 Ok(()) => Attempt::Delivered,
                 Err(f) => {

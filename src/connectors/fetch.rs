@@ -6,6 +6,9 @@ use super::config::Connector;
 use reqwest::{StatusCode, Url, redirect};
 use std::time::Duration;
 
+/// Answers smaller than this are parsed where they are read (a few hundred microseconds).
+const PARSE_INLINE: usize = 256 * 1024;
+
 /// Redirects followed at most (a loop ends here).
 const MAX_REDIRECTS: usize = 5;
 
@@ -101,7 +104,16 @@ impl SourceClient {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
+        let body_len = body.len();
+        let parse =
+            move || serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()));
+        if body_len < PARSE_INLINE {
+            return parse();
+        }
+        // A large answer is parsed on the blocking pool, not on a thread requests share.
+        tokio::task::spawn_blocking(parse)
+            .await
+            .map_err(|e| FetchError::NotJson(format!("the parse did not finish: {e}")))?
     }
 
     /// POSTs `body` to `url` with `headers`; the source's answer is read only for its status.

@@ -21,6 +21,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
 
+/// `t` without its fraction of a second.
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
 /// Runs blocking file work on the blocking pool.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
@@ -248,16 +253,18 @@ async fn open311(pass: &mut Pass<'_>, o: &Open311, cp: Checkpoint) -> Result<(),
     let now = Utc::now();
     let since = Duration::from_std(o.since).unwrap_or(Duration::days(30));
     let overlap = Duration::from_std(o.overlap).unwrap_or_default();
-    let mut start = cp.until.map_or(now - since, |t| t - overlap);
+    let mut start = whole_seconds(cp.until.map_or(now - since, |t| t - overlap));
     let mut window = cp.window_secs.unwrap_or(86_400).clamp(1, MAX_WINDOW_SECS);
     let source = pass.connector.source;
     loop {
-        let now = Utc::now();
+        let now = whole_seconds(Utc::now());
         let end = (start + Duration::seconds(window)).min(now);
+        // Whole seconds, `Z`: what GeoReport servers parse.
+        let text = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut url = requests_url(&o.base);
         url.query_pairs_mut()
-            .append_pair("start_date", &start.to_rfc3339())
-            .append_pair("end_date", &end.to_rfc3339());
+            .append_pair("start_date", &text(start))
+            .append_pair("end_date", &text(end));
         let Some(answer) = pass.page(&url).await? else { return Ok(()) };
         let items = items::open311_items(&answer, source, o, now).map_err(RunError::Misbehaving)?;
         if items.len() >= o.page_size {
@@ -353,14 +360,18 @@ async fn by_cursor(
                 )));
             }
         };
+        // An empty page is the end for now, whatever cursor it names.
+        let empty = items.is_empty();
         if let Some(n) = &next
+            && !empty
             && !seen.insert(n.clone())
         {
             return Err(RunError::Misbehaving(format!("the paging cursor {n:?} repeats")));
         }
-        let empty = items.is_empty();
         let done = next.is_none() || empty;
-        let keep = Checkpoint { cursor: next.clone().or(at.clone()), ..Checkpoint::default() };
+        // After an empty page the next run asks the same cursor again.
+        let kept = if empty { at.clone() } else { next.clone().or(at.clone()) };
+        let keep = Checkpoint { cursor: kept, ..Checkpoint::default() };
         pass.commit(items, &keep, None).await?;
         if done {
             return Ok(());

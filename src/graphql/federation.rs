@@ -159,14 +159,17 @@ const LINK: &str =
 /// The subgraph SDL, as checked in at `schema/subgraph.graphql`: the schema with the entity
 /// keys, without the fields and types a router adds itself.
 pub fn subgraph_sdl() -> String {
-    let mut sdl = strip(&super::sdl());
-    for name in ENTITIES {
-        sdl = sdl.replace(
-            &format!("\ntype {name} {{"),
-            &format!("\ntype {name} @key(fields: \"id\") {{"),
-        );
-    }
-    format!("{LINK}\n{sdl}")
+    static SDL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let mut sdl = strip(&super::sdl());
+        for name in ENTITIES {
+            sdl = sdl.replace(
+                &format!("\ntype {name} {{"),
+                &format!("\ntype {name} @key(fields: \"id\") {{"),
+            );
+        }
+        format!("{LINK}\n{sdl}")
+    });
+    SDL.clone()
 }
 
 /// `sdl` without `_service`, `_entities`, `_Any`, `_Service` and `_Entity` (each with its

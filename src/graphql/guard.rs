@@ -296,7 +296,10 @@ impl<'a> Walk<'a> {
                 role.as_str()
             )));
         }
-        if matches!(name, "__schema" | "__type") && !self.caller.introspection {
+        // The subgraph SDL is the whole schema: it is introspection too.
+        let describes = matches!(name, "__schema" | "__type")
+            || (type_name == Some("Query") && name == "_service");
+        if describes && !self.caller.introspection {
             return Err(forbidden(format!(
                 "introspection is not available to role `{}`",
                 role.as_str()
@@ -308,7 +311,7 @@ impl<'a> Walk<'a> {
         let ty = type_name.and_then(|t| self.index.field(t, name));
         // A list holds the enclosing page's size (edges of a connection) or an estimate.
         let repeat = match ty {
-            Some(ty) if ty.list => page.unwrap_or(LIST_ESTIMATE),
+            Some(ty) if ty.list => self.asked_for(field).or(page).unwrap_or(LIST_ESTIMATE),
             _ => 1,
         };
         let own = if introspection { 0 } else { mult };
@@ -322,6 +325,18 @@ impl<'a> Walk<'a> {
             path,
         )?;
         Ok(own.saturating_add(children))
+    }
+
+    /// How many items a field that answers one per input item asks for: `_entities`, one
+    /// per representation.
+    fn asked_for(&self, field: &async_graphql::parser::types::Field) -> Option<u64> {
+        let value = field.get_argument("representations")?;
+        let value =
+            value.node.clone().into_const_with(|var| self.variables.get(&var).cloned().ok_or(()));
+        match value {
+            Ok(async_graphql::Value::List(items)) => Some((items.len() as u64).max(1)),
+            _ => None,
+        }
     }
 
     /// `first`/`last` of a paged field (a literal or a variable), if it has them.

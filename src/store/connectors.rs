@@ -151,8 +151,10 @@ pub async fn release(db: &Db, connector: &str, owner: &str) -> Result<()> {
 }
 
 /// Writes `step` in the caller's transaction, or fails with [`lease_lost`] (the caller rolls
-/// back) when `step.owner` no longer holds the lease at `now`. `written` is what the rows of
-/// the transaction counted.
+/// back) when `step.owner` no longer holds the lease: another replica has taken it. Fenced
+/// on the owner alone: a lease that ran out is still this replica's until another takes it
+/// (which changes the owner, and waits for this transaction's row lock on Postgres), so a
+/// slow page is not thrown away. `written` is what the rows of the transaction counted.
 pub async fn advance(
     tx: &impl ConnectionTrait,
     step: &Advance,
@@ -162,8 +164,7 @@ pub async fn advance(
     let mut update = connector_state::Entity::update_many()
         .col_expr(S::LeaseUntil, Expr::value(step.lease_until))
         .filter(S::Name.eq(step.connector.as_str()))
-        .filter(S::LeaseOwner.eq(step.owner.as_str()))
-        .filter(S::LeaseUntil.gte(now));
+        .filter(S::LeaseOwner.eq(step.owner.as_str()));
     if let Some(checkpoint) = &step.checkpoint {
         update = update.col_expr(S::Checkpoint, Expr::value(checkpoint.as_str()));
     }
@@ -269,27 +270,38 @@ pub async fn all(
     day: DateTime<Utc>,
 ) -> Result<Vec<(connector_state::Model, Tally, Tally)>> {
     let states = connector_state::Entity::find().all(db.write()).await?;
-    let tallies: Vec<(String, DateTime<Utc>, i32, i32, i32)> = connector_tally::Entity::find()
-        .select_only()
-        .columns([T::Connector, T::At, T::Created, T::Duplicates, T::Rejected])
-        .filter(T::At.gte(day))
-        .into_tuple()
-        .all(db.write())
-        .await?;
-    let mut sums: HashMap<String, (Tally, Tally)> = HashMap::new();
-    for (name, at, created, duplicates, rejected) in tallies {
-        let t = Tally { created, duplicates, rejected };
-        let entry = sums.entry(name).or_default();
-        entry.1.add(t);
-        if at >= hour {
-            entry.0.add(t);
-        }
-    }
+    let (last_hour, last_day) = (sums(db, hour).await?, sums(db, day).await?);
     Ok(states
         .into_iter()
         .map(|s| {
-            let (h, d) = sums.remove(&s.name).unwrap_or_default();
+            let (h, d) = (last_hour.get(&s.name), last_day.get(&s.name));
+            let (h, d) = (h.copied().unwrap_or_default(), d.copied().unwrap_or_default());
             (s, h, d)
+        })
+        .collect())
+}
+
+/// A connector and its sums of created, duplicate and rejected items (NULL: no rows).
+type SumRow = (String, Option<i64>, Option<i64>, Option<i64>);
+
+/// Each connector's counts since `since`, summed in SQL.
+async fn sums(db: &Db, since: DateTime<Utc>) -> Result<HashMap<String, Tally>> {
+    let rows: Vec<SumRow> = connector_tally::Entity::find()
+        .select_only()
+        .column(T::Connector)
+        .column_as(T::Created.sum(), "created")
+        .column_as(T::Duplicates.sum(), "duplicates")
+        .column_as(T::Rejected.sum(), "rejected")
+        .filter(T::At.gte(since))
+        .group_by(T::Connector)
+        .into_tuple()
+        .all(db.write())
+        .await?;
+    let count = |n: Option<i64>| i32::try_from(n.unwrap_or(0)).unwrap_or(i32::MAX);
+    Ok(rows
+        .into_iter()
+        .map(|(name, c, d, r)| {
+            (name, Tally { created: count(c), duplicates: count(d), rejected: count(r) })
         })
         .collect())
 }

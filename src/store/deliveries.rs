@@ -4,7 +4,7 @@
 //! written once, whatever retries); a replica claims due deliveries for a while, sends them,
 //! and records the outcome. A claim that runs out (its replica died) is claimed again.
 use super::lifecycle::Plan;
-use crate::Result;
+use crate::{Result, domain::masking::mask};
 use chrono::{DateTime, Utc};
 use entity::{
     ComplaintStatus, complaint, complaint_origin,
@@ -49,6 +49,9 @@ pub async fn enqueue(
         return Ok(());
     };
     let closed = matches!(updated.status, ComplaintStatus::Resolved | ComplaintStatus::Rejected);
+    // A source publishes what it gets (an Open311 server's status_notes are public): personal
+    // data is masked as for the public here.
+    let notes = notes.map(|n| mask(&n).into_owned());
     let body = serde_json::json!({
         "complaint": updated.number,
         "externalId": updated.external_id,
@@ -101,6 +104,7 @@ pub async fn record_origin(tx: &impl ConnectionTrait, connector: &str, ids: &[i6
 pub async fn claim(
     db: &super::Db,
     owner: &str,
+    targets: &[String],
     now: DateTime<Utc>,
     until: DateTime<Utc>,
     limit: u64,
@@ -111,6 +115,7 @@ pub async fn claim(
         .column(D::Id)
         .filter(D::State.eq(PENDING))
         .filter(D::NextAttemptAt.lte(now))
+        .filter(D::Target.is_in(targets.iter().map(String::as_str)))
         .filter(free())
         .order_by_asc(D::Id)
         .limit(limit)
@@ -129,6 +134,7 @@ pub async fn claim(
             .col_expr(D::ClaimedUntil, Expr::value(until))
             .filter(D::Id.is_in(due.iter().copied()))
             .filter(D::State.eq(PENDING))
+            .filter(D::NextAttemptAt.lte(now))
             .filter(free())
             .exec(db.write())
             .await?;
@@ -140,6 +146,27 @@ pub async fn claim(
         .order_by_asc(D::Id)
         .all(db.write())
         .await?)
+}
+
+/// Extends `owner`'s claim of delivery `id` to `until` just before sending it; false when
+/// the claim ran out and another replica may have it (then this one must not send).
+pub async fn renew(
+    db: &super::Db,
+    id: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool> {
+    let _writer = db.writer_turn().await;
+    let renewed = delivery::Entity::update_many()
+        .col_expr(D::ClaimedUntil, Expr::value(until))
+        .filter(D::Id.eq(id))
+        .filter(D::State.eq(PENDING))
+        .filter(D::ClaimedBy.eq(owner))
+        .filter(D::ClaimedUntil.gt(now))
+        .exec(db.write())
+        .await?;
+    Ok(renewed.rows_affected == 1)
 }
 
 /// How one attempt ended.

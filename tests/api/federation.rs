@@ -161,12 +161,42 @@ async fn entity_fields_keep_their_rules_and_the_directory_resolves_for_everyone(
     // Not an object at all: the scalar refuses it before anything runs.
     let (_, body) = app.gql_as(Some(&app.operator), ENTITIES, json!({ "r": ["x"] })).await;
     assert!(body["data"].is_null() && body.to_string().contains("is an object"), "{body}");
+    // The result's size counts one entity per representation, as the limits see it.
+    let heavy = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Complaint { \
+        history { id from to actor comment at } responses { id text isPublic at } \
+        assignments { id assignedAt reason department { name } } } } }";
+    let many: Vec<i64> = (1..=1000).collect();
+    let (_, refused) =
+        app.gql_as(Some(&app.operator), heavy, json!({ "r": complaints(&many) })).await;
+    assert_eq!(
+        error_code(&refused),
+        Some("QUERY_TOO_COMPLEX"),
+        "{}",
+        &refused.to_string()[..200.min(refused.to_string().len())]
+    );
+    let (_, fine) =
+        app.gql_as(Some(&app.operator), heavy, json!({ "r": complaints(&many[..20]) })).await;
+    assert!(fine["errors"].is_null(), "{fine}");
     // The router's SDL.
     let data = app.data_as(None, "{ _service { sdl } }", json!({})).await;
     assert_eq!(
         data["_service"]["sdl"].as_str(),
         Some(cur_gateway::graphql::subgraph_sdl().as_str())
     );
+}
+
+#[tokio::test]
+async fn the_subgraph_sdl_is_introspection_and_follows_its_policy() {
+    let app = TestApp::spawn_configured(Backend::Sqlite, 20, |c| {
+        c.federation = true;
+        c.auth.introspection = Some(cur_gateway::config::Introspection::Authenticated);
+    })
+    .await;
+    let (_, anonymous) = app.gql_as(None, "{ _service { sdl } }", json!({})).await;
+    assert_eq!(error_code(&anonymous), Some("FORBIDDEN"), "{anonymous}");
+    assert!(anonymous["data"].is_null(), "{anonymous}");
+    let with_token = app.data("{ _service { sdl } }", json!({})).await;
+    assert!(with_token["_service"]["sdl"].as_str().is_some_and(|s| s.contains("@key")));
 }
 
 #[tokio::test]
