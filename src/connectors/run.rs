@@ -134,6 +134,13 @@ impl Runner {
                     held = true;
                     let due = s.run_requested || s.next_attempt_at.is_none_or(|t| t <= now);
                     if !s.paused && due {
+                        if s.run_requested
+                            && let Err(err) =
+                                state::take_run_request(&self.db, &c.name, &self.owner).await
+                        {
+                            tracing::debug!(connector = %c.name, %err, "connector: run request not taken");
+                            continue;
+                        }
                         let checkpoint = Checkpoint::parse(s.checkpoint.as_deref());
                         self.run_once(&c, &client, &towns, s.failures, checkpoint).await;
                         continue;

@@ -213,8 +213,7 @@ pub struct RunEnd {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-/// Records the end of a run by `owner` (a replica that lost the lease records nothing); a
-/// run-now request it served is cleared.
+/// Records the end of a run by `owner` (a replica that lost the lease records nothing).
 pub async fn finish_run(
     db: &Db,
     connector: &str,
@@ -226,7 +225,6 @@ pub async fn finish_run(
         .col_expr(S::LastRunAt, Expr::value(now))
         .col_expr(S::Failures, Expr::value(end.failures))
         .col_expr(S::NextAttemptAt, Expr::value(end.next_attempt_at))
-        .col_expr(S::RunRequested, Expr::value(false))
         .filter(S::Name.eq(connector))
         .filter(S::LeaseOwner.eq(owner));
     update = match &end.error {
@@ -237,6 +235,19 @@ pub async fn finish_run(
     };
     let _writer = db.writer_turn().await;
     update.exec(db.write()).await?;
+    Ok(())
+}
+
+/// Takes `owner`'s pending run-now request of `connector` as its run starts (one made during
+/// the run stays, and runs it again after).
+pub async fn take_run_request(db: &Db, connector: &str, owner: &str) -> Result<()> {
+    let _writer = db.writer_turn().await;
+    connector_state::Entity::update_many()
+        .col_expr(S::RunRequested, Expr::value(false))
+        .filter(S::Name.eq(connector))
+        .filter(S::LeaseOwner.eq(owner))
+        .exec(db.write())
+        .await?;
     Ok(())
 }
 
