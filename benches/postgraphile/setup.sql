@@ -1,0 +1,130 @@
+-- PostGraphile on the gateway's own database (benches/postgraphile.sh): Postgres roles, column
+-- grants and Row Level Security equivalent to the gateway's roles matrix for the roles the
+-- comparison uses, and the functions PostGraphile serves for what a table cannot say.
+-- Idempotent: run again, it replaces everything it made. The gateway itself never uses these
+-- roles (it connects as the database owner, and RLS does not apply to it).
+--
+--   governor: every complaint, texts, history, staff contacts; never the author.
+--   ministry (department D, `jwt.claims.department_id`): complaints currently or ever
+--     assigned to D; the author only while currently assigned to D; notes of D only.
+--   public (no token): public complaints only, no author, no external id.
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cur_anonymous') THEN CREATE ROLE cur_anonymous NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cur_governor') THEN CREATE ROLE cur_governor NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cur_ministry') THEN CREATE ROLE cur_ministry NOLOGIN; END IF;
+END $$;
+-- PostGraphile logs in as the authenticator, which may only become one of the three: its
+-- schema holds what they are granted, and each request runs as its caller's role.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cur_authenticator') THEN
+    CREATE ROLE cur_authenticator LOGIN NOINHERIT;
+  END IF;
+END $$;
+GRANT cur_anonymous, cur_governor, cur_ministry TO cur_authenticator;
+
+-- PostGraphile reflects `public`, and sees only what these roles are granted: the audit trail,
+-- the outbox, connectors and rollups stay out of its schema.
+GRANT USAGE ON SCHEMA public TO cur_anonymous, cur_governor, cur_ministry;
+GRANT CONNECT ON DATABASE :"DBNAME" TO cur_authenticator;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM cur_anonymous, cur_governor, cur_ministry;
+
+-- The directory: everyone's.
+GRANT SELECT ON municipality, department TO cur_anonymous, cur_governor, cur_ministry;
+GRANT SELECT (id, department_id, full_name, position, active) ON staff TO cur_anonymous, cur_ministry;
+GRANT SELECT ON staff TO cur_governor;
+
+-- Complaints: every column but the author's (a function gives it to whom may see it) and, for
+-- the public, the external id.
+GRANT SELECT (id, number, source, external_id, category, municipality_id, text, address, lat,
+  lon, received_at, status, priority, department_id, assignee_id, first_response_due_at,
+  resolution_due_at, first_response_at, resolved_at, is_public, version, updated_at)
+  ON complaint TO cur_governor, cur_ministry;
+GRANT SELECT (id, number, source, category, municipality_id, text, address, lat, lon,
+  received_at, status, priority, department_id, assignee_id, first_response_due_at,
+  resolution_due_at, first_response_at, resolved_at, is_public, version, updated_at)
+  ON complaint TO cur_anonymous;
+GRANT SELECT ON assignment, status_event, response TO cur_anonymous, cur_governor, cur_ministry;
+-- The write of the comparison: a status change with its history, by a ministry.
+GRANT UPDATE (status, version, updated_at, resolved_at) ON complaint TO cur_ministry;
+GRANT INSERT ON status_event TO cur_ministry;
+
+-- The ministry's department, from the token.
+CREATE OR REPLACE FUNCTION public.current_department() RETURNS integer
+  LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('jwt.claims.department_id', true), '')::integer $$;
+COMMENT ON FUNCTION public.current_department() IS E'@behavior -*';
+
+ALTER TABLE complaint ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assignment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE status_event ENABLE ROW LEVEL SECURITY;
+ALTER TABLE response ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS governor_reads ON complaint;
+DROP POLICY IF EXISTS ministry_reads ON complaint;
+DROP POLICY IF EXISTS ministry_changes ON complaint;
+DROP POLICY IF EXISTS public_reads ON complaint;
+CREATE POLICY governor_reads ON complaint FOR SELECT TO cur_governor USING (true);
+-- Past assignments are read by a definer's function: the policy of `assignment` refers back
+-- to `complaint`, and Postgres refuses the loop.
+CREATE OR REPLACE FUNCTION public.ever_assigned_to(department integer) RETURNS SETOF bigint
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT complaint_id FROM assignment WHERE department_id = department $$;
+COMMENT ON FUNCTION public.ever_assigned_to(integer) IS E'@behavior -*';
+CREATE POLICY ministry_reads ON complaint FOR SELECT TO cur_ministry USING (
+  department_id = public.current_department()
+  OR id IN (SELECT public.ever_assigned_to(public.current_department())));
+CREATE POLICY ministry_changes ON complaint FOR UPDATE TO cur_ministry
+  USING (department_id = public.current_department());
+CREATE POLICY public_reads ON complaint FOR SELECT TO cur_anonymous USING (is_public);
+
+-- History follows its complaint (the complaint's own policy applies inside).
+DROP POLICY IF EXISTS follows_complaint ON assignment;
+DROP POLICY IF EXISTS follows_complaint ON status_event;
+DROP POLICY IF EXISTS ministry_writes ON status_event;
+DROP POLICY IF EXISTS follows_complaint ON response;
+CREATE POLICY follows_complaint ON assignment FOR SELECT
+  USING (EXISTS (SELECT 1 FROM complaint c WHERE c.id = complaint_id));
+CREATE POLICY follows_complaint ON status_event FOR SELECT
+  USING (EXISTS (SELECT 1 FROM complaint c WHERE c.id = complaint_id));
+CREATE POLICY ministry_writes ON status_event FOR INSERT TO cur_ministry WITH CHECK (true);
+-- Internal notes: the governor all, a ministry its own, the public none.
+CREATE POLICY follows_complaint ON response FOR SELECT USING (
+  EXISTS (SELECT 1 FROM complaint c WHERE c.id = complaint_id)
+  AND (is_public OR current_user = 'cur_governor'
+       OR (current_user = 'cur_ministry' AND department_id = public.current_department())));
+
+-- The author: through a view of its own, readable only where the matrix allows (a ministry
+-- while the complaint is currently assigned to it; the governor never), joined to its
+-- complaint by the smart tag's foreign key.
+CREATE OR REPLACE VIEW public.complaint_author WITH (security_barrier) AS
+  SELECT id AS complaint_id, author_name AS name, author_phone AS phone, author_email AS email,
+         author_profile_url AS profile_url
+  FROM complaint
+  WHERE current_user = 'cur_ministry' AND department_id = public.current_department();
+COMMENT ON VIEW public.complaint_author IS
+  E'@foreignKey (complaint_id) references complaint (id)|@fieldName complaint|@foreignFieldName author\n@unique complaint_id';
+GRANT SELECT ON public.complaint_author TO cur_ministry;
+
+-- The status change with optimistic locking: the row moves only at the expected version.
+CREATE OR REPLACE FUNCTION public.change_complaint_status(complaint_id bigint, new_status text,
+  expected_version integer) RETURNS complaint
+  LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  changed complaint;
+  was text;
+BEGIN
+  SELECT status INTO was FROM complaint WHERE id = complaint_id;
+  UPDATE complaint SET status = new_status, version = version + 1, updated_at = now(),
+    resolved_at = CASE WHEN new_status = 'RESOLVED' THEN now() ELSE resolved_at END
+    WHERE id = complaint_id AND version = expected_version
+    RETURNING * INTO changed;
+  IF changed.id IS NULL THEN
+    RAISE EXCEPTION 'complaint % is not at version %', complaint_id, expected_version
+      USING ERRCODE = '40001';
+  END IF;
+  INSERT INTO status_event (complaint_id, from_status, to_status, actor, at)
+    VALUES (complaint_id, was, new_status, 'ministry', now());
+  RETURN changed;
+END $$;
+GRANT EXECUTE ON FUNCTION public.change_complaint_status(bigint, text, integer) TO cur_ministry;
