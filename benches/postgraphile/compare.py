@@ -46,6 +46,7 @@ def main():
     checked = rows = 0
     for pair in tokens:
         role, token = pair.split("=", 1)
+        before = rows
         for m in range(1, 23):
             a = gateway_rows(post(gateway, token, ours, {"municipalityId": str(m)}))
             b = postgraphile_rows(post(postgraphile, token, theirs, {"municipalityId": m}))
@@ -56,6 +57,8 @@ def main():
                 raise SystemExit(f"list page, {role}, municipality {m}: {len(a)} rows != {len(b)}")
             checked += 1
             rows += len(a)
+        if rows == before:
+            raise SystemExit(f"list page, {role}: every page is empty, nothing was compared")
     print(f"list page: {checked} requests, {rows} rows, the same from both servers")
 
 

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The gateway side by side with PostGraphile 5 on one database (issue 16): both servers over the
+# same 1,000,000 complaints, PostGraphile with Row Level Security and column grants equivalent
+# to the roles matrix (benches/postgraphile/setup.sql), the same wrk load at each concurrency,
+# and the same query in raw SQL under pgbench. Before the timed runs, both servers' answers
+# are compared row by row. Writes benches/RESULTS.md.
+#
+#   benches/postgraphile.sh
+#   REPORT_ONLY=1 benches/postgraphile.sh   # the table again from benches/out/postgraphile
+#
+# So far: the list page, as the governor and as a ministry. Environment: PG_ROOT (default
+# postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS (1000000), DURATION
+# (10s per cell), CONCURRENCY ("1 8 32 128"), BIN and SKIP_BUILD (a built release binary).
+# Needs wrk, pgbench and psql (apt-get install wrk postgresql-client) and npm (PostGraphile
+# and Node 22 come from npm into benches/postgraphile/node_modules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_ROOT=${PG_ROOT:-postgres://postgres@127.0.0.1:5432}
+BENCH_DB=${BENCH_DB:-cur_bench}
+COMPLAINTS=${COMPLAINTS:-1000000}
+DURATION=${DURATION:-10s}
+CONCURRENCY=${CONCURRENCY:-1 8 32 128}
+PORT=${PORT:-18390}
+PGL_PORT=${PGL_PORT:-18391}
+export PGSSLMODE=disable
+URL="$PG_ROOT/$BENCH_DB"
+GW_URL="$URL?sslmode=disable"
+OUT=benches/out/postgraphile
+mkdir -p "$OUT"
+for tool in wrk pgbench psql npm; do
+  command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }
+done
+
+BIN=${BIN:-target/release/cur-gateway}
+if [ -z "${REPORT_ONLY:-}" ]; then
+if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release --quiet; fi
+(cd benches/postgraphile && npm ci --no-audit --no-fund >/dev/null 2>&1)
+NODE=benches/postgraphile/node_modules/.bin/node
+
+have=$(psql "$URL" -Atc "SELECT COUNT(*) FROM complaint_search" 2>/dev/null || echo 0)
+if [ "$have" -lt "$COMPLAINTS" ]; then
+  echo "seeding $COMPLAINTS complaints into $BENCH_DB"
+  psql "$PG_ROOT/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)"
+  psql "$PG_ROOT/postgres" -qc "CREATE DATABASE $BENCH_DB"
+  DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" > "$OUT/seed.txt"
+fi
+psql "$URL" -v ON_ERROR_STOP=1 -v DBNAME="$BENCH_DB" -q -f benches/postgraphile/setup.sql 2>&1 | grep -v NOTICE || true
+psql "$URL" -qc "VACUUM ANALYZE"
+
+. benches/operator_token.sh
+export CUR_RATE_LIMIT_GOVERNOR=0 CUR_RATE_LIMIT_MINISTRY=0
+# The ministry with the most housing complaints: its list pages are full (another's would be
+# empty pages, every row of the municipality filtered out).
+DEPT=$(psql "$URL" -Atc "SELECT department_id FROM complaint WHERE department_id IS NOT NULL AND category = 'HOUSING_UTILITIES' GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1")
+GOVERNOR=$(DATABASE_URL="$GW_URL" "$BIN" token --role governor --sub bench --ttl 2h)
+MINISTRY=$(DATABASE_URL="$GW_URL" "$BIN" token --role ministry --department "$DEPT" --sub bench --ttl 2h)
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
+trap cleanup EXIT
+DATABASE_URL="$GW_URL" CUR_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn CUR_CACHE_OPERATIONS=false \
+  CUR_DEADLINE_WATCH_SECS=0 "$BIN" serve > "$OUT/gateway.log" 2>&1 &
+GW=$!
+pids+=($GW)
+DATABASE_URL="postgres://cur_authenticator@127.0.0.1:5432/$BENCH_DB" PORT=$PGL_PORT \
+  PG_POOL_SIZE=${PG_POOL_SIZE:-8} \
+  "$NODE" benches/postgraphile/node_modules/.bin/postgraphile -C benches/postgraphile/graphile.config.mjs \
+  > "$OUT/postgraphile.log" 2>&1 &
+PGL=$!
+pids+=($PGL)
+for p in $PORT $PGL_PORT; do
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$p/graphql" -H 'content-type: application/json' -d '{"query":"{__typename}"}' && break
+    sleep 0.2
+  done
+done
+# The node process that serves (npm's `node` package starts the real binary as a child).
+PGL_SERVER=$(pgrep -P $PGL -n 2>/dev/null || echo $PGL)
+
+python3 benches/postgraphile/compare.py "http://127.0.0.1:$PORT/graphql" \
+  "http://127.0.0.1:$PGL_PORT/graphql" governor="$GOVERNOR" ministry="$MINISTRY" | tee "$OUT/compare.txt"
+
+# CPU seconds (user + system) a process has used so far.
+cpu() { awk '{ print ($14 + $15) / 100 }' "/proc/$1/stat"; }
+# Its peak resident memory so far, in MiB.
+peak() { awk '/VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
+
+secs=${DURATION%s}
+rm -f "$OUT"/cell.*.txt "$OUT"/pgbench_log.*
+for role in governor ministry; do
+  if [ $role = governor ]; then export CUR_BENCH_TOKEN=$GOVERNOR; scope="TRUE"; else
+    export CUR_BENCH_TOKEN=$MINISTRY
+    scope="(c.department_id = $DEPT OR c.id IN (SELECT complaint_id FROM assignment WHERE department_id = $DEPT))"
+  fi
+  sed "s/-- scope --/AND $scope/" benches/postgraphile/queries/list_page.sql > "$OUT/list_page.$role.sql"
+  for c in $CONCURRENCY; do
+    threads=$(( c < 2 ? 1 : 2 ))
+    for side in gateway postgraphile; do
+      if [ $side = gateway ]; then pid=$GW; at=$PORT; lua=benches/list_page.lua; else
+        pid=$PGL_SERVER; at=$PGL_PORT; lua=benches/postgraphile/list_page.lua; fi
+      wrk -t$threads -c"$c" -d2s -s $lua "http://127.0.0.1:$at" > /dev/null
+      before=$(cpu $pid)
+      wrk -t$threads -c"$c" -d"$DURATION" --latency -s $lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$role.$c.txt"
+      after=$(cpu $pid)
+      echo "$(grep RESULT "$OUT/wrk.$side.$role.$c.txt") cpu=$(python3 -c "print(round(($after - $before) / $secs, 2))") rss_mib=$(peak $pid)" \
+        > "$OUT/cell.$side.$role.$c.txt"
+      echo "list page, $role, $c connections, $side: $(cat "$OUT/cell.$side.$role.$c.txt")"
+    done
+    # Postgres takes 100 connections and the two servers hold some: pgbench gets at most 80.
+    clients=$(( c > 80 ? 80 : c ))
+    (cd "$OUT" && pgbench -n -M prepared -c "$clients" -j $threads -T "$secs" -l --log-prefix="pgbench_log.$role.$c" \
+      -f "list_page.$role.sql" "$URL") > "$OUT/pgbench.$role.$c.txt"
+    echo "list page, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$role.$c.txt")"
+  done
+done
+cleanup
+trap - EXIT
+echo "$DEPT" > "$OUT/department.txt"
+fi
+DEPT=$(cat "$OUT/department.txt" 2>/dev/null || echo "?")
+
+python3 - "$OUT" "$DURATION" "$CONCURRENCY" "$BENCH_DB" "$DEPT" <<'PY'
+import sys; sys.path.insert(0, "benches")
+from results_section import write_section
+import datetime, glob, re, subprocess
+out, duration, conc, db, dept = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
+pat = r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+).* cpu=([\d.]+) rss_mib=([\d.]+)"
+def cell(side, role, c):
+    m = re.search(pat, open(f"{out}/cell.{side}.{role}.{c}.txt").read())
+    requests, bad = int(m[4]), int(m[5])
+    # Throughput counts answered requests only: a 503 is not an answer.
+    ok = float(m[1]) * (requests - bad) / requests if requests else 0.0
+    return dict(rps=ok, p50=float(m[2]), p99=float(m[3]), bad=bad, cpu=float(m[6]), rss=float(m[7]))
+def pgbench(role, c):
+    tps = float(re.search(r"tps = ([\d.]+)", open(f"{out}/pgbench.{role}.{c}.txt").read())[1])
+    lat = sorted(int(l.split()[2]) / 1000 for f in glob.glob(f"{out}/pgbench_log.{role}.{c}.*") for l in open(f))
+    pct = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
+    return dict(rps=tps, p50=pct(0.5), p99=pct(0.99))
+def ratio(a, b, digits=1):
+    return f"{a / b:.{digits}f}" if b > 0 else "–"
+rows = []
+for role in ["governor", "ministry"]:
+    for c in conc:
+        g, p, s = cell("gateway", role, c), cell("postgraphile", role, c), pgbench(role, c)
+        rows.append(f"| list page | {role} | {c} | {g['rps']:.0f} | {g['p50']:.2f} | {g['p99']:.2f} | {g['cpu']:.2f} | {g['rss']:.0f} "
+                    f"| {p['rps']:.0f} | {p['p50']:.2f} | {p['p99']:.2f} | {p['cpu']:.2f} | {p['rss']:.0f} "
+                    f"| {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | **{ratio(g['rps'], p['rps'])}** | {ratio(g['rps'], s['rps'], 2)} "
+                    f"| {g['bad']} / {p['bad']} |")
+versions = subprocess.run(["psql", "-Atc", "SHOW server_version", f"postgres://postgres@127.0.0.1:5432/{db}"], capture_output=True, text=True).stdout.strip()
+compare = open(f"{out}/compare.txt").read().strip()
+block = f"""<!-- postgraphile:start -->
+## Side by side with PostGraphile (issue 16, in progress)
+
+`benches/postgraphile.sh` — {datetime.date.today()}, one database of 1,000,000 complaints
+(Postgres {versions}), 2 cores shared by the servers, the database and the load generator.
+PostGraphile 5.1.5 on Node 22 (npm), Amber preset with pg-aggregates, Row Level Security and
+column grants of `benches/postgraphile/setup.sql`, a pool of 8; the release gateway with the
+operation cache off; wrk for both (same script shape, {duration} per cell after a 2 s warm-up),
+pgbench for the same SQL. The ministry is department {dept}, the one with the most housing
+complaints (the page's category).
+Answers checked equal first: {compare}.
+CPU is cores used during the cell; RSS is the peak so far, in MiB. Throughput counts answered
+requests only (2xx); the last column counts the others, and wrk gives up on a request after
+2 s (a socket error, not counted as an answer). pgbench runs at most 80
+clients (Postgres takes 100 connections, and both servers hold some): its 128 row is at 80.
+
+| query | role | connections | gateway req/s | p50 ms | p99 ms | CPU | RSS | PostGraphile req/s | p50 ms | p99 ms | CPU | RSS | pgbench tps | p50 ms | p99 ms | gateway / PostGraphile | gateway / pgbench | non-2xx (gateway / PostGraphile) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+""" + "\n".join(rows) + """
+<!-- postgraphile:end -->"""
+write_section("postgraphile", block)
+PY

@@ -1,0 +1,13 @@
+-- The list page in one SQL statement, for pgbench (benches/postgraphile.sh puts the role's row
+-- scope where the marker is, as the gateway's store does).
+\set muni random(1, 22)
+SELECT c.id, c.number, c.status, c.received_at, m.name AS municipality, d.name AS department,
+       s.full_name AS assignee,
+       (SELECT COUNT(*) FROM response r WHERE r.complaint_id = c.id) AS response_count
+FROM complaint c
+JOIN municipality m ON m.id = c.municipality_id
+LEFT JOIN department d ON d.id = c.department_id
+LEFT JOIN staff s ON s.id = c.assignee_id
+WHERE c.municipality_id = :muni AND c.category = 'HOUSING_UTILITIES' -- scope --
+ORDER BY c.received_at DESC, c.id DESC
+LIMIT 50;
