@@ -12,7 +12,10 @@ wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CUR_BENCH_TOKEN"),
 
 math.randomseed(86)
 request = function()
-  local body = string.format('{"query":"%s","variables":{"municipalityId":"%d"}}',
+  -- The gateway's `municipalityId` is an ID (a string); PostGraphile's an Int
+  -- (CUR_BENCH_INT_IDS=1).
+  local id = os.getenv("CUR_BENCH_INT_IDS") and "%d" or '"%d"'
+  local body = string.format('{"query":"%s","variables":{"municipalityId":' .. id .. '}}',
     query, math.random(1, 22))
   return wrk.format(nil, "/graphql", nil, body)
 end

@@ -1,6 +1,7 @@
 -- The same page as benches/list_page.graphql, in one SQL statement (what a hand-written
 -- endpoint would send): 50 newest housing complaints of a random municipality with their
--- municipality, department, assignee, status and response count.
+-- municipality, department, assignee, status and response count. benches/postgraphile.sh puts
+-- a role's row scope where the marker is, as the gateway's store does.
 \set muni random(1, 22)
 SELECT c.id, c.number, c.status, c.received_at, m.name AS municipality, d.name AS department,
        s.full_name AS assignee,
@@ -9,6 +10,6 @@ FROM complaint c
 JOIN municipality m ON m.id = c.municipality_id
 LEFT JOIN department d ON d.id = c.department_id
 LEFT JOIN staff s ON s.id = c.assignee_id
-WHERE c.municipality_id = :muni AND c.category = 'HOUSING_UTILITIES'
+WHERE c.municipality_id = :muni AND c.category = 'HOUSING_UTILITIES' -- scope --
 ORDER BY c.received_at DESC, c.id DESC
 LIMIT 50;

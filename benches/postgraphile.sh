@@ -93,15 +93,17 @@ for role in governor ministry; do
     export CUR_BENCH_TOKEN=$MINISTRY
     scope="(c.department_id = $DEPT OR c.id IN (SELECT complaint_id FROM assignment WHERE department_id = $DEPT))"
   fi
-  sed "s/-- scope --/AND $scope/" benches/postgraphile/queries/list_page.sql > "$OUT/list_page.$role.sql"
+  sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/list_page.$role.sql"
   for c in $CONCURRENCY; do
     threads=$(( c < 2 ? 1 : 2 ))
     for side in gateway postgraphile; do
-      if [ $side = gateway ]; then pid=$GW; at=$PORT; lua=benches/list_page.lua; else
-        pid=$PGL_SERVER; at=$PGL_PORT; lua=benches/postgraphile/list_page.lua; fi
-      wrk -t$threads -c"$c" -d2s -s $lua "http://127.0.0.1:$at" > /dev/null
+      if [ $side = gateway ]; then pid=$GW; at=$PORT; query=benches/list_page.graphql; ints=; else
+        pid=$PGL_SERVER; at=$PGL_PORT; query=benches/postgraphile/queries/list_page.graphql; ints=1; fi
+      export CUR_BENCH_QUERY=$query CUR_BENCH_INT_IDS=$ints
+      [ -n "$ints" ] || unset CUR_BENCH_INT_IDS
+      wrk -t$threads -c"$c" -d2s -s benches/list_page.lua "http://127.0.0.1:$at" > /dev/null
       before=$(cpu $pid)
-      wrk -t$threads -c"$c" -d"$DURATION" --latency -s $lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$role.$c.txt"
+      wrk -t$threads -c"$c" -d"$DURATION" --latency -s benches/list_page.lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$role.$c.txt"
       after=$(cpu $pid)
       echo "$(grep RESULT "$OUT/wrk.$side.$role.$c.txt") cpu=$(python3 -c "print(round(($after - $before) / $secs, 2))") rss_mib=$(peak $pid)" \
         > "$OUT/cell.$side.$role.$c.txt"
