@@ -8,7 +8,7 @@
 #   benches/postgraphile.sh
 #   REPORT_ONLY=1 benches/postgraphile.sh   # the table again from benches/out/postgraphile
 #
-# So far: the list page, as the governor and as a ministry. Environment: PG_ROOT (default
+# So far: the list page and one complaint's details, as the governor and as a ministry. Environment: PG_ROOT (default
 # postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS (1000000), DURATION
 # (10s per cell), CONCURRENCY ("1 8 32 128"), BIN and SKIP_BUILD (a built release binary).
 # Needs wrk, pgbench and psql (apt-get install wrk postgresql-client) and npm (PostGraphile
@@ -78,8 +78,21 @@ done
 # The node process that serves (npm's `node` package starts the real binary as a child).
 PGL_SERVER=$(pgrep -P $PGL -n 2>/dev/null || echo $PGL)
 
+GOVERNOR_SCOPE="TRUE"
+MINISTRY_SCOPE="(c.department_id = $DEPT OR c.id IN (SELECT complaint_id FROM assignment WHERE department_id = $DEPT))"
+# A thousand complaints in each role's scope, for the details page: a table for pgbench, a file
+# for wrk and the check.
+for role in governor ministry; do
+  scope=GOVERNOR_SCOPE; [ $role = ministry ] && scope=MINISTRY_SCOPE
+  psql "$URL" -qc "DROP TABLE IF EXISTS bench_ids_$role"
+  psql "$URL" -qc "CREATE TABLE bench_ids_$role AS SELECT row_number() OVER () AS n, id FROM \
+    (SELECT id FROM complaint c WHERE ${!scope} ORDER BY md5(id::text) LIMIT 1000) x"
+  psql "$URL" -Atc "SELECT id FROM bench_ids_$role ORDER BY n" > "$OUT/ids.$role.txt"
+done
+
 python3 benches/postgraphile/compare.py "http://127.0.0.1:$PORT/graphql" \
-  "http://127.0.0.1:$PGL_PORT/graphql" governor="$GOVERNOR" ministry="$MINISTRY" | tee "$OUT/compare.txt"
+  "http://127.0.0.1:$PGL_PORT/graphql" governor="$GOVERNOR:$OUT/ids.governor.txt" \
+  ministry="$MINISTRY:$OUT/ids.ministry.txt" | tee "$OUT/compare.txt"
 
 # CPU seconds (user + system) a process has used so far.
 cpu() { awk '{ print ($14 + $15) / 100 }' "/proc/$1/stat"; }
@@ -88,33 +101,42 @@ peak() { awk '/VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
 
 secs=${DURATION%s}
 rm -f "$OUT"/cell.*.txt "$OUT"/pgbench_log.*
+for query in list_page details; do
 for role in governor ministry; do
-  if [ $role = governor ]; then export CUR_BENCH_TOKEN=$GOVERNOR; scope="TRUE"; else
-    export CUR_BENCH_TOKEN=$MINISTRY
-    scope="(c.department_id = $DEPT OR c.id IN (SELECT complaint_id FROM assignment WHERE department_id = $DEPT))"
+  if [ $role = governor ]; then export CUR_BENCH_TOKEN=$GOVERNOR; scope=$GOVERNOR_SCOPE; notes=""; else
+    export CUR_BENCH_TOKEN=$MINISTRY; scope=$MINISTRY_SCOPE
+    notes="AND (is_public OR department_id = $DEPT)"
   fi
-  sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/list_page.$role.sql"
+  if [ $query = list_page ]; then
+    sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/$query.$role.sql"
+  else
+    sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" \
+      benches/postgraphile/queries/details.sql > "$OUT/$query.$role.sql"
+  fi
+  export CUR_BENCH_IDS=$OUT/ids.$role.txt
   for c in $CONCURRENCY; do
     threads=$(( c < 2 ? 1 : 2 ))
     for side in gateway postgraphile; do
-      if [ $side = gateway ]; then pid=$GW; at=$PORT; query=benches/list_page.graphql; ints=; else
-        pid=$PGL_SERVER; at=$PGL_PORT; query=benches/postgraphile/queries/list_page.graphql; ints=1; fi
-      export CUR_BENCH_QUERY=$query CUR_BENCH_INT_IDS=$ints
+      if [ $side = gateway ]; then pid=$GW; at=$PORT; dir=benches; ints=; else
+        pid=$PGL_SERVER; at=$PGL_PORT; dir=benches/postgraphile/queries; ints=1; fi
+      lua=benches/list_page.lua; [ $query = details ] && lua=benches/details.lua
+      export CUR_BENCH_QUERY=$dir/$query.graphql CUR_BENCH_INT_IDS=$ints
       [ -n "$ints" ] || unset CUR_BENCH_INT_IDS
-      wrk -t$threads -c"$c" -d2s -s benches/list_page.lua "http://127.0.0.1:$at" > /dev/null
+      wrk -t$threads -c"$c" -d2s -s $lua "http://127.0.0.1:$at" > /dev/null
       before=$(cpu $pid)
-      wrk -t$threads -c"$c" -d"$DURATION" --latency -s benches/list_page.lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$role.$c.txt"
+      wrk -t$threads -c"$c" -d"$DURATION" --latency -s $lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$query.$role.$c.txt"
       after=$(cpu $pid)
-      echo "$(grep RESULT "$OUT/wrk.$side.$role.$c.txt") cpu=$(python3 -c "print(round(($after - $before) / $secs, 2))") rss_mib=$(peak $pid)" \
-        > "$OUT/cell.$side.$role.$c.txt"
-      echo "list page, $role, $c connections, $side: $(cat "$OUT/cell.$side.$role.$c.txt")"
+      echo "$(grep RESULT "$OUT/wrk.$side.$query.$role.$c.txt") cpu=$(python3 -c "print(round(($after - $before) / $secs, 2))") rss_mib=$(peak $pid)" \
+        > "$OUT/cell.$side.$query.$role.$c.txt"
+      echo "$query, $role, $c connections, $side: $(cat "$OUT/cell.$side.$query.$role.$c.txt")"
     done
     # Postgres takes 100 connections and the two servers hold some: pgbench gets at most 80.
     clients=$(( c > 80 ? 80 : c ))
-    (cd "$OUT" && pgbench -n -M prepared -c "$clients" -j $threads -T "$secs" -l --log-prefix="pgbench_log.$role.$c" \
-      -f "list_page.$role.sql" "$URL") > "$OUT/pgbench.$role.$c.txt"
-    echo "list page, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$role.$c.txt")"
+    (cd "$OUT" && pgbench -n -M prepared -c "$clients" -j $threads -T "$secs" -l \
+      --log-prefix="pgbench_log.$query.$role.$c" -f "$query.$role.sql" "$URL") > "$OUT/pgbench.$query.$role.$c.txt"
+    echo "$query, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$query.$role.$c.txt")"
   done
+done
 done
 cleanup
 trap - EXIT
@@ -128,29 +150,30 @@ from results_section import write_section
 import datetime, glob, re, subprocess
 out, duration, conc, db, dept = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
 pat = r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+).* cpu=([\d.]+) rss_mib=([\d.]+)"
-def cell(side, role, c):
-    m = re.search(pat, open(f"{out}/cell.{side}.{role}.{c}.txt").read())
+def cell(side, query, role, c):
+    m = re.search(pat, open(f"{out}/cell.{side}.{query}.{role}.{c}.txt").read())
     requests, bad = int(m[4]), int(m[5])
     # Throughput counts answered requests only: a 503 is not an answer.
     ok = float(m[1]) * (requests - bad) / requests if requests else 0.0
     return dict(rps=ok, p50=float(m[2]), p99=float(m[3]), bad=bad, cpu=float(m[6]), rss=float(m[7]))
-def pgbench(role, c):
-    tps = float(re.search(r"tps = ([\d.]+)", open(f"{out}/pgbench.{role}.{c}.txt").read())[1])
-    lat = sorted(int(l.split()[2]) / 1000 for f in glob.glob(f"{out}/pgbench_log.{role}.{c}.*") for l in open(f))
+def pgbench(query, role, c):
+    tps = float(re.search(r"tps = ([\d.]+)", open(f"{out}/pgbench.{query}.{role}.{c}.txt").read())[1])
+    lat = sorted(int(l.split()[2]) / 1000 for f in glob.glob(f"{out}/pgbench_log.{query}.{role}.{c}.*") for l in open(f))
     pct = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
     return dict(rps=tps, p50=pct(0.5), p99=pct(0.99))
 def ratio(a, b, digits=1):
     return f"{a / b:.{digits}f}" if b > 0 else "–"
 rows = []
-for role in ["governor", "ministry"]:
+for query, label in [("list_page", "list page"), ("details", "complaint details")]:
+  for role in ["governor", "ministry"]:
     for c in conc:
-        g, p, s = cell("gateway", role, c), cell("postgraphile", role, c), pgbench(role, c)
-        rows.append(f"| list page | {role} | {c} | {g['rps']:.0f} | {g['p50']:.2f} | {g['p99']:.2f} | {g['cpu']:.2f} | {g['rss']:.0f} "
+        g, p, s = cell("gateway", query, role, c), cell("postgraphile", query, role, c), pgbench(query, role, c)
+        rows.append(f"| {label} | {role} | {c} | {g['rps']:.0f} | {g['p50']:.2f} | {g['p99']:.2f} | {g['cpu']:.2f} | {g['rss']:.0f} "
                     f"| {p['rps']:.0f} | {p['p50']:.2f} | {p['p99']:.2f} | {p['cpu']:.2f} | {p['rss']:.0f} "
                     f"| {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | **{ratio(g['rps'], p['rps'])}** | {ratio(g['rps'], s['rps'], 2)} "
                     f"| {g['bad']} / {p['bad']} |")
 versions = subprocess.run(["psql", "-Atc", "SHOW server_version", f"postgres://postgres@127.0.0.1:5432/{db}"], capture_output=True, text=True).stdout.strip()
-compare = open(f"{out}/compare.txt").read().strip()
+compare = "; ".join(open(f"{out}/compare.txt").read().strip().splitlines())
 block = f"""<!-- postgraphile:start -->
 ## Side by side with PostGraphile (issue 16, in progress)
 
@@ -161,7 +184,9 @@ column grants of `benches/postgraphile/setup.sql`, a pool of 8; the release gate
 operation cache off; wrk for both (same script shape, {duration} per cell after a 2 s warm-up),
 pgbench for the same SQL. The ministry is department {dept}, the one with the most housing
 complaints (the page's category).
-Answers checked equal first: {compare}.
+Answers checked equal first: {compare}. The details page is a random one of 1,000
+complaints in the caller's scope (the same ids for all three), with its assignments, history and
+responses.
 CPU is cores used during the cell; RSS is the peak so far, in MiB. Throughput counts answered
 requests only (2xx); the last column counts the others, and wrk gives up on a request after
 2 s (a socket error, not counted as an answer). pgbench runs at most 80

@@ -128,3 +128,9 @@ BEGIN
   RETURN changed;
 END $$;
 GRANT EXECUTE ON FUNCTION public.change_complaint_status(bigint, text, integer) TO cur_ministry;
+
+-- The history lists are ordered by time, as the gateway orders them: PostGraphile offers
+-- ordering by indexed columns only, unless a column's behaviour adds it.
+COMMENT ON COLUMN assignment.assigned_at IS E'@behavior +orderBy';
+COMMENT ON COLUMN status_event.at IS E'@behavior +orderBy';
+COMMENT ON COLUMN response.at IS E'@behavior +orderBy';
