@@ -110,7 +110,7 @@ for role in governor ministry; do
   if [ $query = list_page ]; then
     sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/$query.$role.sql"
   else
-    sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" \
+    sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" -e "s/-- scope --/AND $scope/" \
       benches/postgraphile/queries/details.sql > "$OUT/$query.$role.sql"
   fi
   export CUR_BENCH_IDS=$OUT/ids.$role.txt

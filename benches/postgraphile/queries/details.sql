@@ -1,5 +1,6 @@
 -- One complaint with its whole history, as one statement for pgbench (benches/postgraphile.sh
--- puts a role's ids in place of the marker): the row and its three lists as JSON arrays.
+-- puts a role's ids table, its row scope and its notes rule in place of the markers): the row
+-- and its three lists as JSON arrays.
 \set n random(1, 1000)
 SELECT c.id, c.number, c.status, c.text, c.received_at, m.name, d.name,
   (SELECT json_agg(a ORDER BY a.assigned_at, a.id) FROM (SELECT a.id, a.assigned_at, ad.name
@@ -11,4 +12,4 @@ SELECT c.id, c.number, c.status, c.text, c.received_at, m.name, d.name,
 FROM complaint c
 JOIN municipality m ON m.id = c.municipality_id
 LEFT JOIN department d ON d.id = c.department_id
-WHERE c.id = (SELECT id FROM bench_ids WHERE n = :n);
+WHERE c.id = (SELECT id FROM bench_ids WHERE n = :n) -- scope --;
