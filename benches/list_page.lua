@@ -20,12 +20,4 @@ request = function()
   return wrk.format(nil, "/graphql", nil, body)
 end
 
--- Responses are not inspected here (each wrk thread has its own Lua state); the script
--- checks one response for errors before the run, and non-2xx answers are counted below.
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f requests=%d non2xx=%d socket_errors=%d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
+done = dofile("benches/wrk_done.lua")
