@@ -114,6 +114,17 @@ async fn an_open311_client_round_trip() {
     let at =
         |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("time")).expect("time");
     assert!(at(&after[0]["updated_datetime"]) >= at(&r["updated_datetime"]), "{after}");
+    // An internal note after it is not the citizen's answer.
+    let noted = app
+        .data_as(
+            Some(&town_token),
+            "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"внутренняя заметка\", public: false, expectedVersion: $v) { version } }",
+            json!({ "id": cid.to_string(), "v": version + 1 }),
+        )
+        .await;
+    assert_eq!(noted["respondToComplaint"]["version"], version + 2, "{noted}");
+    let (_, later) = get(&app, &format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(later[0]["status_notes"], after[0]["status_notes"], "{later}");
 
     let (status, list) =
         get(&app, &format!("/open311/v2/requests.json?service_request_id={id},86-0000-0000000"))

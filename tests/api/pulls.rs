@@ -561,13 +561,13 @@ async fn answers_go_back_to_their_sources_once_from_two_replicas() {
     };
     let operator = crate::helpers::mint(&db.config, Role::Operator, None, None);
     // A public answer to a post, through one replica; a rejection of a request through the other.
-    let (post, version, town, post_ext) = of("vk-feed").await;
+    let (post, post_version, town, post_ext) = of("vk-feed").await;
     let town_token = crate::helpers::mint(&db.config, Role::Municipality, None, Some(town));
     let answered = gql(
         a.addr,
         &town_token,
         "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"Вывезем завтра\", public: true, expectedVersion: $v) { version } }",
-        json!({ "id": post.to_string(), "v": version }),
+        json!({ "id": post.to_string(), "v": post_version }),
     )
     .await;
     assert!(answered["errors"].is_null(), "{answered}");
@@ -585,10 +585,10 @@ async fn answers_go_back_to_their_sources_once_from_two_replicas() {
         a.addr,
         &town_token,
         "mutation($id: ID!, $v: Int!) { respondToComplaint(id: $id, text: \"внутреннее\", public: false, expectedVersion: $v) { version } }",
-        json!({ "id": post.to_string(), "v": version + 1 }),
+        json!({ "id": post.to_string(), "v": post_version + 1 }),
     )
     .await;
-    let _ = noted;
+    assert!(noted["errors"].is_null(), "the note is written: {noted}");
 
     wait_for("both answers delivered", Duration::from_secs(30), async || {
         let d = gql(b.addr, &operator, DELIVERIES, json!({ "id": post.to_string() })).await;
