@@ -279,3 +279,70 @@ async fn reads_on_a_replica_keep_every_principals_scope() {
     replica.psql("cur", "SELECT pg_wal_replay_resume()");
     println!("replica reads: {total} cells");
 }
+
+/// `Complaint.deliveries`, the answers on their way back to sources: for every principal and
+/// every filter, the operator's page carries exactly the deliveries SQL holds for its rows (in
+/// the scope AND the filter, in order), and every other role is refused before anything runs.
+#[tokio::test]
+async fn deliveries_follow_the_matrix_for_every_principal_and_filter() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    // Deliveries of a third of the complaints, two for some.
+    app.db
+        .sql(
+            "INSERT INTO delivery (complaint_id, target, dedup_key, body, state, attempts, \
+             next_attempt_at, created_at) \
+             SELECT id, t.target, t.target || ':' || id, '{\"event\":\"RESPONDED\"}', 'PENDING', 0, now(), now() \
+             FROM complaint, (VALUES ('feed'), ('open311')) AS t(target) \
+             WHERE id % 3 = 0 AND (t.target = 'feed' OR id % 2 = 0)",
+            vec![],
+        )
+        .await;
+    let held: Vec<(i64, String)> = app
+        .db
+        .sql("SELECT complaint_id, target FROM delivery ORDER BY id", vec![])
+        .await
+        .iter()
+        .map(|r| (r.try_get_by_index(0).expect("id"), r.try_get_by_index(1).expect("target")))
+        .collect();
+    let query = "query($filter: ComplaintFilter) { complaints(filter: $filter, first: 100, \
+        orderBy: {field: RECEIVED_AT, direction: ASC}) { nodes { id deliveries { target } } } }";
+    let at = instants();
+    let cases = filter_cases(&single_filters(&app).await);
+    let mut cells = 0;
+    for asker in askers(&app).await {
+        for filter in &cases {
+            let variables = json!({ "filter": with_instants(&filter.input, at) });
+            let (status, body) = app.gql_as(asker.token.as_deref(), query, variables).await;
+            cells += 1;
+            let cell = format!("{} / {}", asker.name, filter.name);
+            if asker.name != "operator" {
+                assert_eq!(error_code(&body), Some("FORBIDDEN"), "{cell}: {body}");
+                assert!(body["data"].is_null(), "{cell}: nothing runs: {body}");
+                continue;
+            }
+            assert_eq!(status, 200, "{cell}: {body}");
+            assert!(body["errors"].is_null(), "{cell}: {body}");
+            let mut want =
+                expected_ids(&app.db, &asker, filter, ("RECEIVED_AT", "received_at"), true, at)
+                    .await;
+            want.truncate(100);
+            let nodes = body["data"]["complaints"]["nodes"].as_array().expect("nodes");
+            let got: Vec<i64> =
+                nodes.iter().map(|n| n["id"].as_str().unwrap().parse().unwrap()).collect();
+            assert_eq!(got, want, "{cell}: the rows");
+            for n in nodes {
+                let id: i64 = n["id"].as_str().unwrap().parse().unwrap();
+                let targets: Vec<&str> = n["deliveries"]
+                    .as_array()
+                    .expect("deliveries")
+                    .iter()
+                    .map(|d| d["target"].as_str().unwrap())
+                    .collect();
+                let expected: Vec<&str> =
+                    held.iter().filter(|(c, _)| *c == id).map(|(_, t)| t.as_str()).collect();
+                assert_eq!(targets, expected, "{cell}: complaint {id}");
+            }
+        }
+    }
+    assert!(cells >= 500, "{cells}");
+}
