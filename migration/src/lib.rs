@@ -14,6 +14,7 @@ mod m20261201_000010_routing_rule_pairs;
 mod m20261201_000011_event_outbox;
 mod m20261201_000012_connectors;
 mod m20261201_000013_deliveries;
+mod m20261202_000014_assigned_departments;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_event_outbox::Migration),
             Box::new(m20261201_000012_connectors::Migration),
             Box::new(m20261201_000013_deliveries::Migration),
+            Box::new(m20261202_000014_assigned_departments::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use entity::{assignment, complaint, complaint_search, response, status_event};
 use sea_orm::ActiveEnum;
-use std::io::Write;
+use std::{collections::HashMap, io::Write};
 
 /// A COPY text buffer being filled row by row.
 #[derive(Default)]
@@ -79,6 +79,21 @@ impl CopyText {
         }
     }
 
+    /// An integer array literal (`{3,7}`), sorted and without repeats.
+    fn int_set(&mut self, mut v: Vec<i32>) {
+        self.sep();
+        v.sort_unstable();
+        v.dedup();
+        self.buf.push(b'{');
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            let _ = write!(self.buf, "{x}");
+        }
+        self.buf.push(b'}');
+    }
+
     fn time(&mut self, t: DateTime<Utc>) {
         self.sep();
         let _ = write!(self.buf, "{}", t.format("%Y-%m-%d %H:%M:%S%.6f+00"));
@@ -102,10 +117,16 @@ pub const COMPLAINT_COLUMNS: &str = "id, number, source, external_id, category, 
     text, address, lat, lon, author_name, author_phone, author_email, \
     author_profile_url, received_at, status, priority, department_id, assignee_id, \
     first_response_due_at, resolution_due_at, first_response_at, resolved_at, is_public, \
-    version, updated_at";
+    version, updated_at, assigned_departments";
 
-/// Complaints as COPY text.
-pub fn complaints(rows: &[complaint::Model]) -> Vec<u8> {
+/// Complaints as COPY text, each with the departments `assignments` send it to (what the
+/// trigger on `assignment` would fold in: written here, the COPY of assignments finds every
+/// complaint up to date and rewrites none).
+pub fn complaints(rows: &[complaint::Model], assignments: &[assignment::Model]) -> Vec<u8> {
+    let mut departments: HashMap<i64, Vec<i32>> = HashMap::new();
+    for a in assignments {
+        departments.entry(a.complaint_id).or_default().push(a.department_id);
+    }
     let mut w = CopyText::default();
     for c in rows {
         w.row();
@@ -135,6 +156,7 @@ pub fn complaints(rows: &[complaint::Model]) -> Vec<u8> {
         w.boolean(c.is_public);
         w.int(c.version.into());
         w.time(c.updated_at);
+        w.int_set(departments.remove(&c.id).unwrap_or_default());
         w.end();
     }
     w.into_bytes()
@@ -230,5 +252,15 @@ mod tests {
         w.null();
         w.end();
         assert_eq!(w.into_bytes(), b"a\\tb\\\\c\\nd\t\\N\n");
+    }
+
+    #[test]
+    fn department_sets_are_sorted_array_literals() {
+        let mut w = CopyText::default();
+        w.row();
+        w.int_set(vec![7, 3, 7]);
+        w.int_set(vec![]);
+        w.end();
+        assert_eq!(w.into_bytes(), b"{3,7}\t{}\n");
     }
 }

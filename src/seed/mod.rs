@@ -206,7 +206,11 @@ async fn write_batches(
 async fn copy_batch(pg: &mut bulk::PgBulk, b: &Batch) -> Result<()> {
     // Complaints first: the other tables point at them.
     let parts = [
-        ("complaint", copy_text::COMPLAINT_COLUMNS, copy_text::complaints(&b.complaints)),
+        (
+            "complaint",
+            copy_text::COMPLAINT_COLUMNS,
+            copy_text::complaints(&b.complaints, &b.assignments),
+        ),
         ("complaint_search", copy_text::SEARCH_COLUMNS, copy_text::searches(&b.searches)),
         ("assignment", copy_text::ASSIGNMENT_COLUMNS, copy_text::assignments(&b.assignments)),
         ("status_event", copy_text::EVENT_COLUMNS, copy_text::events(&b.events)),

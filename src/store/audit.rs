@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::audit_record::{self, Column as A};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Filters of the audit log; `None` fields do not filter.
@@ -28,9 +28,9 @@ pub struct AuditFilter {
 
 impl AuditFilter {
     /// The filter as one condition; the records of complaints outside `scoped` never match.
-    fn condition(&self, scoped: Scoped) -> Condition {
+    fn condition(&self, backend: DbBackend, scoped: Scoped) -> Condition {
         let mut cond = Condition::all();
-        if let Some(in_scope) = scoped.ids(None) {
+        if let Some(in_scope) = scoped.ids(backend, None) {
             cond = cond.add(A::ComplaintId.in_subquery(in_scope));
         }
         if let Some(sub) = &self.sub {
@@ -85,7 +85,8 @@ pub async fn list(
     filter: &AuditFilter,
     page: PageRequest,
 ) -> Result<Page<audit_record::Model>> {
-    let mut query = audit_record::Entity::find().filter(filter.condition(scoped));
+    let mut query =
+        audit_record::Entity::find().filter(filter.condition(db.get_database_backend(), scoped));
     if let Some(Cursor { id, .. }) = page.cursor {
         query = query.filter(if page.backward { A::Id.gt(id) } else { A::Id.lt(id) });
     }
@@ -96,5 +97,8 @@ pub async fn list(
 
 /// How many records match.
 pub async fn count(db: &DatabaseConnection, scoped: Scoped, filter: &AuditFilter) -> Result<u64> {
-    Ok(audit_record::Entity::find().filter(filter.condition(scoped)).count(db).await?)
+    Ok(audit_record::Entity::find()
+        .filter(filter.condition(db.get_database_backend(), scoped))
+        .count(db)
+        .await?)
 }

@@ -180,7 +180,7 @@ pub fn search_text(number: &str, text: &str, address: Option<&str>) -> String {
 /// One complaint in scope, or NOT_FOUND.
 pub async fn get(db: &DatabaseConnection, scoped: Scoped, id: i64) -> Result<complaint::Model> {
     scoped
-        .complaints()
+        .complaints(db.get_database_backend())
         .filter(C::Id.eq(id))
         .one(db)
         .await?
@@ -197,7 +197,11 @@ pub async fn get_many(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let rows = scoped.complaints().filter(C::Id.is_in(ids.iter().copied())).all(db).await?;
+    let rows = scoped
+        .complaints(db.get_database_backend())
+        .filter(C::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.id, std::sync::Arc::new(r))).collect())
 }
 
@@ -394,7 +398,7 @@ pub async fn list(
     let ascending = order.ascending != page.backward;
     let col = order_column(order.field);
     let columns = shape.columns.with(C::Id).with(col);
-    let mut query = scoped.complaints().select_only();
+    let mut query = scoped.complaints(db.get_database_backend()).select_only();
     for column in C::iter().filter(|c| columns.has(*c)) {
         query = query.column(column);
     }
@@ -451,7 +455,7 @@ pub async fn count(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     filter.validate()?;
-    Ok(scoped.complaints().filter(filter.condition(now)).count(db).await?)
+    Ok(scoped.complaints(db.get_database_backend()).filter(filter.condition(now)).count(db).await?)
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
     let resolution_late =
         Condition::all().add(C::ResolutionDueAt.gt(since)).add(C::ResolutionDueAt.lte(now));
     let candidates: Vec<Deadlines> = Scoped::system()
-        .complaints()
+        .complaints(tx.get_database_backend())
         .select_only()
         .columns([C::Id, C::Status, C::FirstResponseAt, C::FirstResponseDueAt, C::ResolutionDueAt])
         .filter(open)
@@ -110,7 +110,7 @@ pub async fn tick(db: &Db, now: DateTime<Utc>, lookback: Duration) -> Result<Tic
     // Subscribers receive the complaint as it is at the breach: the whole row.
     let ids: Vec<i64> = breaches.iter().map(|b| b.0).collect();
     let complaints: std::collections::HashMap<i64, _> = Scoped::system()
-        .complaints()
+        .complaints(tx.get_database_backend())
         .filter(C::Id.is_in(ids))
         .all(&tx)
         .await?

@@ -19,8 +19,13 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
 }
 
 /// Rows of complaints `ids` that lie in `scoped`, as a condition on a `complaint_id` column.
-fn of_complaints(column: impl ColumnTrait, scoped: Scoped, ids: &[i64]) -> Condition {
-    match scoped.ids(Some(ids)) {
+fn of_complaints(
+    db: &DatabaseConnection,
+    column: impl ColumnTrait,
+    scoped: Scoped,
+    ids: &[i64],
+) -> Condition {
+    match scoped.ids(db.get_database_backend(), Some(ids)) {
         Some(in_scope) => Condition::all().add(column.in_subquery(in_scope)),
         None => Condition::all().add(column.is_in(ids.iter().copied())),
     }
@@ -36,7 +41,7 @@ pub async fn assignments(
         return Ok(HashMap::new());
     }
     let rows = assignment::Entity::find()
-        .filter(of_complaints(assignment::Column::ComplaintId, scoped, complaint_ids))
+        .filter(of_complaints(db, assignment::Column::ComplaintId, scoped, complaint_ids))
         .order_by_asc(assignment::Column::AssignedAt)
         .order_by_asc(assignment::Column::Id)
         .all(db)
@@ -54,7 +59,7 @@ pub async fn status_events(
         return Ok(HashMap::new());
     }
     let rows = status_event::Entity::find()
-        .filter(of_complaints(status_event::Column::ComplaintId, scoped, complaint_ids))
+        .filter(of_complaints(db, status_event::Column::ComplaintId, scoped, complaint_ids))
         .order_by_asc(status_event::Column::At)
         .order_by_asc(status_event::Column::Id)
         .all(db)
@@ -97,7 +102,7 @@ pub async fn responses(
         return Ok(HashMap::new());
     }
     let rows = response::Entity::find()
-        .filter(of_complaints(response::Column::ComplaintId, scoped, complaint_ids))
+        .filter(of_complaints(db, response::Column::ComplaintId, scoped, complaint_ids))
         .filter(note_condition(notes))
         .order_by_asc(response::Column::At)
         .order_by_asc(response::Column::Id)
@@ -117,7 +122,7 @@ pub async fn deliveries(
     }
     use entity::delivery::{Column as D, Entity};
     let rows = Entity::find()
-        .filter(of_complaints(D::ComplaintId, scoped, complaint_ids))
+        .filter(of_complaints(db, D::ComplaintId, scoped, complaint_ids))
         .order_by_asc(D::Id)
         .all(db)
         .await?;
@@ -138,7 +143,7 @@ pub async fn response_counts(
         .select_only()
         .column(response::Column::ComplaintId)
         .column_as(Expr::expr(Func::count(Expr::col(response::Column::Id))), "n")
-        .filter(of_complaints(response::Column::ComplaintId, scoped, complaint_ids))
+        .filter(of_complaints(db, response::Column::ComplaintId, scoped, complaint_ids))
         .filter(note_condition(notes))
         .group_by(response::Column::ComplaintId)
         .into_tuple()

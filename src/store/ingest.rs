@@ -202,7 +202,7 @@ async fn find_existing<'a>(
     }
     // The write path checks duplicates over every row, whoever delivers.
     let found: Vec<(i64, String, Source, String)> = Scoped::system()
-        .complaints()
+        .complaints(tx.get_database_backend())
         .select_only()
         .columns([C::Id, C::Number, C::Source, C::ExternalId])
         .filter(C::ExternalId.is_in(wanted.iter().map(|(_, e)| e.clone())))

@@ -183,7 +183,7 @@ pub async fn reopenings(tx: &DatabaseTransaction, id: i64) -> Result<u64> {
 pub async fn ensure(db: &DatabaseConnection) -> Result<u64> {
     let any_block = kpi_block::Entity::find().one(db).await?.is_some();
     let any_complaint = Scoped::system()
-        .complaints()
+        .complaints(db.get_database_backend())
         .select_only()
         .column(complaint::Column::Id)
         .into_tuple::<i64>()
@@ -217,7 +217,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<u64> {
     let (mut after, mut entered) = (0i64, 0u64);
     loop {
         // Keyset pages of narrow rows keep memory flat on a million complaints.
-        let rows = Parts::select(Scoped::system().complaints())
+        let rows = Parts::select(Scoped::system().complaints(tx.get_database_backend()))
             .filter(complaint::Column::Id.gt(after))
             .order_by_asc(complaint::Column::Id)
             .limit(50_000)

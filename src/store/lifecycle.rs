@@ -19,7 +19,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::NotSet,
-    ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -60,7 +60,7 @@ pub async fn change(
 ) -> Result<complaint::Model> {
     let (tx, _writer) = db.begin_write().await?;
     let current = scoped
-        .complaints()
+        .complaints(tx.get_database_backend())
         .filter(C::Id.eq(id))
         .one(&tx)
         .await?
@@ -71,9 +71,14 @@ pub async fn change(
     let plan = decide(&current)?;
     update_row(&tx, &current, &plan, expected_version, now).await?;
     write_history(&tx, &current, &plan, actor, now).await?;
-    let updated = scoped.complaints().filter(C::Id.eq(id)).one(&tx).await?.ok_or_else(|| {
-        Error::Internal(format!("complaint {id} vanished in its own transaction"))
-    })?;
+    let updated = scoped
+        .complaints(tx.get_database_backend())
+        .filter(C::Id.eq(id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| {
+            Error::Internal(format!("complaint {id} vanished in its own transaction"))
+        })?;
     update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))
         .await?;
     events::append(&tx, &events_of(&current, &updated, &plan, now)).await?;

@@ -6,13 +6,19 @@
 //! (filters, cursors, ids) can only narrow it. A filter used to be added *into* the scope's
 //! OR group ("in scope OR matches the filter") and widened a ministry's rows to the region.
 //!
+//! A ministry's past complaints are asked of the row itself on Postgres: each complaint keeps
+//! the departments it was ever assigned to (`assigned_departments`, kept by a trigger on
+//! `assignment`, GIN-indexed), where a subquery over the assignment table would hash all of
+//! the department's assignments on every read. SQLite, the embedded demo, asks the assignment
+//! table; the boundary tests run the same principals and filters on both.
+//!
 //! The complaint events of the outbox have a scope of their own, from the same row scope and
 //! written next to it: a ministry receives the events of complaints while they are assigned to
 //! it, and the reassignment that takes one away — then nothing more of that complaint.
 use crate::auth::{Principal, RowScope};
 use entity::{assignment, complaint, complaint_event};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, Select,
+    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Select,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 
@@ -39,19 +45,23 @@ impl Scoped {
         self.scope
     }
 
-    /// A select of the complaints in scope; filters added to it are AND-ed with the scope.
-    pub(super) fn complaints(self) -> Select<complaint::Entity> {
-        complaint::Entity::find().filter(self.condition())
+    /// A select of the complaints in scope on `backend`; filters added to it are AND-ed with
+    /// the scope.
+    pub(super) fn complaints(self, backend: DbBackend) -> Select<complaint::Entity> {
+        complaint::Entity::find().filter(self.condition(backend))
     }
 
     /// The ids of the complaints in scope (among `among`, when given), as a subquery for the
     /// rows hanging off complaints; `None` when every complaint is in scope.
-    pub(super) fn ids(self, among: Option<&[i64]>) -> Option<SelectStatement> {
+    pub(super) fn ids(self, backend: DbBackend, among: Option<&[i64]>) -> Option<SelectStatement> {
         if self.scope == RowScope::All {
             return None;
         }
         let mut query = Query::select();
-        query.column(complaint::Column::Id).from(complaint::Entity).cond_where(self.condition());
+        query
+            .column(complaint::Column::Id)
+            .from(complaint::Entity)
+            .cond_where(self.condition(backend));
         if let Some(ids) = among {
             query.and_where(complaint::Column::Id.is_in(ids.iter().copied()));
         }
@@ -90,10 +100,18 @@ impl Scoped {
 
     /// The scope as one closed group: `Condition::all` wrapping whatever the scope needs, so
     /// it stays one parenthesised term next to anything AND-ed after it.
-    fn condition(self) -> Condition {
+    fn condition(self, backend: DbBackend) -> Condition {
         use complaint::Column as C;
         let group = match self.scope {
             RowScope::All => return Condition::all(),
+            // An integer written into the text (sea-query reads `[...]` as a quoted name, so
+            // it cannot bind inside ARRAY[]); one text per department also gives each its
+            // own plan, costed by its own share of the rows.
+            RowScope::Department(dept) if backend == DbBackend::Postgres => {
+                Condition::any().add(C::DepartmentId.eq(dept)).add(Expr::cust(format!(
+                    r#""complaint"."assigned_departments" @> ARRAY[{dept}]::integer[]"#
+                )))
+            }
             RowScope::Department(dept) => Condition::any().add(C::DepartmentId.eq(dept)).add(
                 C::Id.in_subquery(
                     Query::select()
@@ -120,7 +138,7 @@ mod tests {
     use sea_orm::{DbBackend, QueryTrait, sea_query::PostgresQueryBuilder};
 
     fn sql(scoped: Scoped, extra: Condition) -> String {
-        scoped.complaints().filter(extra).build(DbBackend::Postgres).to_string()
+        scoped.complaints(DbBackend::Postgres).filter(extra).build(DbBackend::Postgres).to_string()
     }
 
     #[test]
@@ -144,13 +162,25 @@ mod tests {
     }
 
     #[test]
+    fn a_ministry_s_past_rows_are_asked_of_the_row_on_postgres_and_of_assignments_elsewhere() {
+        let ministry = Scoped { scope: RowScope::Department(2) };
+        let pg = sql(ministry, Condition::all());
+        assert!(pg.contains(r#""assigned_departments" @> ARRAY[2]::integer[]"#), "{pg}");
+        assert!(!pg.contains("assignment\""), "no subquery over assignments: {pg}");
+        let lite = ministry.complaints(DbBackend::Sqlite).build(DbBackend::Sqlite).to_string();
+        assert!(lite.contains(r#"IN (SELECT "complaint_id" FROM "assignment""#), "{lite}");
+    }
+
+    #[test]
     fn rows_hanging_off_complaints_keep_only_ids_in_scope() {
         let ministry = Scoped { scope: RowScope::Department(2) };
-        let ids = ministry.ids(Some(&[7, 9])).expect("a subquery").to_string(PostgresQueryBuilder);
+        let pg = DbBackend::Postgres;
+        let ids =
+            ministry.ids(pg, Some(&[7, 9])).expect("a subquery").to_string(PostgresQueryBuilder);
         assert!(ids.contains(r#""department_id" = 2 OR"#) && ids.contains("IN (7, 9)"), "{ids}");
         assert!(ids.contains(") AND"), "the given ids narrow the scope: {ids}");
-        let all = ministry.ids(None).expect("a subquery").to_string(PostgresQueryBuilder);
+        let all = ministry.ids(pg, None).expect("a subquery").to_string(PostgresQueryBuilder);
         assert!(all.contains(r#""department_id" = 2 OR"#), "{all}");
-        assert!(Scoped::system().ids(Some(&[7])).is_none(), "no scope: the ids alone decide");
+        assert!(Scoped::system().ids(pg, Some(&[7])).is_none(), "no scope: the ids alone decide");
     }
 }

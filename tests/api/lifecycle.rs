@@ -320,3 +320,81 @@ async fn a_complaint_goes_from_ingestion_to_resolution_with_its_whole_history() 
         .await;
     assert_eq!(error_code(&resp), Some("NOT_FOUND"));
 }
+
+/// Complaints whose `assigned_departments` differ from the departments of their assignments.
+const DEPARTMENTS_DRIFT: &str = "SELECT COUNT(*) FROM complaint c WHERE c.assigned_departments <> \
+     ARRAY(SELECT DISTINCT a.department_id FROM assignment a WHERE a.complaint_id = c.id ORDER BY 1)";
+
+#[tokio::test]
+async fn a_ministry_keeps_what_was_handed_on_and_the_row_remembers_every_department() {
+    // On Postgres a ministry's past complaints are asked of the row's own department set: the
+    // seed's COPY, a reassignment, a routed ingestion and a hand-written assignment keep it.
+    let app = TestApp::spawn(Backend::Postgres).await;
+    assert_eq!(app.db.sql_i64(DEPARTMENTS_DRIFT, vec![]).await, 0, "after the seed");
+    let (first, second) = (2, 3);
+    let id = app
+        .db
+        .sql_i64(
+            &format!(
+                "SELECT MIN(id) FROM complaint WHERE status IN ('NEW', 'ASSIGNED', 'IN_PROGRESS') \
+                 AND NOT assigned_departments && ARRAY[{first}, {second}]"
+            ),
+            vec![],
+        )
+        .await;
+    let ministry = app.token(Role::Ministry, Some(first), None);
+    let read = "query($id: ID!) { complaint(id: $id) { id } }";
+    let seen = |resp: Value| resp["data"]["complaint"]["id"].as_str().map(str::to_owned);
+    let (_, resp) = app.gql_as(Some(&ministry), read, json!({ "id": id.to_string() })).await;
+    assert_eq!(seen(resp), None, "never assigned to it: not its complaint");
+    let version_sql = format!("SELECT version FROM complaint WHERE id = {id}");
+    let v = app.db.sql_i64(&version_sql, vec![]).await;
+    let resp = move_to(&app, &ministry, id, first, "ASSIGNED", v).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    let v = app.db.sql_i64(&version_sql, vec![]).await;
+    let resp = move_to(&app, &ministry, id, second, "ASSIGNED", v).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    let (_, resp) = app.gql_as(Some(&ministry), read, json!({ "id": id.to_string() })).await;
+    assert_eq!(seen(resp), Some(id.to_string()), "handed on, still its past complaint");
+    let list = "query($f: ComplaintFilter) { complaints(filter: $f, first: 50) { totalCount edges { node { id } } } }";
+    let muni = app
+        .db
+        .sql_i64(&format!("SELECT municipality_id FROM complaint WHERE id = {id}"), vec![])
+        .await;
+    let data = app
+        .data_as(Some(&ministry), list, json!({ "f": { "municipalityId": muni.to_string(), "departmentId": second.to_string() } }))
+        .await;
+    assert!(
+        crate::helpers::node_ids(&data["complaints"]).contains(&id),
+        "a filter on the current department keeps the past one's row: {data}"
+    );
+    // Routed ingestion writes an assignment in the same statement batch as the complaint.
+    let ingest = "mutation($i: [IngestComplaintInput!]!) { ingestComplaints(input: $i) { created items { complaint { department { id } } } } }";
+    let item = json!({ "source": "VK", "externalId": "vk-departments", "municipalityId": "1",
+                       "text": "В больнице на ул. Ленина третью неделю нет лекарств для льготников" });
+    let data = app.data(ingest, json!({ "i": [item] })).await;
+    let routed = &data["ingestComplaints"]["items"][0]["complaint"]["department"]["id"];
+    assert!(routed.is_string(), "routed on ingestion: {data}");
+    // Whatever writes an assignment, the trigger folds its department in.
+    app.db
+        .sql(
+            &format!(
+                "INSERT INTO assignment (complaint_id, department_id, assigned_by, assigned_at) \
+                 SELECT id, 5, 'test', now() FROM complaint WHERE id IN ({id}, {id} + 1)"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(app.db.sql_i64(DEPARTMENTS_DRIFT, vec![]).await, 0, "after the writes");
+    let held = app
+        .db
+        .sql_column::<Vec<i32>>(
+            &format!("SELECT assigned_departments FROM complaint WHERE id = {id}"),
+            vec![],
+        )
+        .await;
+    assert!(
+        held[0].contains(&first) && held[0].contains(&second) && held[0].contains(&5),
+        "{held:?}"
+    );
+}
