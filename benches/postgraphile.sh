@@ -8,9 +8,12 @@
 #   benches/postgraphile.sh
 #   REPORT_ONLY=1 benches/postgraphile.sh   # the table again from benches/out/postgraphile
 #
-# So far: the list page and one complaint's details, as the governor and as a ministry. Environment: PG_ROOT (default
-# postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS (1000000), DURATION
-# (10s per cell), CONCURRENCY ("1 8 32 128"), BIN and SKIP_BUILD (a built release binary).
+# Queries, each as the governor and as a ministry: the list page, one complaint's details,
+# KPIs by department over 30 days (uncached: a new window end every request), and the
+# frontends' counted lists (benches/frontend: all, overdue, a text search). Environment:
+# PG_ROOT (default postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS
+# (1000000), DURATION (5s per cell), CONCURRENCY ("1 8 32 128"), READS_CONCURRENCY ("1 32",
+# for the counted lists), QUERIES (all), BIN and SKIP_BUILD (a built release binary).
 # Needs wrk, pgbench and psql (apt-get install wrk postgresql-client) and npm (PostGraphile
 # and Node 22 come from npm into benches/postgraphile/node_modules).
 set -euo pipefail
@@ -19,8 +22,12 @@ cd "$(dirname "$0")/.."
 PG_ROOT=${PG_ROOT:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=${BENCH_DB:-cur_bench}
 COMPLAINTS=${COMPLAINTS:-1000000}
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 CONCURRENCY=${CONCURRENCY:-1 8 32 128}
+READS_CONCURRENCY=${READS_CONCURRENCY:-1 32}
+QUERIES=${QUERIES:-list_page details kpis count overdue search}
+# The KPI windows end here and later (one per request), the same for both servers and the check.
+export CUR_BENCH_WINDOW_END=${CUR_BENCH_WINDOW_END:-$(date +%s)}
 PORT=${PORT:-18390}
 PGL_PORT=${PGL_PORT:-18391}
 export PGSSLMODE=disable
@@ -79,7 +86,7 @@ done
 PGL_SERVER=$(pgrep -P $PGL -n 2>/dev/null || echo $PGL)
 
 GOVERNOR_SCOPE="TRUE"
-MINISTRY_SCOPE="(c.department_id = $DEPT OR c.id IN (SELECT complaint_id FROM assignment WHERE department_id = $DEPT))"
+MINISTRY_SCOPE="(c.department_id = $DEPT OR c.assigned_departments @> ARRAY[$DEPT])"
 # A thousand complaints in each role's scope, for the details page: a table for pgbench, a file
 # for wrk and the check.
 for role in governor ministry; do
@@ -101,28 +108,37 @@ peak() { awk '/VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
 
 secs=${DURATION%s}
 rm -f "$OUT"/cell.*.txt "$OUT"/pgbench_log.*
-for query in list_page details; do
+for query in $QUERIES; do
+# The frontends' counted lists have latency aims (p50 at one connection) and run at 1 and 32.
+concurrency=$CONCURRENCY
+case $query in count|overdue|search) concurrency=$READS_CONCURRENCY ;; esac
 for role in governor ministry; do
   if [ $role = governor ]; then export CUR_BENCH_TOKEN=$GOVERNOR; scope=$GOVERNOR_SCOPE; notes=""; else
     export CUR_BENCH_TOKEN=$MINISTRY; scope=$MINISTRY_SCOPE
     notes="AND (is_public OR department_id = $DEPT)"
   fi
-  if [ $query = list_page ]; then
-    sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/$query.$role.sql"
-  else
-    sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" -e "s/-- scope --/AND $scope/" \
-      benches/postgraphile/queries/details.sql > "$OUT/$query.$role.sql"
-  fi
+  case $query in
+    list_page) lua=benches/list_page.lua; ours=benches/list_page.graphql
+      sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/$query.$role.sql" ;;
+    details) lua=benches/details.lua; ours=benches/details.graphql
+      sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" -e "s/-- scope --/AND $scope/" \
+        benches/postgraphile/queries/details.sql > "$OUT/$query.$role.sql" ;;
+    kpis) lua=benches/kpis_window.lua; ours=benches/kpis.graphql
+      groups=""; [ $role = ministry ] && groups="WHERE key IN ('TOTAL', '$DEPT')"
+      echo "SELECT * FROM kpis_by_department(to_timestamp($CUR_BENCH_WINDOW_END) - interval '30 days', to_timestamp($CUR_BENCH_WINDOW_END)) $groups;" \
+        > "$OUT/$query.$role.sql" ;;
+    *) lua=benches/static_query.lua; ours=benches/frontend/$query.graphql
+      sed "s/-- scope --/AND $scope/" benches/frontend/$query.sql > "$OUT/$query.$role.sql" ;;
+  esac
   export CUR_BENCH_IDS=$OUT/ids.$role.txt
-  for c in $CONCURRENCY; do
+  for c in $concurrency; do
     threads=$(( c < 2 ? 1 : 2 ))
     for side in gateway postgraphile; do
-      if [ $side = gateway ]; then pid=$GW; at=$PORT; dir=benches; ints=; else
-        pid=$PGL_SERVER; at=$PGL_PORT; dir=benches/postgraphile/queries; ints=1; fi
-      lua=benches/list_page.lua; [ $query = details ] && lua=benches/details.lua
-      export CUR_BENCH_QUERY=$dir/$query.graphql CUR_BENCH_INT_IDS=$ints
+      if [ $side = gateway ]; then pid=$GW; at=$PORT; file=$ours; ints=; else
+        pid=$PGL_SERVER; at=$PGL_PORT; file=benches/postgraphile/queries/$(basename "$ours"); ints=1; fi
+      export CUR_BENCH_QUERY=$file CUR_BENCH_INT_IDS=$ints
       [ -n "$ints" ] || unset CUR_BENCH_INT_IDS
-      wrk -t$threads -c"$c" -d2s -s $lua "http://127.0.0.1:$at" > /dev/null
+      wrk -t$threads -c"$c" -d1s -s $lua "http://127.0.0.1:$at" > /dev/null
       before=$(cpu $pid)
       wrk -t$threads -c"$c" -d"$DURATION" --latency -s $lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$query.$role.$c.txt"
       after=$(cpu $pid)
@@ -144,11 +160,12 @@ echo "$DEPT" > "$OUT/department.txt"
 fi
 DEPT=$(cat "$OUT/department.txt" 2>/dev/null || echo "?")
 
-python3 - "$OUT" "$DURATION" "$CONCURRENCY" "$BENCH_DB" "$DEPT" <<'PY'
+python3 - "$OUT" "$DURATION" "$CONCURRENCY" "$BENCH_DB" "$DEPT" "$READS_CONCURRENCY" <<'PY'
 import sys; sys.path.insert(0, "benches")
 from results_section import write_section
 import datetime, glob, re, subprocess
 out, duration, conc, db, dept = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
+reads_conc = [c for c in sys.argv[6].split() if c not in conc]
 pat = r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) requests=(\d+) non2xx=(\d+).* cpu=([\d.]+) rss_mib=([\d.]+)"
 def cell(side, query, role, c):
     m = re.search(pat, open(f"{out}/cell.{side}.{query}.{role}.{c}.txt").read())
@@ -164,9 +181,16 @@ def pgbench(query, role, c):
 def ratio(a, b, digits=1):
     return f"{a / b:.{digits}f}" if b > 0 else "–"
 rows = []
-for query, label in [("list_page", "list page"), ("details", "complaint details")]:
+labels = [("list_page", "list page"), ("details", "complaint details"), ("kpis", "KPIs by department, 30 days"),
+          ("count", "first 20 + totalCount"), ("overdue", "overdue: first 20 + totalCount"),
+          ("search", "search \"батареи\": first 20 + totalCount")]
+import os
+for query, label in labels:
   for role in ["governor", "ministry"]:
-    for c in conc:
+    for c in conc + reads_conc:
+        # Cells of this run only (the run removes the old ones first).
+        if not os.path.exists(f"{out}/cell.gateway.{query}.{role}.{c}.txt"):
+            continue
         g, p, s = cell("gateway", query, role, c), cell("postgraphile", query, role, c), pgbench(query, role, c)
         rows.append(f"| {label} | {role} | {c} | {g['rps']:.0f} | {g['p50']:.2f} | {g['p99']:.2f} | {g['cpu']:.2f} | {g['rss']:.0f} "
                     f"| {p['rps']:.0f} | {p['p50']:.2f} | {p['p99']:.2f} | {p['cpu']:.2f} | {p['rss']:.0f} "

@@ -106,6 +106,12 @@ impl From<DbErr> for Error {
                 tracing::warn!(error = %err, "database unavailable");
                 Error::Unavailable("the database is unavailable; retry shortly".into())
             }
+            // Every connection busy for the whole acquire timeout: the gateway is overloaded,
+            // the database is not down (the health watcher pings on a connection of its own).
+            DbFault::Busy => {
+                tracing::warn!(error = %err, "no database connection free in time");
+                Error::Unavailable("the gateway is at capacity; retry shortly".into())
+            }
             DbFault::StatementTimeout => {
                 Error::Timeout("a database statement ran past its time limit".into())
             }
@@ -118,6 +124,7 @@ impl From<DbErr> for Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DbFault {
     Outage,
+    Busy,
     StatementTimeout,
     Other,
 }
@@ -125,15 +132,16 @@ enum DbFault {
 fn classify(err: &DbErr) -> DbFault {
     use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
     let sqlx = match err {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => return DbFault::Busy,
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return DbFault::Outage,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
         _ => return DbFault::Other,
     };
     match &**sqlx {
+        Sqlx::PoolTimedOut => DbFault::Busy,
         Sqlx::Io(_)
         | Sqlx::Tls(_)
         | Sqlx::Protocol(_)
-        | Sqlx::PoolTimedOut
         | Sqlx::PoolClosed
         | Sqlx::WorkerCrashed
         | Sqlx::BeginFailed => DbFault::Outage,

@@ -5,7 +5,8 @@
 For every role's token: for every municipality, the list page's ids (in order) and each row's
 number, status, municipality, department, assignee and response count; for the first 50
 complaints of its ids file, the complaint with its assignments, history and responses (ids in
-order and their fields). Exits 1 with the first difference otherwise.
+order and their fields); KPIs by department over 30 days (groups, counts, shares and
+durations); the frontends' counted lists (benches/frontend). Exits 1 with the first difference otherwise.
 """
 import json
 import sys
@@ -73,6 +74,52 @@ def details(gateway, postgraphile, role, token, ids_file):
     print(f"details, {role}: {len(ids)} complaints with {lists} history rows, the same from both servers")
 
 
+def kpis(gateway, postgraphile, role, token):
+    """KPIs by department over the 30 days before the window end the timed runs start from:
+    the same groups with the same counts, shares and durations (to a millisecond)."""
+    import datetime, os
+    end = datetime.datetime.fromtimestamp(int(os.environ["CUR_BENCH_WINDOW_END"]), datetime.timezone.utc)
+    window = {"from": (end - datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "to": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    ours = post(gateway, token, open("benches/kpis.graphql").read(), window)["kpis"]
+    theirs = post(postgraphile, token, open(f"{HERE}/kpis.graphql").read(), window)["kpisByDepartment"]["nodes"]
+    close = lambda a, b: (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-3)
+    def durations(d, prefix, n):
+        return [(d or {}).get(k) for k in ("avg", "p50", "p90")], [n[f"{prefix}{k}"] for k in ("Avg", "P50", "P90")]
+    a = {r["key"]: r for r in ours}
+    b = {n["key"]: n for n in theirs}
+    if sorted(a) != sorted(b):
+        raise SystemExit(f"kpis, {role}: groups {sorted(a)} != {sorted(b)}")
+    for key, r in a.items():
+        n = b[key]
+        counts = (r["received"], r["open"], r["overdue"]), (int(n["received"]), int(n["open"]), int(n["overdue"]))
+        ok = counts[0] == counts[1] and close(r["slaCompliance"], n["slaCompliance"]) \
+            and close(r["reopenedShare"], n["reopenedShare"])
+        for ours_d, theirs_d in (durations(r["firstResponse"], "firstResponse", n),
+                                 durations(r["resolution"], "resolution", n)):
+            ok = ok and all(close(x, y) for x, y in zip(ours_d, theirs_d))
+        if not ok:
+            raise SystemExit(f"kpis, {role}, group {key}:\n  gateway      {r}\n  postgraphile {n}")
+    total = a["TOTAL"]["received"] if "TOTAL" in a else 0
+    if total == 0:
+        raise SystemExit(f"kpis, {role}: an empty window, nothing was compared")
+    print(f"kpis, {role}: {len(a)} groups over {total} complaints, the same from both servers")
+
+
+def frontend(gateway, postgraphile, role, token):
+    """The frontends' first screens: the same totalCount and the same 20 ids, in order."""
+    for name in ("count", "overdue", "search"):
+        ours = next(iter(post(gateway, token, open(f"benches/frontend/{name}.graphql").read(), {}).values()))
+        theirs = next(iter(post(postgraphile, token, open(f"{HERE}/{name}.graphql").read(), {}).values()))
+        a = (ours["totalCount"], [int(e["node"]["id"]) for e in ours["edges"]])
+        b = (int(theirs["totalCount"]), [int(n["rowId"]) for n in theirs["nodes"]])
+        if a != b:
+            raise SystemExit(f"{name}, {role}:\n  gateway      {a}\n  postgraphile {b}")
+        if a[0] == 0:
+            raise SystemExit(f"{name}, {role}: nothing matches, nothing was compared")
+        print(f"{name}, {role}: {a[0]} complaints, the same count and first 20 from both servers")
+
+
 def main():
     gateway, postgraphile, *tokens = sys.argv[1:]
     ours = open("benches/list_page.graphql").read()
@@ -82,6 +129,8 @@ def main():
         role, rest = pair.split("=", 1)
         token, ids_file = rest.rsplit(":", 1)
         details(gateway, postgraphile, role, token, ids_file)
+        kpis(gateway, postgraphile, role, token)
+        frontend(gateway, postgraphile, role, token)
         before = rows
         for m in range(1, 23):
             a = gateway_rows(post(gateway, token, ours, {"municipalityId": str(m)}))

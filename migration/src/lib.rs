@@ -15,6 +15,7 @@ mod m20261201_000011_event_outbox;
 mod m20261201_000012_connectors;
 mod m20261201_000013_deliveries;
 mod m20261202_000014_assigned_departments;
+mod m20261202_000015_frontend_reads;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_connectors::Migration),
             Box::new(m20261201_000013_deliveries::Migration),
             Box::new(m20261202_000014_assigned_departments::Migration),
+            Box::new(m20261202_000015_frontend_reads::Migration),
         ]
     }
 }

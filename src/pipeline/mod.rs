@@ -315,13 +315,14 @@ impl Pipeline {
             return (Response::from_errors(vec![err.to_server_error()]), Outcome::TimedOut);
         };
         let outcome = code_request_errors(&mut resp, doc.is_some());
-        if met_outage(&resp) {
+        if let Some(message) = outage_met(&resp) {
             // A partial answer would pass for a complete one (counts, pages): none is sent.
             self.db.health().suspect();
             if let Some(replica) = self.db.replica() {
                 replica.suspect();
             }
-            return unavailable();
+            let err = Error::Unavailable(message);
+            return (Response::from_errors(vec![err.to_server_error()]), Outcome::Unavailable);
         }
         // Personal data leaves only with its audit record written.
         let reads = ctx.take_author_reads();
@@ -404,12 +405,14 @@ fn unavailable() -> (Response, Outcome) {
     (Response::from_errors(vec![err.to_server_error()]), Outcome::Unavailable)
 }
 
-/// Whether a field of the answer failed because the database was unreachable.
-fn met_outage(resp: &Response) -> bool {
-    let code = Error::Unavailable(String::new()).code();
-    resp.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from(code))
-    })
+/// The message of the first field that failed because the database was unreachable or every
+/// connection was busy, if one did (the two say different things to the client).
+fn outage_met(resp: &Response) -> Option<String> {
+    let code = async_graphql::Value::from(Error::Unavailable(String::new()).code());
+    resp.errors
+        .iter()
+        .find(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&code))
+        .map(|e| e.message.clone())
 }
 
 /// A refusal before anything ran.

@@ -54,6 +54,10 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Whether the primary answers, as the last request or ping found.
     health: Arc<health::Health>,
+    /// The health watcher's own connection to the primary: pinged through the request pool,
+    /// an overloaded gateway (every connection busy, requests queued) would pass for a
+    /// database outage and fail every request at once.
+    probe: DatabaseConnection,
     /// Whether the replica may answer reads (with a replica only).
     replica: Option<Arc<replica::ReplicaState>>,
     /// Where statement timings go, once a gateway observes this database.
@@ -83,6 +87,7 @@ impl Db {
             None => write.clone(),
         };
         let sqlite = write.get_database_backend() == DbBackend::Sqlite;
+        let probe = if sqlite { write.clone() } else { open_probe(&write_url).await? };
         if sqlite {
             // WAL lets readers run while a writer commits; it persists in the file.
             write.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").await?;
@@ -93,6 +98,7 @@ impl Db {
             read,
             statements,
             health: Arc::default(),
+            probe,
             replica: config.database_read_url.is_some().then(Arc::default),
             observer,
             pool_size: pool.size,
@@ -185,7 +191,7 @@ impl Db {
 
     /// Pings the primary until the process ends, keeping [`Db::health`] current.
     pub(crate) async fn watch_health(self) {
-        self.health.clone().watch(self.write.clone()).await
+        self.health.clone().watch(self.probe.clone()).await
     }
 
     /// Sends statement timings to `metrics` from now on (the first observer stays).
@@ -242,9 +248,10 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the primary answers (a replica that does not only sends reads to the primary).
+    /// Whether the primary answers, asked on the health connection (a pool whose every
+    /// connection is busy is an overload, not an outage).
     pub async fn ping(&self) -> Result<()> {
-        self.write.ping().await?;
+        self.probe.ping().await?;
         Ok(())
     }
 }
@@ -317,6 +324,22 @@ impl Pool {
             statement_timeout: config.db_statement_timeout(),
         }
     }
+}
+
+/// One connection of its own for the health watcher, opened when first pinged and again
+/// after a failure (so a database down at start does not stop the gateway here).
+async fn open_probe(url: &str) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy(true)
+        .connect_timeout(Duration::from_secs(1))
+        .acquire_timeout(Duration::from_secs(1))
+        .sqlx_logging(false);
+    Database::connect(options).await.map_err(|e| {
+        crate::Error::Startup(format!("cannot open the database {}: {e}", shown_url(url)))
+    })
 }
 
 async fn open(

@@ -168,3 +168,47 @@ fn serve_names_the_database_address_it_cannot_reach() {
     assert!(!stderr.contains("secret@"), "the password is not shown: {stderr}");
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn an_exhausted_pool_is_an_overload_not_an_outage() {
+    // Two connections, a short wait for one, no statement limit: two reads stuck behind a
+    // lock hold the whole pool.
+    let app = TestApp::spawn_configured(Backend::Postgres, 20, |c| {
+        c.cache_operations = false;
+        c.db_pool_size = 2;
+        c.db_acquire_timeout_ms = 300;
+        c.db_statement_timeout_ms = 0;
+    })
+    .await;
+    let tx = app.db.db.write().begin().await.expect("begin");
+    tx.execute_unprepared("LOCK TABLE complaint IN ACCESS EXCLUSIVE MODE").await.expect("lock");
+    let stuck: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, url, token) =
+                (app.client.clone(), app.url("/graphql"), app.operator.clone());
+            tokio::spawn(async move {
+                let body = json!({ "query": ONE, "variables": {} });
+                let resp = client.post(url).bearer_auth(token).json(&body);
+                resp.send().await.expect("send").json::<Value>().await.expect("json")
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let resp = app.gql(ONE, json!({})).await;
+    assert_eq!(error_code(&resp), Some("UNAVAILABLE"), "{resp:#}");
+    assert!(
+        resp["errors"][0]["message"].as_str().unwrap_or("").contains("at capacity"),
+        "an overload says so: {resp:#}"
+    );
+    // The health watcher pinged on its own connection: the database is up, /readyz too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!app.gateway_db.health().is_down(), "a busy pool was taken for an outage");
+    assert_eq!(app.readiness().await.0, 200, "/readyz while the pool is busy");
+    tx.rollback().await.expect("rollback");
+    for task in stuck {
+        let resp = task.await.expect("stuck read");
+        assert!(resp.get("errors").is_none(), "the queued reads finish: {resp:#}");
+    }
+    let resp = app.gql(ONE, json!({})).await;
+    assert!(resp.get("errors").is_none(), "{resp:#}");
+}
