@@ -172,10 +172,15 @@ GRANT EXECUTE ON FUNCTION public.kpis_by_department(timestamptz, timestamptz)
   TO cur_governor, cur_ministry;
 
 -- The frontends' filtered lists (issue 16, point 5), as functions PostGraphile serves as
--- connections (with totalCount); the caller's own policies apply inside (invoker's rights).
+-- connections (with totalCount); the caller's own policies apply inside (invoker's rights),
+-- and the columns it may not read are returned empty (the author's, the row's departments).
 CREATE OR REPLACE FUNCTION public.overdue_complaints() RETURNS SETOF complaint
   LANGUAGE sql STABLE AS $$
-  SELECT * FROM complaint c
+  SELECT c.id, c.number, c.source, c.external_id, c.category, c.municipality_id, c.text, c.address, c.lat, c.lon,
+    NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, c.received_at, c.status, c.priority,
+    c.department_id, c.assignee_id, c.first_response_due_at, c.resolution_due_at, c.first_response_at,
+    c.resolved_at, c.is_public, c.version, c.updated_at, NULL::integer[]
+  FROM complaint c
   WHERE c.status NOT IN ('RESOLVED', 'REJECTED')
     AND ((c.first_response_at IS NULL AND c.first_response_due_at < now()) OR c.resolution_due_at < now())
   ORDER BY c.received_at DESC, c.id DESC $$;
@@ -187,7 +192,11 @@ CREATE OR REPLACE FUNCTION public.search_matches(needle text) RETURNS SETOF bigi
 COMMENT ON FUNCTION public.search_matches(text) IS E'@behavior -*';
 CREATE OR REPLACE FUNCTION public.search_complaints(needle text) RETURNS SETOF complaint
   LANGUAGE sql STABLE AS $$
-  SELECT * FROM complaint c WHERE c.id IN (SELECT public.search_matches(needle))
+  SELECT c.id, c.number, c.source, c.external_id, c.category, c.municipality_id, c.text, c.address, c.lat, c.lon,
+    NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, c.received_at, c.status, c.priority,
+    c.department_id, c.assignee_id, c.first_response_due_at, c.resolution_due_at, c.first_response_at,
+    c.resolved_at, c.is_public, c.version, c.updated_at, NULL::integer[]
+  FROM complaint c WHERE c.id IN (SELECT public.search_matches(needle))
   ORDER BY c.received_at DESC, c.id DESC $$;
 GRANT EXECUTE ON FUNCTION public.overdue_complaints(), public.search_complaints(text),
   public.search_matches(text) TO cur_governor, cur_ministry;
