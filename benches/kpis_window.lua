@@ -1,7 +1,8 @@
 -- wrk script: POST a KPI query (CUR_BENCH_QUERY) over the last DAYS days (30), each request
 -- with a window end of its own, seconds later (so no cache can answer), from a fixed
 -- start (both servers see the same windows).
-local file = io.open(assert(os.getenv("CUR_BENCH_QUERY"), "CUR_BENCH_QUERY"))
+local path = assert(os.getenv("CUR_BENCH_QUERY"), "CUR_BENCH_QUERY")
+local file = assert(io.open(path), path)
 local query = file:read("*a")
 file:close()
 query = query:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", "\\n")

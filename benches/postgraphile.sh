@@ -107,7 +107,8 @@ cpu() { awk '{ print ($14 + $15) / 100 }' "/proc/$1/stat"; }
 peak() { awk '/VmHWM/ { print $2 / 1024 }' "/proc/$1/status"; }
 
 secs=${DURATION%s}
-rm -f "$OUT"/cell.*.txt "$OUT"/pgbench_log.*
+# A run of some queries (QUERIES=...) keeps the other queries' cells of an earlier run.
+for query in $QUERIES; do rm -f "$OUT"/cell.*."$query".*.txt "$OUT"/pgbench_log."$query".*; done
 for query in $QUERIES; do
 # The frontends' counted lists have latency aims (p50 at one connection) and run at 1 and 32.
 concurrency=$CONCURRENCY
@@ -188,7 +189,7 @@ import os
 for query, label in labels:
   for role in ["governor", "ministry"]:
     for c in conc + reads_conc:
-        # Cells of this run only (the run removes the old ones first).
+        # Queries this run or an earlier one measured (QUERIES=... reruns some).
         if not os.path.exists(f"{out}/cell.gateway.{query}.{role}.{c}.txt"):
             continue
         g, p, s = cell("gateway", query, role, c), cell("postgraphile", query, role, c), pgbench(query, role, c)

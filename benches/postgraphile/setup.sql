@@ -166,8 +166,11 @@ CREATE OR REPLACE FUNCTION public.kpis_by_department(from_at timestamptz, to_at 
       count(*) FILTER (WHERE reopened)::float8 / count(*)
     FROM w GROUP BY ROLLUP (department_id))
   SELECT * FROM g
-  WHERE current_user <> 'cur_ministry' OR g.key IN ('TOTAL', public.current_department()::text)
+  -- (current_user is the definer here: the caller's department claim tells a ministry.)
+  WHERE public.current_department() IS NULL OR g.key IN ('TOTAL', public.current_department()::text)
   ORDER BY g.key $$;
+-- Functions are everyone's unless revoked: the public would read every group.
+REVOKE EXECUTE ON FUNCTION public.kpis_by_department(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.kpis_by_department(timestamptz, timestamptz)
   TO cur_governor, cur_ministry;
 
@@ -190,6 +193,7 @@ CREATE OR REPLACE FUNCTION public.search_matches(needle text) RETURNS SETOF bigi
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
   SELECT complaint_id FROM complaint_search WHERE text LIKE '%' || lower(needle) || '%' $$;
 COMMENT ON FUNCTION public.search_matches(text) IS E'@behavior -*';
+REVOKE EXECUTE ON FUNCTION public.search_matches(text) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION public.search_complaints(needle text) RETURNS SETOF complaint
   LANGUAGE sql STABLE AS $$
   SELECT c.id, c.number, c.source, c.external_id, c.category, c.municipality_id, c.text, c.address, c.lat, c.lon,
