@@ -19,7 +19,7 @@ use crate::auth::{Principal, RowScope};
 use entity::{assignment, complaint, complaint_event};
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Select,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr},
 };
 
 /// Which complaint rows a read may touch: the principal's scope from the roles matrix.
@@ -104,29 +104,35 @@ impl Scoped {
         use complaint::Column as C;
         let group = match self.scope {
             RowScope::All => return Condition::all(),
-            // An integer written into the text (sea-query reads `[...]` as a quoted name, so
-            // it cannot bind inside ARRAY[]); one text per department also gives each its
-            // own plan, costed by its own share of the rows.
-            RowScope::Department(dept) if backend == DbBackend::Postgres => {
-                Condition::any().add(C::DepartmentId.eq(dept)).add(Expr::cust(format!(
-                    r#""complaint"."assigned_departments" @> ARRAY[{dept}]::integer[]"#
-                )))
+            RowScope::Department(dept) => {
+                Condition::any().add(C::DepartmentId.eq(dept)).add(ever_assigned_to(dept, backend))
             }
-            RowScope::Department(dept) => Condition::any().add(C::DepartmentId.eq(dept)).add(
-                C::Id.in_subquery(
-                    Query::select()
-                        .column(assignment::Column::ComplaintId)
-                        .from(assignment::Entity)
-                        .and_where(Expr::col(assignment::Column::DepartmentId).eq(dept))
-                        .to_owned(),
-                ),
-            ),
             RowScope::Municipality(muni) => Condition::all().add(C::MunicipalityId.eq(muni)),
             RowScope::PublicOnly => Condition::all().add(C::IsPublic.eq(true)),
             RowScope::Nothing => Condition::all().add(Expr::val(1).eq(0)),
         };
         Condition::all().add(group)
     }
+}
+
+/// Complaints that were ever assigned to `dept`: on Postgres the row's own department set,
+/// elsewhere the assignment table.
+fn ever_assigned_to(dept: i32, backend: DbBackend) -> SimpleExpr {
+    if backend == DbBackend::Postgres {
+        // An integer written into the text (sea-query reads `[...]` as a quoted name, so it
+        // cannot bind inside ARRAY[]); one text per department also gives each its own plan,
+        // costed by its own share of the rows.
+        return Expr::cust(format!(
+            r#""complaint"."assigned_departments" @> ARRAY[{dept}]::integer[]"#
+        ));
+    }
+    complaint::Column::Id.in_subquery(
+        Query::select()
+            .column(assignment::Column::ComplaintId)
+            .from(assignment::Entity)
+            .and_where(Expr::col(assignment::Column::DepartmentId).eq(dept))
+            .to_owned(),
+    )
 }
 
 /// The kind of a reassignment event (`store::events::Kind::Assigned`).
