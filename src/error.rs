@@ -97,6 +97,9 @@ impl Error {
     }
 }
 
+/// What a request hears when the database cannot be reached.
+pub(crate) const DATABASE_DOWN: &str = "the database is unavailable; retry shortly";
+
 /// Connection failures and shutdowns are outages (UNAVAILABLE), a statement timeout is a
 /// TIMEOUT; everything else the database says is a bug of ours (INTERNAL).
 impl From<DbErr> for Error {
@@ -104,7 +107,7 @@ impl From<DbErr> for Error {
         match classify(&err) {
             DbFault::Outage => {
                 tracing::warn!(error = %err, "database unavailable");
-                Error::Unavailable("the database is unavailable; retry shortly".into())
+                Error::Unavailable(DATABASE_DOWN.into())
             }
             // Every connection busy for the whole acquire timeout: the gateway is overloaded,
             // the database is not down (the health watcher pings on a connection of its own).

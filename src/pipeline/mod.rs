@@ -296,7 +296,7 @@ impl Pipeline {
     ) -> (Response, Outcome) {
         let operation = operation_name(&req, doc);
         if self.db.health().is_down() {
-            return unavailable();
+            return unavailable(crate::error::DATABASE_DOWN.into());
         }
         // Kept for putting the answer's keys in order (`@skip`/`@include` decide what is there).
         let variables = req.variables.clone();
@@ -321,17 +321,16 @@ impl Pipeline {
             if let Some(replica) = self.db.replica() {
                 replica.suspect();
             }
-            let err = Error::Unavailable(message);
-            return (Response::from_errors(vec![err.to_server_error()]), Outcome::Unavailable);
+            return unavailable(message);
         }
         // Personal data leaves only with its audit record written.
         let reads = ctx.take_author_reads();
         match store::audit::record(&self.db, principal, operation.as_deref(), &reads, ctx.now).await
         {
             Ok(()) => self.metrics.audit_records(reads.len()),
-            Err(Error::Unavailable(_)) => {
+            Err(Error::Unavailable(message)) => {
                 self.db.health().suspect();
-                return unavailable();
+                return unavailable(message);
             }
             Err(err) => {
                 tracing::error!(%err, reads = reads.len(), "audit write failed; answer withheld");
@@ -399,9 +398,10 @@ fn record_caller(principal: &Principal, operation: Option<&str>) {
     }
 }
 
-/// The answer while the database is unreachable.
-fn unavailable() -> (Response, Outcome) {
-    let err = Error::Unavailable("the database is unavailable; retry shortly".into());
+/// The answer when the database is unreachable or every connection is busy (`message` says
+/// which).
+fn unavailable(message: String) -> (Response, Outcome) {
+    let err = Error::Unavailable(message);
     (Response::from_errors(vec![err.to_server_error()]), Outcome::Unavailable)
 }
 
