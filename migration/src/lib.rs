@@ -17,6 +17,15 @@ mod m20261201_000013_deliveries;
 mod m20261202_000014_assigned_departments;
 mod m20261202_000015_frontend_reads;
 
+/// Runs `sql` (one or more statements) on Postgres, and nothing on SQLite: for what only
+/// Postgres has (arrays, GIN and trigram indexes, triggers, storage settings).
+async fn on_postgres(m: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+        m.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 /// All migrations, in order.
 #[derive(Debug)]
 pub struct Migrator;

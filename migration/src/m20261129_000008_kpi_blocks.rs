@@ -5,7 +5,6 @@
 //! of a million rows is what makes a year of KPIs fast. The gateway keeps the blocks in step
 //! in each write's transaction and fills them from the complaints when the table is empty.
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -50,16 +49,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        if m.get_database_backend() == DbBackend::Postgres {
-            // Entries are random-looking bytes: compressing them costs CPU on every read and
-            // saves little.
-            m.get_connection()
-                .execute_unprepared(
-                    "ALTER TABLE kpi_block ALTER COLUMN entries SET STORAGE EXTERNAL",
-                )
-                .await?;
-        }
-        Ok(())
+        // Entries are random-looking bytes: compressing them costs CPU on every read and
+        // saves little.
+        crate::on_postgres(m, "ALTER TABLE kpi_block ALTER COLUMN entries SET STORAGE EXTERNAL")
+            .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

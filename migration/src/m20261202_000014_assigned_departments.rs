@@ -10,7 +10,7 @@
 //! every inserted or changed row in (one UPDATE per statement, so a COPY of a million
 //! assignments costs one join, and rows that already hold the department are not written).
 //! Postgres only: SQLite (the embedded demo) keeps asking the assignment table.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -50,16 +50,10 @@ ALTER TABLE complaint DROP COLUMN IF EXISTS assigned_departments;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection().execute_unprepared(UP).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection().execute_unprepared(DOWN).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, DOWN).await
     }
 }

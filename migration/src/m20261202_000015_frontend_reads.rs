@@ -10,7 +10,7 @@
 //!   reads: an overdue filter, and the open lists, scan only the open rows.
 //!
 //! Postgres only: SQLite (the embedded demo) scans its few rows.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -31,16 +31,10 @@ DROP INDEX IF EXISTS ix_complaint_search_trgm;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection().execute_unprepared(UP).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection().execute_unprepared(DOWN).await?;
-        }
-        Ok(())
+        crate::on_postgres(m, DOWN).await
     }
 }
