@@ -6,16 +6,11 @@ local function read(path)
   file:close()
   return text
 end
-local query = read(assert(os.getenv("CUR_BENCH_QUERY"), "CUR_BENCH_QUERY"))
-query = query:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", "\\n")
+local query = dofile("benches/wrk_query.lua")()
 local ids = {}
 for id in read(assert(os.getenv("CUR_BENCH_IDS"), "CUR_BENCH_IDS")):gmatch("%d+") do
   ids[#ids + 1] = id
 end
-
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CUR_BENCH_TOKEN"), "CUR_BENCH_TOKEN")
 
 math.randomseed(86)
 request = function()

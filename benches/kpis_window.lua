@@ -1,17 +1,9 @@
 -- wrk script: POST a KPI query (CUR_BENCH_QUERY) over the last DAYS days (30), each request
 -- with a window end of its own, seconds later (so no cache can answer), from a fixed
 -- start (both servers see the same windows).
-local path = assert(os.getenv("CUR_BENCH_QUERY"), "CUR_BENCH_QUERY")
-local file = assert(io.open(path), path)
-local query = file:read("*a")
-file:close()
-query = query:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", "\\n")
+local query = dofile("benches/wrk_query.lua")()
 local days = tonumber(os.getenv("DAYS") or "30")
 local to = tonumber(os.getenv("CUR_BENCH_WINDOW_END") or os.time())
-
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CUR_BENCH_TOKEN"), "CUR_BENCH_TOKEN")
 
 local counter, threads = 0, 0
 function setup(thread)

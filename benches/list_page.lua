@@ -1,14 +1,5 @@
 -- wrk script: POST the list page query for a random municipality (as pgbench does).
-local file = io.open(os.getenv("CUR_BENCH_QUERY") or "benches/list_page.graphql")
-local query = file:read("*a")
-file:close()
-query = query:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", "\\n")
-
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
--- An operator's token (the script mints it with `cur-gateway token`): every request is
--- verified as in production.
-wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("CUR_BENCH_TOKEN"), "CUR_BENCH_TOKEN")
+local query = dofile("benches/wrk_query.lua")("benches/list_page.graphql")
 
 math.randomseed(86)
 request = function()
