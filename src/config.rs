@@ -133,6 +133,10 @@ pub struct LiveConfig {
     /// Seconds between keep-alive pings; a socket silent for two of them is closed.
     #[arg(long, env = "CUR_WS_PING_SECS", default_value_t = 15, global = true)]
     pub ws_ping_secs: u64,
+    /// Milliseconds a closing socket's client has to take what was in flight and the close
+    /// frame (a client that stopped reading may never take them); then the socket is dropped.
+    #[arg(long, env = "CUR_WS_CLOSE_WAIT_MS", default_value_t = 3_000, global = true)]
+    pub ws_close_wait_ms: u64,
     /// Open WebSockets per instance (more are answered 503).
     #[arg(long, env = "CUR_WS_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
     pub ws_max_connections: usize,
@@ -179,6 +183,11 @@ impl LiveConfig {
     /// How long a socket may wait before `connection_init`.
     pub fn init_timeout(&self) -> Duration {
         Duration::from_millis(self.ws_init_timeout_ms)
+    }
+
+    /// How long a closing socket waits for its client to take the close frame.
+    pub fn close_wait(&self) -> Duration {
+        Duration::from_millis(self.ws_close_wait_ms)
     }
 
     /// The keep-alive interval.

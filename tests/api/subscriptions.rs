@@ -398,11 +398,21 @@ async fn a_subscriber_that_never_reads_holds_no_growing_memory_and_blocks_nobody
     // Postgres: SQLite's page caches would grow inside this process with the data.
     let app = TestApp::spawn_configured(Backend::Postgres, 20, |c| {
         c.live.ws_queue = 64;
+        // Its session keeps the socket (and the close frame) until the client reads again
+        // after all 500 events: the default 3 s ran out first wherever ingesting them took
+        // longer, and the client then met a socket already gone (1005).
+        c.live.ws_close_wait_ms = 60_000;
+        // Nor may the keep-alive close it first (silent for two pings) where the ingests run
+        // slowly: this is about a full queue.
+        c.live.ws_ping_secs = 600;
         c.max_body_bytes = 8 << 20;
     })
     .await;
-    // Takes nothing off its socket after subscribing to big payloads.
-    let mut stuck = connected(&app, Some(&app.operator)).await;
+    // Takes nothing off its socket after subscribing to big payloads. Its receive buffer is
+    // fixed at 256 KB: where the kernel autotunes it (up to 32 MB on some machines) it would
+    // take all 500 events and never fall behind.
+    let mut stuck =
+        crate::ws::connected_with_receive_buffer(&app, Some(&app.operator), 256 << 10).await;
     stuck
         .subscribe("big", "subscription { complaintEvents { complaint { text } } }", json!({}))
         .await;

@@ -23,11 +23,27 @@ pub struct Ws {
 impl Ws {
     /// Opens `/graphql/ws` offering `protocol`.
     pub async fn open(app: &TestApp, protocol: &str) -> Ws {
+        Self::open_with(app, protocol, None).await
+    }
+
+    /// [`Ws::open`] on a socket whose kernel receive buffer is `receive_buffer` bytes, when
+    /// given (fixed, so the kernel's autotuning cannot make it hold megabytes).
+    async fn open_with(app: &TestApp, protocol: &str, receive_buffer: Option<u32>) -> Ws {
         let mut req =
             format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
         req.headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_str(protocol).expect("header"));
-        let (socket, resp) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+        let (socket, resp) = match receive_buffer {
+            None => tokio_tungstenite::connect_async(req).await.expect("upgrade"),
+            Some(bytes) => {
+                let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
+                tcp.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+                let stream = tcp.connect(app.addr).await.expect("connect");
+                tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
+                    .await
+                    .expect("upgrade")
+            }
+        };
         let protocol = resp
             .headers()
             .get("Sec-WebSocket-Protocol")
@@ -134,6 +150,17 @@ impl Ws {
 /// An authenticated graphql-transport-ws socket.
 pub async fn connected(app: &TestApp, token: Option<&str>) -> Ws {
     let mut ws = Ws::open(app, "graphql-transport-ws").await;
+    ws.init(token).await;
+    ws
+}
+
+/// [`connected`], on a socket whose kernel receive buffer holds at most `receive_buffer` bytes.
+pub async fn connected_with_receive_buffer(
+    app: &TestApp,
+    token: Option<&str>,
+    receive_buffer: u32,
+) -> Ws {
+    let mut ws = Ws::open_with(app, "graphql-transport-ws", Some(receive_buffer)).await;
     ws.init(token).await;
     ws
 }

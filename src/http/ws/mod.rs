@@ -253,11 +253,12 @@ impl Session {
         }
         // A client that stopped reading may never take the close frame: the socket is dropped
         // after a short wait either way.
+        let gone_by = Instant::now() + self.state.live_config.close_wait();
         let close = out.send(Out::Close(closing.0, closing.1));
-        let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+        let _ = tokio::time::timeout_at(gone_by, close).await;
         drop(out);
         let mut writer = writer;
-        if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
+        if tokio::time::timeout_at(gone_by, &mut writer).await.is_err() {
             writer.abort();
         }
     }
