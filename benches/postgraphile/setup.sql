@@ -142,15 +142,18 @@ CREATE OR REPLACE FUNCTION public.kpis_by_department(from_at timestamptz, to_at 
   RETURNS TABLE (key text, received bigint, open bigint, overdue bigint, sla_compliance float8,
     first_response_avg float8, first_response_p50 float8, first_response_p90 float8,
     resolution_avg float8, resolution_p50 float8, resolution_p90 float8, reopened_share float8)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-  WITH reopened AS (SELECT DISTINCT complaint_id FROM status_event WHERE to_status = 'REOPENED'),
-  w AS (
+  -- JIT off: the plan's cost makes Postgres compile it on every call, about 0.4 s of the 0.6.
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public SET jit = off AS $$
+  WITH w AS (
     SELECT c.department_id, c.status NOT IN ('RESOLVED', 'REJECTED') AS open,
       c.first_response_at, c.first_response_due_at, c.resolution_due_at,
       floor(extract(epoch FROM c.first_response_at - c.received_at) * 1000) / 1000 AS fr,
       floor(extract(epoch FROM c.resolved_at - c.received_at) * 1000) / 1000 AS rs,
-      r.complaint_id IS NOT NULL AS reopened
-    FROM complaint c LEFT JOIN reopened r ON r.complaint_id = c.id
+      -- A probe of the partial index of REOPENED events per complaint of the window (the
+      -- set of every reopened complaint, built each call, took about 0.5 s).
+      EXISTS (SELECT 1 FROM status_event e WHERE e.complaint_id = c.id AND e.to_status = 'REOPENED')
+        AS reopened
+    FROM complaint c
     WHERE c.received_at >= from_at AND c.received_at < to_at),
   g AS (
     SELECT CASE WHEN GROUPING(department_id) = 1 THEN 'TOTAL'
