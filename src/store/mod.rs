@@ -362,10 +362,6 @@ async fn open(
         // A ping on every checkout costs a round trip per statement; only connections that sat
         // idle long enough to have been dropped by a proxy or firewall are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        // Postgres was just reached above (with a startup's patience): the pool fills in the
-        // background rather than failing the start when its first connection takes longer
-        // than a request may wait for one.
-        .connect_lazy(url.starts_with("postgres"))
         .sqlx_logging(false);
     if let Some(limit) = pool.statement_timeout {
         // One slow statement cannot hold a connection past this (the server cancels it).
