@@ -36,6 +36,10 @@ pub struct Config {
     /// Database pool size per connection URL (default: twice the CPU cores, at least 4).
     #[arg(long, env = "CUR_DB_POOL_SIZE", default_value_t = default_pool_size(), global = true)]
     pub db_pool_size: u32,
+    /// Memory for the KPI rollup parts kept between requests, in MiB (a year of a million
+    /// complaints is about 50 MiB); 0 reads every part from the database every time.
+    #[arg(long, env = "CUR_KPI_MEMORY_MB", default_value_t = 256, global = true)]
+    pub kpi_memory_mb: u64,
     /// Longest wait for a database connection, in milliseconds (shorter than the request
     /// timeout: during an outage requests fail while their clients still wait).
     #[arg(long, env = "CUR_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000, global = true)]

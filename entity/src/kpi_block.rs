@@ -16,6 +16,8 @@ pub struct Model {
     pub part: i32,
     /// 48 bytes per complaint, in no particular order.
     pub entries: Vec<u8>,
+    /// Random, new on every write of the part: what an in-memory copy is checked against.
+    pub generation: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

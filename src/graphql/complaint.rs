@@ -533,7 +533,7 @@ impl ComplaintConnection {
     /// All matching complaints in the caller's scope (counted only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let now = request(ctx).now;
-        store::complaints::count(ctx_db(ctx).read(), self.scoped, &self.filter, now).await.gql()
+        store::counts::count(ctx_db(ctx), self.scoped, &self.filter, now).await.gql()
     }
 }
 

@@ -203,7 +203,7 @@ pub(crate) async fn kpi_rows(
 ) -> Result<Vec<KpiRow>> {
     let req = request(ctx);
     let scope = KpiScope::of(&req.principal);
-    let db = ctx_db(ctx).read();
+    let db = ctx_db(ctx);
     let directory = snapshot(ctx).await?;
     let now = req.now;
     // Cached per KPI scope (never per role name alone) and query; any complaint write

@@ -10,7 +10,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, Iterable,
-    Order as SqlOrder, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Order as SqlOrder, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
     sqlx,
 };
@@ -75,7 +75,7 @@ fn like_pattern(needle: &str) -> String {
 impl ComplaintFilter {
     /// The filter as one SQL condition: each given field narrows (the scope is AND-ed
     /// outside it, by [`Scoped`]).
-    fn condition(&self, now: DateTime<Utc>) -> Condition {
+    pub(super) fn condition(&self, now: DateTime<Utc>) -> Condition {
         let mut cond = Condition::all();
         if let Some(m) = self.municipality_id {
             cond = cond.add(C::MunicipalityId.eq(m));
@@ -147,6 +147,32 @@ impl ComplaintFilter {
             && self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).is_none_or(|n| {
                 search_text(&c.number, &c.text, c.address.as_deref()).contains(&n.to_lowercase())
             })
+    }
+
+    /// Whether no field narrows (an empty search does not).
+    pub fn narrows_nothing(&self) -> bool {
+        let ComplaintFilter {
+            municipality_id,
+            department_id,
+            category,
+            status,
+            source,
+            received_from,
+            received_to,
+            overdue,
+            search,
+            numbers,
+        } = self;
+        municipality_id.is_none()
+            && department_id.is_none()
+            && category.is_none()
+            && status.is_none()
+            && source.is_none()
+            && received_from.is_none()
+            && received_to.is_none()
+            && overdue.is_none()
+            && search.as_deref().is_none_or(|s| s.trim().is_empty())
+            && numbers.is_none()
     }
 
     /// Rejects contradictory or oversized filters.
@@ -448,17 +474,6 @@ pub async fn list(
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(Page::from_overfetched(rows, page))
-}
-
-/// How many complaints in scope match the filter.
-pub async fn count(
-    db: &DatabaseConnection,
-    scoped: Scoped,
-    filter: &ComplaintFilter,
-    now: DateTime<Utc>,
-) -> Result<u64> {
-    filter.validate()?;
-    Ok(scoped.complaints(db.get_database_backend()).filter(filter.condition(now)).count(db).await?)
 }
 
 #[cfg(test)]

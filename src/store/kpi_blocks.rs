@@ -1,17 +1,19 @@
 //! The KPI rollup (`kpi_block`): one packed entry per complaint in a block per local day and
 //! municipality, changed in the same transaction as every write that changes an entry, and
 //! filled from the complaints when it is empty (first start after the migration, a seed).
+use super::kpi_parts::KpiParts;
 use super::scope::Scoped;
 use crate::Result;
 use crate::domain::kpi::local_day;
 use crate::domain::kpi_entry::{ENTRY_BYTES, Entry, Parts};
 use entity::{ComplaintStatus, complaint, kpi_block};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
-    sea_query::OnConflict,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    TransactionTrait, sea_query::OnConflict,
 };
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// A block: (local day, municipality).
 pub type BlockKey = (String, i32);
@@ -74,9 +76,18 @@ fn parts_of(tx: &DatabaseTransaction, key: &BlockKey) -> sea_orm::Select<kpi_blo
     if tx.get_database_backend() == DbBackend::Postgres { query.lock_exclusive() } else { query }
 }
 
+/// A new part generation: random, so that no other write (on any replica, or a rebuild)
+/// gives one to different entries. std's `RandomState` keys come from the OS, and each new
+/// one differs from the last.
+fn fresh_generation() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::hash::RandomState::new().build_hasher().finish().cast_signed()
+}
+
 async fn save(tx: &DatabaseTransaction, part: &kpi_block::Model) -> Result<()> {
     kpi_block::Entity::update_many()
         .col_expr(kpi_block::Column::Entries, part.entries.clone().into())
+        .col_expr(kpi_block::Column::Generation, fresh_generation().into())
         .filter(kpi_block::Column::Day.eq(part.day.as_str()))
         .filter(kpi_block::Column::MunicipalityId.eq(part.municipality_id))
         .filter(kpi_block::Column::Part.eq(part.part))
@@ -150,6 +161,7 @@ async fn append_to(tx: &DatabaseTransaction, key: &BlockKey, added: &[Entry]) ->
             municipality_id: sea_orm::Set(key.1),
             part: sea_orm::Set(next),
             entries: sea_orm::Set(entries),
+            generation: sea_orm::Set(fresh_generation()),
         })
         .on_conflict(
             OnConflict::columns([
@@ -240,6 +252,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<u64> {
                 municipality_id: sea_orm::Set(municipality_id),
                 part: sea_orm::Set(i32::try_from(part).unwrap_or(i32::MAX)),
                 entries: sea_orm::Set(chunk.to_vec()),
+                generation: sea_orm::Set(fresh_generation()),
             });
         }
     }
@@ -250,18 +263,72 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<u64> {
     Ok(entered)
 }
 
-/// Blocks of the local days `first..=last` (of one municipality, if given).
+/// Most parts fetched by key in one statement.
+const FETCH_KEYS: usize = 200;
+
+/// The parts of the local days `first..=last` (of one municipality, if given): the kept ones
+/// still at their generation, the others read. The generations are listed first; a part
+/// written between the list and the fetch comes at its newer generation.
 pub async fn read(
     db: &DatabaseConnection,
+    kept: &KpiParts,
     first: &str,
     last: &str,
     municipality_id: Option<i32>,
-) -> Result<Vec<kpi_block::Model>> {
-    let mut query = kpi_block::Entity::find()
-        .filter(kpi_block::Column::Day.gte(first))
-        .filter(kpi_block::Column::Day.lte(last));
-    if let Some(m) = municipality_id {
-        query = query.filter(kpi_block::Column::MunicipalityId.eq(m));
+) -> Result<Vec<Arc<kpi_block::Model>>> {
+    let window = || {
+        let query = kpi_block::Entity::find()
+            .filter(kpi_block::Column::Day.gte(first))
+            .filter(kpi_block::Column::Day.lte(last));
+        match municipality_id {
+            Some(m) => query.filter(kpi_block::Column::MunicipalityId.eq(m)),
+            None => query,
+        }
+    };
+    let listed: Vec<(String, i32, i32, i64)> = window()
+        .select_only()
+        .columns([
+            kpi_block::Column::Day,
+            kpi_block::Column::MunicipalityId,
+            kpi_block::Column::Part,
+            kpi_block::Column::Generation,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut parts = Vec::with_capacity(listed.len());
+    let mut missing = Vec::new();
+    for (day, municipality_id, part, generation) in listed {
+        let key = (day, municipality_id, part);
+        match kept.get(&key, generation) {
+            Some(p) => parts.push(p),
+            None => missing.push(key),
+        }
     }
-    Ok(query.all(db).await?)
+    if missing.len() * 2 > parts.len() + missing.len() {
+        // Mostly unknown (a first read): the whole window in one statement.
+        parts.clear();
+        missing.clear();
+        for part in window().all(db).await? {
+            let part = Arc::new(part);
+            kept.keep(&part);
+            parts.push(part);
+        }
+    }
+    for keys in missing.chunks(FETCH_KEYS) {
+        let any = keys.iter().fold(Condition::any(), |any, (day, municipality_id, part)| {
+            any.add(
+                Condition::all()
+                    .add(kpi_block::Column::Day.eq(day.as_str()))
+                    .add(kpi_block::Column::MunicipalityId.eq(*municipality_id))
+                    .add(kpi_block::Column::Part.eq(*part)),
+            )
+        });
+        for part in kpi_block::Entity::find().filter(any).all(db).await? {
+            let part = Arc::new(part);
+            kept.keep(&part);
+            parts.push(part);
+        }
+    }
+    Ok(parts)
 }

@@ -2,7 +2,7 @@
 //! only the blocks of the window's local days (of one municipality, if filtered), entries
 //! filtered by instant, municipality, department, category and source, tallied per group and
 //! for the total in one pass. The caller's KPI scope is applied here, AND-ed with its filter.
-use super::kpi_blocks;
+use super::{Db, kpi_blocks};
 use crate::Result;
 use crate::auth::policy::KpiScope;
 use crate::domain::kpi::{
@@ -10,14 +10,14 @@ use crate::domain::kpi::{
 };
 use crate::domain::kpi_entry::{CATEGORIES, SOURCES, unpack_all};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveEnum, DatabaseConnection};
+use sea_orm::ActiveEnum;
 use std::collections::{BTreeMap, HashMap};
 
 /// The KPI rows `scope` may see: its groups by `by` of the complaints `filter` selects, in key
 /// order, then the total row — of the same complaints for a region-wide scope, and of the
 /// whole region (the filter's window, category and source) for the others.
 pub async fn scoped_groups(
-    db: &DatabaseConnection,
+    db: &Db,
     now: DateTime<Utc>,
     scope: KpiScope,
     filter: &Selection,
@@ -54,7 +54,7 @@ fn within(
 /// The groups by `by` of the complaints `grouped` covers, in key order, then the total of
 /// those `total` covers; figures evaluated at `now`. Both come from one read of the blocks.
 async fn groups(
-    db: &DatabaseConnection,
+    db: &Db,
     now: DateTime<Utc>,
     grouped: Option<(&Selection, Dimension)>,
     total: Option<&Selection>,
@@ -70,7 +70,7 @@ async fn groups(
     let municipality =
         municipality.filter(|_| selections.iter().all(|s| s.municipality_id == municipality));
     let (first, last) = (local_day(from), local_day(to - Duration::microseconds(1)));
-    let blocks = kpi_blocks::read(db, &first, &last, municipality).await?;
+    let blocks = kpi_blocks::read(db.read(), db.kpi_parts(), &first, &last, municipality).await?;
     let now_us = now.timestamp_micros();
     let by = grouped.map(|(_, by)| by);
     let mut all = Tally::default();

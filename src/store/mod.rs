@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod bulk;
 pub(crate) mod complaints;
 pub(crate) mod connectors;
+pub mod counts;
 pub mod deadlines;
 pub(crate) mod deliveries;
 pub(crate) mod directory;
@@ -14,10 +15,12 @@ pub mod health;
 pub(crate) mod history;
 pub(crate) mod ingest;
 pub mod kpi_blocks;
+pub mod kpi_parts;
 pub(crate) mod kpis;
 pub(crate) mod lifecycle;
 pub(crate) mod pagination;
 pub mod replica;
+pub mod rollup_counts;
 pub(crate) mod routing;
 pub(crate) mod scope;
 
@@ -69,6 +72,8 @@ pub struct Db {
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// The ingest decision context with the routing generation it was read at.
     ingest_context: Arc<std::sync::Mutex<Option<CachedContext>>>,
+    /// KPI rollup parts read before, checked against their generation on every read.
+    kpi_parts: kpi_parts::KpiParts,
 }
 
 impl Db {
@@ -104,6 +109,7 @@ impl Db {
             pool_size: pool.size,
             sqlite_writer: sqlite.then(|| sqlite_writer_of(&write_url)),
             ingest_context: Arc::default(),
+            kpi_parts: kpi_parts::KpiParts::new(config.kpi_memory_mb.saturating_mul(1 << 20)),
         })
     }
 
@@ -125,6 +131,11 @@ impl Db {
             *slot() = Some(CachedContext { generation, read_at, context: context.clone() });
         }
         Ok(context)
+    }
+
+    /// KPI rollup parts kept in memory.
+    pub fn kpi_parts(&self) -> &kpi_parts::KpiParts {
+        &self.kpi_parts
     }
 
     /// The connection for writes (and reads that must see them).

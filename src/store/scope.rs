@@ -15,10 +15,12 @@
 //! The complaint events of the outbox have a scope of their own, from the same row scope and
 //! written next to it: a ministry receives the events of complaints while they are assigned to
 //! it, and the reassignment that takes one away — then nothing more of that complaint.
+use crate::Result;
 use crate::auth::{Principal, RowScope};
 use entity::{assignment, complaint, complaint_event};
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, Select, Statement,
     sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr},
 };
 
@@ -66,6 +68,28 @@ impl Scoped {
             query.and_where(complaint::Column::Id.is_in(ids.iter().copied()));
         }
         Some(query)
+    }
+
+    /// How many complaints the whole scope holds, when it can be counted without the table's
+    /// rows: a ministry's on Postgres. Over the table its rows lie across most pages (250–450
+    /// ms for 81k of 1M); here they are the department's assignments, read index-only, plus
+    /// the complaints it holds with no assignment row (none short of a hand edit; a partial
+    /// index holds exactly them). `assigned_departments` is kept from the assignments by a
+    /// trigger, so the two sets are disjoint and together the scope.
+    pub(super) async fn whole_count(self, db: &DatabaseConnection) -> Result<Option<u64>> {
+        const SQL: &str = "SELECT (SELECT COUNT(DISTINCT complaint_id) FROM assignment WHERE department_id = $1) \
+            + (SELECT COUNT(*) FROM complaint WHERE department_id = $1 \
+               AND NOT (assigned_departments @> ARRAY[department_id]))";
+        let RowScope::Department(dept) = self.scope else { return Ok(None) };
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL, [dept.into()]);
+        let row = db.query_one_raw(statement).await?;
+        let total: i64 = row
+            .ok_or_else(|| DbErr::RecordNotFound("a count answers one row".into()))?
+            .try_get_by_index(0)?;
+        Ok(Some(u64::try_from(total).unwrap_or(0)))
     }
 
     /// A select of the outbox events in scope, in SQL (a replay); [`Scoped::admits`] is the

@@ -36,13 +36,14 @@ async fn a_page_with_every_nested_field_costs_a_constant_number_of_statements() 
             costs.push(app.statements() - before);
             assert_eq!(data["complaints"]["edges"].as_array().map(Vec::len), Some(first));
         }
-        // The page, its count, one statement per history list (assignments, history,
+        // The page, its count (from the KPI rollup: its parts' generations, and the parts not
+        // kept in memory yet), one statement per history list (assignments, history,
         // responses; response counts derive from the responses) and one insert of the audit
         // records of the authors read. Municipalities, departments and staff come from the
         // directory snapshot. An N+1 would cost 50+.
         eprintln!("{backend:?}: statements per page of 5 and 50: {costs:?}");
         for cost in costs {
-            assert!(cost <= 6, "{backend:?}: a page ran {cost} statements");
+            assert!(cost <= 7, "{backend:?}: a page ran {cost} statements");
         }
     }
 }
