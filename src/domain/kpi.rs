@@ -92,6 +92,18 @@ impl Tally {
         self.resolution.extend(e.resolution_ms);
     }
 
+    /// Adds another tally's entries to this one.
+    pub fn merge(&mut self, other: &Tally) {
+        self.received += other.received;
+        self.open += other.open;
+        self.overdue += other.overdue;
+        self.on_time += other.on_time;
+        self.judged += other.judged;
+        self.reopened += other.reopened;
+        self.first.extend_from_slice(&other.first);
+        self.resolution.extend_from_slice(&other.resolution);
+    }
+
     /// Whether no entry was counted.
     pub fn is_empty(&self) -> bool {
         self.received == 0
@@ -174,14 +186,39 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The selection with its bounds and codes worked out once, for a pass over many entries.
+    pub fn matcher(&self) -> Matcher {
+        Matcher {
+            from_us: self.from.timestamp_micros(),
+            to_us: self.to.timestamp_micros(),
+            municipality_id: self.municipality_id,
+            department_id: self.department_id,
+            category: self.category.map(category_code),
+            source: self.source.map(source_code),
+        }
+    }
+}
+
+/// A [`Selection`] as the entries' own units: instants in microseconds, codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matcher {
+    from_us: i64,
+    to_us: i64,
+    municipality_id: Option<i32>,
+    department_id: Option<i32>,
+    category: Option<u8>,
+    source: Option<u8>,
+}
+
+impl Matcher {
     /// Whether an entry of `municipality_id`'s block is covered.
     pub fn keeps(&self, e: &Entry, municipality_id: i32) -> bool {
         self.municipality_id.is_none_or(|m| m == municipality_id)
-            && e.received_us >= self.from.timestamp_micros()
-            && e.received_us < self.to.timestamp_micros()
+            && e.received_us >= self.from_us
+            && e.received_us < self.to_us
             && self.department_id.is_none_or(|d| e.department_id == Some(d))
-            && self.category.is_none_or(|c| e.category == category_code(c))
-            && self.source.is_none_or(|s| e.source == source_code(s))
+            && self.category.is_none_or(|c| e.category == c)
+            && self.source.is_none_or(|s| e.source == s)
     }
 }
 

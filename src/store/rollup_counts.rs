@@ -10,7 +10,7 @@ use super::{Db, kpi_blocks};
 use crate::Result;
 use crate::auth::RowScope;
 use crate::domain::kpi::local_day;
-use crate::domain::kpi_entry::{category_code, source_code, unpack_all};
+use crate::domain::kpi_entry::{ENTRY_BYTES, category_code, source_code, unpack_all};
 use crate::domain::sla::is_overdue;
 use chrono::{DateTime, Duration, Utc};
 
@@ -49,8 +49,18 @@ pub async fn count(
     );
     let (category, source) = (filter.category.map(category_code), filter.source.map(source_code));
     let now_us = now.timestamp_micros();
+    // Filters the parts cannot answer whole; without them a part of a day strictly inside
+    // the window counts all its entries.
+    let per_entry = filter.department_id.is_some()
+        || category.is_some()
+        || source.is_some()
+        || filter.overdue.is_some();
     let mut counted = 0u64;
     for part in &parts {
+        if !per_entry && first.as_str() < part.day.as_str() && part.day.as_str() < last.as_str() {
+            counted += (part.entries.len() / ENTRY_BYTES) as u64;
+            continue;
+        }
         for e in unpack_all(&part.entries) {
             let kept = from_us.is_none_or(|f| e.received_us >= f)
                 && to_us.is_none_or(|t| e.received_us < t)
