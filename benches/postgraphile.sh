@@ -10,7 +10,10 @@
 #
 # Queries, each as the governor and as a ministry: the list page, one complaint's details,
 # KPIs by department over 30 days (uncached: a new window end every request), and the
-# frontends' counted lists (benches/frontend: all, overdue, a text search). Environment:
+# frontends' counted lists (benches/frontend: all, overdue, a text search), and the ministry's
+# status change with optimistic locking (ASSIGNED to IN_PROGRESS; the governor may not write).
+# The write's pool is the ministry's open complaints, put back to ASSIGNED by SQL before each
+# run (open either way: the KPI rollup and the counts stay as they were). Environment:
 # PG_ROOT (default postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS
 # (1000000), DURATION (5s per cell), CONCURRENCY ("1 8 32 128"), READS_CONCURRENCY ("1 32",
 # for the counted lists), QUERIES (all), BIN and SKIP_BUILD (a built release binary).
@@ -25,7 +28,7 @@ COMPLAINTS=${COMPLAINTS:-1000000}
 DURATION=${DURATION:-5s}
 CONCURRENCY=${CONCURRENCY:-1 8 32 128}
 READS_CONCURRENCY=${READS_CONCURRENCY:-1 32}
-QUERIES=${QUERIES:-list_page details kpis count overdue search}
+QUERIES=${QUERIES:-list_page details kpis count overdue search write}
 # The KPI windows end here and later (one per request), the same for both servers and the check.
 export CUR_BENCH_WINDOW_END=${CUR_BENCH_WINDOW_END:-$(date +%s)}
 PORT=${PORT:-18390}
@@ -97,9 +100,20 @@ for role in governor ministry; do
   psql "$URL" -Atc "SELECT id FROM bench_ids_$role ORDER BY n" > "$OUT/ids.$role.txt"
 done
 
-python3 benches/postgraphile/compare.py "http://127.0.0.1:$PORT/graphql" \
+# The write's pool: the ministry's open complaints put back to ASSIGNED, an "id version" line
+# each for wrk, and a table for pgbench (which moves them back and forth).
+writes_pool() {
+  psql "$URL" -qc "UPDATE complaint SET status = 'ASSIGNED' WHERE department_id = $DEPT AND status NOT IN ('RESOLVED', 'REJECTED', 'ASSIGNED')"
+  psql "$URL" -Atc "SELECT id || ' ' || version FROM complaint WHERE department_id = $DEPT AND status = 'ASSIGNED' ORDER BY md5(id::text)" > "$OUT/writes.txt"
+}
+writes_pool
+psql "$URL" -qc "DROP TABLE IF EXISTS bench_writes"
+psql "$URL" -qc "CREATE TABLE bench_writes AS SELECT row_number() OVER () AS n, id FROM complaint WHERE department_id = $DEPT AND status = 'ASSIGNED'"
+WRITE_POOL=$(psql "$URL" -Atc "SELECT COUNT(*) FROM bench_writes")
+
+BENCH_DB_URL="$URL" python3 benches/postgraphile/compare.py "http://127.0.0.1:$PORT/graphql" \
   "http://127.0.0.1:$PGL_PORT/graphql" governor="$GOVERNOR:$OUT/ids.governor.txt" \
-  ministry="$MINISTRY:$OUT/ids.ministry.txt" | tee "$OUT/compare.txt"
+  ministry="$MINISTRY:$OUT/ids.ministry.txt" write="$MINISTRY:$OUT/writes.txt" | tee "$OUT/compare.txt"
 
 # Waits (at most a minute) until no statement runs in the database: a server keeps working on
 # requests whose clients wrk has already dropped, and that backlog would slow the next cell.
@@ -122,6 +136,7 @@ for query in $QUERIES; do
 concurrency=$CONCURRENCY
 case $query in count|overdue|search) concurrency=$READS_CONCURRENCY ;; esac
 for role in governor ministry; do
+  [ $query = write ] && [ $role = governor ] && continue
   if [ $role = governor ]; then export CUR_BENCH_TOKEN=$GOVERNOR; scope=$GOVERNOR_SCOPE; notes=""; else
     export CUR_BENCH_TOKEN=$MINISTRY; scope=$MINISTRY_SCOPE
     notes="AND (is_public OR department_id = $DEPT)"
@@ -136,10 +151,14 @@ for role in governor ministry; do
       groups=""; [ $role = ministry ] && groups="WHERE key IN ('TOTAL', '$DEPT')"
       echo "SELECT * FROM kpis_by_department(to_timestamp($CUR_BENCH_WINDOW_END) - interval '30 days', to_timestamp($CUR_BENCH_WINDOW_END)) $groups;" \
         > "$OUT/$query.$role.sql" ;;
+    write) lua=benches/write_status.lua; ours=benches/write.graphql
+      cp benches/postgraphile/queries/write.sql "$OUT/$query.$role.sql" ;;
     *) lua=benches/static_query.lua; ours=benches/frontend/$query.graphql
       sed "s/-- scope --/AND $scope/" benches/frontend/$query.sql > "$OUT/$query.$role.sql" ;;
   esac
-  export CUR_BENCH_IDS=$OUT/ids.$role.txt
+  export CUR_BENCH_IDS=$OUT/ids.$role.txt CUR_BENCH_WRITES=$OUT/writes.txt
+  # pgbench's write picks one of the pool and retries when another client moved it first.
+  pgbench_args=(); [ $query = write ] && pgbench_args=(-D "pool=$WRITE_POOL" --max-tries=20)
   # A KPI answer of PostGraphile's takes about half a second of Postgres: at 32 connections
   # and more it queues past wrk's default 2 s.
   timeout=2s; [ $query = kpis ] && timeout=30s
@@ -150,8 +169,11 @@ for role in governor ministry; do
         pid=$PGL_SERVER; at=$PGL_PORT; file=benches/postgraphile/queries/$(basename "$ours"); ints=1; fi
       export CUR_BENCH_QUERY=$file CUR_BENCH_INT_IDS=$ints
       [ -n "$ints" ] || unset CUR_BENCH_INT_IDS
+      export CUR_BENCH_THREADS=$threads
+      [ $query = write ] && writes_pool
       wrk -t$threads -c"$c" -d1s --timeout "$timeout" -s $lua "http://127.0.0.1:$at" > /dev/null
       settle
+      [ $query = write ] && writes_pool
       before=$(cpu $pid)
       wrk -t$threads -c"$c" -d"$DURATION" --timeout "$timeout" --latency -s $lua "http://127.0.0.1:$at" > "$OUT/wrk.$side.$query.$role.$c.txt"
       after=$(cpu $pid)
@@ -163,7 +185,7 @@ for role in governor ministry; do
     # Postgres takes 100 connections and the two servers hold some: pgbench gets at most 80.
     clients=$(( c > 80 ? 80 : c ))
     (cd "$OUT" && pgbench -n -M prepared -c "$clients" -j $threads -T "$secs" -l \
-      --log-prefix="pgbench_log.$query.$role.$c" -f "$query.$role.sql" "$URL") > "$OUT/pgbench.$query.$role.$c.txt"
+      --log-prefix="pgbench_log.$query.$role.$c" "${pgbench_args[@]}" -f "$query.$role.sql" "$URL") > "$OUT/pgbench.$query.$role.$c.txt"
     echo "$query, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$query.$role.$c.txt")"
   done
 done
@@ -197,7 +219,8 @@ def ratio(a, b, digits=1):
 rows = []
 labels = [("list_page", "list page"), ("details", "complaint details"), ("kpis", "KPIs by department, 30 days"),
           ("count", "first 20 + totalCount"), ("overdue", "overdue: first 20 + totalCount"),
-          ("search", "search \"батареи\": first 20 + totalCount")]
+          ("search", "search \"батареи\": first 20 + totalCount"),
+          ("write", "status change (optimistic)")]
 import os
 for query, label in labels:
   for role in ["governor", "ministry"]:

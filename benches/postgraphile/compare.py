@@ -6,9 +6,14 @@ For every role's token: for every municipality, the list page's ids (in order) a
 number, status, municipality, department, assignee and response count; for the first 50
 complaints of its ids file, the complaint with its assignments, history and responses (ids in
 order and their fields); KPIs by department over 30 days (groups, counts, shares and
-durations); the frontends' counted lists (benches/frontend). Exits 1 with the first difference otherwise.
+durations); the frontends' counted lists (benches/frontend); and, for a `write=TOKEN:FILE`
+argument, the status change: the first complaint of FILE ("id version" lines) moved by each
+server in turn, put back between them with psql on BENCH_DB_URL. Exits 1 with the first
+difference otherwise.
 """
 import json
+import os
+import subprocess
 import sys
 import urllib.request
 
@@ -120,8 +125,35 @@ def frontend(gateway, postgraphile, role, token):
         print(f"{name}, {role}: {a[0]} complaints, the same count and first 20 from both servers")
 
 
+def write(gateway, postgraphile, token, writes_file):
+    """The status change: the same complaint at the same version, moved to IN_PROGRESS by each
+    server in turn (put back to ASSIGNED between them), answers the same id, status, version."""
+    cid, version = open(writes_file).read().split()[:2]
+
+    def put_back():
+        sql = f"UPDATE complaint SET status = 'ASSIGNED', version = {version} WHERE id = {cid}"
+        subprocess.run(["psql", os.environ["BENCH_DB_URL"], "-qc", sql], check=True)
+
+    variables = {"id": cid, "v": int(version)}
+    ours = post(gateway, token, open("benches/write.graphql").read(), variables)
+    put_back()
+    theirs = post(postgraphile, token, open(f"{HERE}/write.graphql").read(), variables)
+    put_back()
+    a = ours["changeComplaintStatus"]
+    b = theirs["changeComplaintStatus"]["complaint"]
+    a, b = (int(a["id"]), a["status"], a["version"]), (int(b["rowId"]), b["status"], b["version"])
+    if a != b or a != (int(cid), "IN_PROGRESS", int(version) + 1):
+        raise SystemExit(f"write:\n  gateway      {a}\n  postgraphile {b}")
+    print(f"write, ministry: complaint {cid} from ASSIGNED to IN_PROGRESS at version {version},"
+          " the same answer from both servers")
+
+
 def main():
     gateway, postgraphile, *tokens = sys.argv[1:]
+    for arg in [t for t in tokens if t.startswith("write=")]:
+        tokens.remove(arg)
+        token, writes_file = arg[len("write="):].rsplit(":", 1)
+        write(gateway, postgraphile, token, writes_file)
     ours = open("benches/list_page.graphql").read()
     theirs = open(f"{HERE}/list_page.graphql").read()
     checked = rows = 0

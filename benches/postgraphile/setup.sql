@@ -104,7 +104,8 @@ COMMENT ON VIEW public.complaint_author IS
   E'@foreignKey (complaint_id) references complaint (id)|@fieldName complaint|@foreignFieldName author\n@unique complaint_id';
 GRANT SELECT ON public.complaint_author TO cur_ministry;
 
--- The status change with optimistic locking: the row moves only at the expected version.
+-- The status change with optimistic locking: the row moves only at the expected version, and
+-- only along the gateway's transitions (RLS: only the current department's rows).
 CREATE OR REPLACE FUNCTION public.change_complaint_status(complaint_id bigint, new_status text,
   expected_version integer) RETURNS complaint
   LANGUAGE plpgsql VOLATILE AS $$
@@ -113,6 +114,15 @@ DECLARE
   was text;
 BEGIN
   SELECT status INTO was FROM complaint WHERE id = complaint_id;
+  -- The gateway's transition table (src/domain/lifecycle.rs).
+  IF NOT ((new_status = 'ASSIGNED' AND was IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'ANSWERED', 'REOPENED'))
+       OR (new_status = 'IN_PROGRESS' AND was IN ('ASSIGNED', 'REOPENED'))
+       OR (new_status = 'ANSWERED' AND was = 'IN_PROGRESS')
+       OR (new_status = 'RESOLVED' AND was = 'ANSWERED')
+       OR (new_status = 'REOPENED' AND was IN ('ANSWERED', 'RESOLVED'))
+       OR (new_status = 'REJECTED' AND was IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'REOPENED'))) THEN
+    RAISE EXCEPTION 'a % complaint cannot become %', was, new_status USING ERRCODE = '22023';
+  END IF;
   UPDATE complaint SET status = new_status, version = version + 1, updated_at = now(),
     resolved_at = CASE WHEN new_status = 'RESOLVED' THEN now() ELSE resolved_at END
     WHERE id = complaint_id AND version = expected_version
