@@ -36,7 +36,11 @@ DATABASE_URL="$URL" CUR_LISTEN="127.0.0.1:$PORT" CUR_DEADLINE_WATCH_SECS=0 RUST_
 GW=$!
 trap 'kill $GW 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# A counter summed over its labels (the cache counters are per topic).
+metric() {
+  curl -s "http://127.0.0.1:$PORT/metrics" \
+    | awk -v m="$1" 'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'
+}
 run() {  # MODE -> RESULT line
   MODE=$1 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 60s --latency -s benches/kpis.lua \
     "http://127.0.0.1:$PORT" | tee "$OUT/kpis_$1.txt" | grep RESULT

@@ -158,7 +158,7 @@ for role in governor ministry; do
   esac
   export CUR_BENCH_IDS=$OUT/ids.$role.txt CUR_BENCH_WRITES=$OUT/writes.txt
   # pgbench's write picks one of the pool and retries when another client moved it first.
-  pgbench_args=(); [ $query = write ] && pgbench_args=(-D "pool=$WRITE_POOL" --max-tries=20)
+  pgbench_args=(); [ $query = write ] && pgbench_args=(-D "pool=$WRITE_POOL" -D "dept=$DEPT" --max-tries=20)
   # A KPI answer of PostGraphile's takes about half a second of Postgres: at 32 connections
   # and more it queues past wrk's default 2 s.
   timeout=2s; [ $query = kpis ] && timeout=30s

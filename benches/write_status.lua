@@ -16,7 +16,8 @@ local pool, next_at = {}, 1
 failed = 0
 init = function()
   local count = tonumber(os.getenv("CUR_BENCH_THREADS") or "1")
-  local file = assert(io.open(assert(os.getenv("CUR_BENCH_WRITES"), "CUR_BENCH_WRITES")))
+  local path = assert(os.getenv("CUR_BENCH_WRITES"), "CUR_BENCH_WRITES")
+  local file = assert(io.open(path))
   local line = 0
   for id, version in file:read("*a"):gmatch("(%d+) (%d+)") do
     if line % count == index then pool[#pool + 1] = { id, version } end

@@ -140,7 +140,7 @@ def write(gateway, postgraphile, token, writes_file):
     theirs = post(postgraphile, token, open(f"{HERE}/write.graphql").read(), variables)
     put_back()
     a = ours["changeComplaintStatus"]
-    b = theirs["changeComplaintStatus"]["complaint"]
+    b = theirs["changeComplaintStatus"]["result"]
     a, b = (int(a["id"]), a["status"], a["version"]), (int(b["rowId"]), b["status"], b["version"])
     if a != b or a != (int(cid), "IN_PROGRESS", int(version) + 1):
         raise SystemExit(f"write:\n  gateway      {a}\n  postgraphile {b}")

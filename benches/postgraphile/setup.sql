@@ -106,14 +106,27 @@ GRANT SELECT ON public.complaint_author TO cur_ministry;
 
 -- The status change with optimistic locking: the row moves only at the expected version, and
 -- only along the gateway's transitions (RLS: only the current department's rows).
+-- A definer's function: `RETURNING *` as the ministry would need the author columns it may not
+-- read (PostGraphile's schema for the ministry has no author fields, so none leave). The rows
+-- it may move are asked explicitly, as the UPDATE policy would: its department's current ones.
 CREATE OR REPLACE FUNCTION public.change_complaint_status(complaint_id bigint, new_status text,
   expected_version integer) RETURNS complaint
-  LANGUAGE plpgsql VOLATILE AS $$
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public AS $$
 DECLARE
   changed complaint;
   was text;
+  at_version integer;
 BEGIN
-  SELECT status INTO was FROM complaint WHERE id = complaint_id;
+  SELECT status, version INTO was, at_version FROM complaint
+    WHERE id = complaint_id AND department_id = public.current_department();
+  IF was IS NULL THEN
+    RAISE EXCEPTION 'complaint % is not assigned to the caller', complaint_id USING ERRCODE = '42501';
+  END IF;
+  -- A stale version is a conflict before anything else (the gateway's order too).
+  IF at_version <> expected_version THEN
+    RAISE EXCEPTION 'complaint % is not at version %', complaint_id, expected_version
+      USING ERRCODE = '40001';
+  END IF;
   -- The gateway's transition table (src/domain/lifecycle.rs).
   IF NOT ((new_status = 'ASSIGNED' AND was IN ('NEW', 'ASSIGNED', 'IN_PROGRESS', 'ANSWERED', 'REOPENED'))
        OR (new_status = 'IN_PROGRESS' AND was IN ('ASSIGNED', 'REOPENED'))
@@ -135,6 +148,7 @@ BEGIN
     VALUES (complaint_id, was, new_status, 'ministry', now());
   RETURN changed;
 END $$;
+REVOKE EXECUTE ON FUNCTION public.change_complaint_status(bigint, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.change_complaint_status(bigint, text, integer) TO cur_ministry;
 
 -- The history lists are ordered by time, as the gateway orders them: PostGraphile offers
