@@ -16,7 +16,7 @@ pub async fn count(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     filter.validate()?;
-    if let Some(n) = rollup_counts::count(db, scoped.row_scope(), filter, now).await? {
+    if let Some(n) = rollup_counts::count(db, scoped, filter, now).await? {
         return Ok(n);
     }
     let read = db.read();

@@ -305,7 +305,7 @@ pub async fn read(
             None => missing.push(key),
         }
     }
-    if missing.len() * 2 > parts.len() + missing.len() {
+    if missing.len() > parts.len() {
         // Mostly unknown (a first read): the whole window in one statement.
         parts.clear();
         missing.clear();

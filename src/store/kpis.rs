@@ -76,10 +76,10 @@ async fn groups(
     let grouped = grouped.map(|(s, by)| (s.matcher(), by));
     // A region-wide scope's total is of the grouped entries themselves: summed from the
     // groups at the end rather than tallied twice per entry.
-    let total_of_groups =
-        grouped.is_some() && total.map(Selection::matcher) == grouped.map(|g| g.0);
+    let total = total.map(Selection::matcher);
+    let total_of_groups = grouped.is_some() && total == grouped.map(|g| g.0);
     let wants_total = total.is_some();
-    let total = total.filter(|_| !total_of_groups).map(Selection::matcher);
+    let total = total.filter(|_| !total_of_groups);
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).

@@ -6,19 +6,18 @@
 //! generation, so the same count is a pass over packed entries. Everything else (a ministry's
 //! past complaints, statuses, numbers, text search, the public flag) is counted in SQL.
 use super::complaints::ComplaintFilter;
-use super::{Db, kpi_blocks};
+use super::{Db, kpi_blocks, scope::Scoped};
 use crate::Result;
-use crate::auth::RowScope;
-use crate::domain::kpi::local_day;
-use crate::domain::kpi_entry::{ENTRY_BYTES, category_code, source_code, unpack_all};
+use crate::domain::kpi::{Selection, local_day};
+use crate::domain::kpi_entry::{ENTRY_BYTES, unpack_all};
 use crate::domain::sla::is_overdue;
 use chrono::{DateTime, Duration, Utc};
 
-/// The count of the complaints in `scope` that `filter` selects, when the rollup can tell it
+/// The count of the complaints in scope that `filter` selects, when the rollup can tell it
 /// exactly; `None` when only SQL can.
 pub async fn count(
     db: &Db,
-    scope: RowScope,
+    scoped: Scoped,
     filter: &ComplaintFilter,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>> {
@@ -26,11 +25,10 @@ pub async fn count(
     if filter.status.is_some() || filter.numbers.is_some() || search.is_some() {
         return Ok(None);
     }
-    let municipality = match (scope, filter.municipality_id) {
-        (RowScope::All, asked) => asked,
-        (RowScope::Municipality(own), Some(asked)) if asked != own => return Ok(Some(0)),
-        (RowScope::Municipality(own), _) => Some(own),
-        _ => return Ok(None),
+    let Some(own) = scoped.in_rollup() else { return Ok(None) };
+    let municipality = match (own, filter.municipality_id) {
+        (Some(own), Some(asked)) if asked != own => return Ok(Some(0)),
+        (own, asked) => own.or(asked),
     };
     if let (Some(from), Some(to)) = (filter.received_from, filter.received_to)
         && from >= to
@@ -43,17 +41,22 @@ pub async fn count(
         .received_to
         .map_or_else(|| "9999-99-99".to_owned(), |to| local_day(to - Duration::microseconds(1)));
     let parts = kpi_blocks::read(db.read(), db.kpi_parts(), &first, &last, municipality).await?;
-    let (from_us, to_us) = (
-        filter.received_from.map(|t| t.timestamp_micros()),
-        filter.received_to.map(|t| t.timestamp_micros()),
-    );
-    let (category, source) = (filter.category.map(category_code), filter.source.map(source_code));
+    // The KPIs' own entry test; an unbounded side is the farthest instant.
+    let matcher = Selection {
+        from: filter.received_from.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        to: filter.received_to.unwrap_or(DateTime::<Utc>::MAX_UTC),
+        municipality_id: municipality,
+        department_id: filter.department_id,
+        category: filter.category,
+        source: filter.source,
+    }
+    .matcher();
     let now_us = now.timestamp_micros();
     // Filters the parts cannot answer whole; without them a part of a day strictly inside
     // the window counts all its entries.
     let per_entry = filter.department_id.is_some()
-        || category.is_some()
-        || source.is_some()
+        || filter.category.is_some()
+        || filter.source.is_some()
         || filter.overdue.is_some();
     let mut counted = 0u64;
     for part in &parts {
@@ -62,11 +65,7 @@ pub async fn count(
             continue;
         }
         for e in unpack_all(&part.entries) {
-            let kept = from_us.is_none_or(|f| e.received_us >= f)
-                && to_us.is_none_or(|t| e.received_us < t)
-                && filter.department_id.is_none_or(|d| e.department_id == Some(d))
-                && category.is_none_or(|c| e.category == c)
-                && source.is_none_or(|s| e.source == s)
+            let kept = matcher.keeps(&e, part.municipality_id)
                 && filter.overdue.is_none_or(|want| {
                     let responded = e.first_response_ms.is_some();
                     let due = (e.first_due_us, e.resolution_due_us);

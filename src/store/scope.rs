@@ -70,6 +70,18 @@ impl Scoped {
         Some(query)
     }
 
+    /// The scope as the KPI rollup holds it (its entries are per municipality): `Some(None)`
+    /// every complaint, `Some(Some(m))` municipality `m`'s; `None` when the rollup cannot tell
+    /// (a ministry's past assignments, the public flag). Beside [`Scoped::condition`], its
+    /// SQL twin; the boundary matrix holds the counts of both equal.
+    pub(super) fn in_rollup(self) -> Option<Option<i32>> {
+        match self.scope {
+            RowScope::All => Some(None),
+            RowScope::Municipality(m) => Some(Some(m)),
+            RowScope::Department(_) | RowScope::PublicOnly | RowScope::Nothing => None,
+        }
+    }
+
     /// How many complaints the whole scope holds, when it can be counted without the table's
     /// rows: a ministry's on Postgres. Over the table its rows lie across most pages (250–450
     /// ms for 81k of 1M); here they are the department's assignments, read index-only, plus
