@@ -28,7 +28,7 @@ use crate::{Config, Result, telemetry::metrics::Metrics};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    TransactionTrait,
+    DbErr, TransactionTrait,
 };
 use std::sync::{
     Arc, OnceLock,
@@ -353,6 +353,23 @@ async fn open_probe(url: &str) -> Result<DatabaseConnection> {
     })
 }
 
+/// How long startup waits for a pool's first connection. A request's wait (which covers
+/// opening a connection) may be far shorter, and a loaded server can take longer than that.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Waits until the pool holds a connection, trying again while attempts run out of time;
+/// any other failure (a refused password, a missing database) ends the wait at once.
+async fn first_connection(conn: &DatabaseConnection, patience: Duration) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.ping().await {
+            Err(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
+                if started.elapsed() < patience => {}
+            done => return done,
+        }
+    }
+}
+
 async fn open(
     url: &str,
     pool: &Pool,
@@ -366,6 +383,8 @@ async fn open(
     options
         .max_connections(pool.size)
         .min_connections(1)
+        // The first connection is opened below, with startup's own patience.
+        .connect_lazy(true)
         .connect_timeout(pool.acquire_timeout)
         // Shorter than a request's time limit: during an outage a request fails while its
         // client still waits, rather than after.
@@ -379,9 +398,13 @@ async fn open(
         let ms = limit.as_millis().to_string();
         options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
     }
-    let mut conn = Database::connect(options).await.map_err(|e| {
+    let cannot_open = |e: DbErr| {
         crate::Error::Startup(format!("cannot open the database {}: {e}", shown_url(url)))
-    })?;
+    };
+    let mut conn = Database::connect(options).await.map_err(cannot_open)?;
+    first_connection(&conn, pool.acquire_timeout.max(STARTUP_PATIENCE))
+        .await
+        .map_err(cannot_open)?;
     let counter = statements.clone();
     let observer = observer.clone();
     conn.set_metric_callback(move |info| {

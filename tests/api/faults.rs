@@ -1,11 +1,12 @@
 //! Database faults: a Postgres restart under live traffic (clients see 503 UNAVAILABLE fast,
 //! never INTERNAL or a wrong answer; acknowledged writes survive; the gateway, its readiness
 //! and its subscriptions recover by themselves), a statement that runs past its time limit,
-//! and `serve` against a database it cannot reach.
+//! `serve` against a database it cannot reach, and a server slow to open its first connection.
 use crate::cluster::{PgCluster, spare_port};
-use crate::helpers::{Backend, TestApp, error_code};
+use crate::helpers::{Backend, TestApp, TestDb, error_code, pg_root};
 use crate::load::{Load, Plan, assert_kept};
 use crate::ws::connected;
+use cur_gateway::store::Db;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -167,6 +168,60 @@ fn serve_names_the_database_address_it_cannot_reach() {
     assert!(stderr.contains(&format!("cannot reach the database at 127.0.0.1:{port}")), "{stderr}");
     assert!(!stderr.contains("secret@"), "the password is not shown: {stderr}");
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+}
+
+/// A TCP relay to the test Postgres that holds each of its first `slow` connections for
+/// `hold` before passing it on (a server too loaded to open a connection at once).
+async fn slow_to_open(slow: usize, hold: Duration) -> std::net::SocketAddr {
+    let root = pg_root();
+    let server = root.rsplit('@').next().expect("host:port").to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let server = server.clone();
+            tokio::spawn(async move {
+                if n < slow {
+                    tokio::time::sleep(hold).await;
+                }
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(&server).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn startup_waits_for_a_first_connection_longer_than_a_request_would() {
+    // A zero request timeout keeps a request's wait for a connection at its floor, 100 ms;
+    // the first three connections the server is asked for take 400 ms each to open.
+    let mut db = TestDb::new(Backend::Postgres).await;
+    db.config.request_timeout_secs = 0;
+    assert_eq!(db.config.db_acquire_timeout(), Duration::from_millis(100));
+    let relay = slow_to_open(3, Duration::from_millis(400)).await;
+    let url = db.config.database_url.clone().expect("a Postgres test database");
+    let name = url.rsplit('/').next().expect("database name");
+    let mut config = db.config.clone();
+    config.database_url = Some(format!("postgres://postgres@{relay}/{name}"));
+    let started = Instant::now();
+    let opened = Db::connect(&config).await.expect("startup waits for its first connection");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    // The connection goes back to the pool in a task of its own; a query before that would
+    // open a second one within a request's 100 ms.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let row = opened
+        .read()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_database()::text AS name",
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    assert_eq!(row.try_get::<String>("", "name").expect("name"), name);
 }
 
 #[tokio::test]
