@@ -50,12 +50,13 @@ NODE=benches/postgraphile/node_modules/.bin/node
 
 have=$(psql "$URL" -Atc "SELECT COUNT(*) FROM complaint_search" 2>/dev/null || echo 0)
 if [ "$have" -lt "$COMPLAINTS" ]; then
-  echo "seeding $COMPLAINTS complaints into $BENCH_DB"
+  echo "[${SECONDS}s] seeding $COMPLAINTS complaints into $BENCH_DB"
   psql "$PG_ROOT/postgres" -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)"
   psql "$PG_ROOT/postgres" -qc "CREATE DATABASE $BENCH_DB"
   DATABASE_URL="$GW_URL" "$BIN" seed --complaints "$COMPLAINTS" > "$OUT/seed.txt"
 fi
 psql "$URL" -v ON_ERROR_STOP=1 -v DBNAME="$BENCH_DB" -q -f benches/postgraphile/setup.sql 2>&1 | grep -v NOTICE || true
+echo "[${SECONDS}s] setting up PostGraphile's roles and policies"
 psql "$URL" -qc "VACUUM ANALYZE"
 
 . benches/operator_token.sh
@@ -111,6 +112,7 @@ psql "$URL" -qc "DROP TABLE IF EXISTS bench_writes"
 psql "$URL" -qc "CREATE TABLE bench_writes AS SELECT row_number() OVER () AS n, id FROM complaint WHERE department_id = $DEPT AND status = 'ASSIGNED'"
 WRITE_POOL=$(psql "$URL" -Atc "SELECT COUNT(*) FROM bench_writes")
 
+echo "[${SECONDS}s] comparing the two servers' answers"
 BENCH_DB_URL="$URL" python3 benches/postgraphile/compare.py "http://127.0.0.1:$PORT/graphql" \
   "http://127.0.0.1:$PGL_PORT/graphql" governor="$GOVERNOR:$OUT/ids.governor.txt" \
   ministry="$MINISTRY:$OUT/ids.ministry.txt" write="$MINISTRY:$OUT/writes.txt" | tee "$OUT/compare.txt"
@@ -180,13 +182,13 @@ for role in governor ministry; do
       settle
       echo "$(grep RESULT "$OUT/wrk.$side.$query.$role.$c.txt") cpu=$(python3 -c "print(round(($after - $before) / $secs, 2))") rss_mib=$(peak $pid)" \
         > "$OUT/cell.$side.$query.$role.$c.txt"
-      echo "$query, $role, $c connections, $side: $(cat "$OUT/cell.$side.$query.$role.$c.txt")"
+      echo "[${SECONDS}s] $query, $role, $c connections, $side: $(cat "$OUT/cell.$side.$query.$role.$c.txt")"
     done
     # Postgres takes 100 connections and the two servers hold some: pgbench gets at most 80.
     clients=$(( c > 80 ? 80 : c ))
     (cd "$OUT" && pgbench -n -M prepared -c "$clients" -j $threads -T "$secs" -l \
       --log-prefix="pgbench_log.$query.$role.$c" "${pgbench_args[@]}" -f "$query.$role.sql" "$URL") > "$OUT/pgbench.$query.$role.$c.txt"
-    echo "$query, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$query.$role.$c.txt")"
+    echo "[${SECONDS}s] $query, $role, $c connections, pgbench: $(grep tps "$OUT/pgbench.$query.$role.$c.txt")"
   done
 done
 done

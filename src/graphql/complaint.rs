@@ -15,7 +15,7 @@ use crate::auth::{NoteScope, policy};
 use crate::error::GqlResult;
 use crate::store::{
     self,
-    complaints::{Columns, ComplaintFilter as StoreFilter, Shape},
+    complaints::{ComplaintFilter as StoreFilter, Shape},
     directory::Snapshot,
     pagination::{Order, OrderField, Page, PageRequest},
     scope::Scoped,
@@ -548,13 +548,9 @@ impl ComplaintQuery {
         let id = parse_id::<i64>(&id, "id").gql()?;
         let principal = &request(ctx).principal;
         let db = ctx_db(ctx).read();
-        let row = store::complaints::get(db, Scoped::of(principal), id).await.gql()?;
         let wants = prefetch::selected(ctx, &[]);
         let directory = snapshot(ctx).await?;
-        let related =
-            prefetch::load(db, principal, &[row.id], wants, None, Columns::ALL, directory)
-                .await
-                .gql()?;
+        let (row, related) = prefetch::load_one(db, principal, id, wants, directory).await.gql()?;
         Ok(Some(Complaint::new(Arc::new(row), Arc::new(related))))
     }
 

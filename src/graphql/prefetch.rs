@@ -7,7 +7,7 @@
 use super::complaint_row::Related;
 use super::fields::{COMPLAINT, spec::Reads};
 use super::walk::{Spreads, Visit, Walker};
-use crate::store::{self, complaints::Columns, directory::Snapshot, scope::Scoped};
+use crate::store::{self, complaints::Columns, details::Lists, directory::Snapshot, scope::Scoped};
 use crate::{
     Result,
     auth::{
@@ -16,7 +16,8 @@ use crate::{
     },
 };
 use async_graphql::{Context, parser::types::SelectionSet};
-use sea_orm::DatabaseConnection;
+use entity::complaint;
+use sea_orm::{DatabaseConnection, DbBackend};
 use std::{collections::HashMap, sync::Arc};
 
 /// What the `Complaint` selections of the current field read: the field's own selection when
@@ -50,6 +51,50 @@ async fn maybe<T, F: Future<Output = Result<T>>>(
     f: impl FnOnce() -> F,
 ) -> Result<Option<T>> {
     if want { f().await.map(Some) } else { Ok(None) }
+}
+
+/// Complaint `id` if it lies in `principal`'s scope, with what `wants` asks for loaded: on
+/// Postgres in one statement (`store::details`), elsewhere the row and then [`load`].
+pub(crate) async fn load_one(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+    wants: Reads,
+    directory: Arc<Snapshot>,
+) -> Result<(complaint::Model, Related)> {
+    let scoped = Scoped::of(principal);
+    if db.get_database_backend() != DbBackend::Postgres {
+        let row = store::complaints::get(db, scoped, id).await?;
+        let related = load(db, principal, &[row.id], wants, None, Columns::ALL, directory).await?;
+        return Ok((row, related));
+    }
+    let deliveries_allowed = policy_of(principal.role).connectors != Access::Deny;
+    let lists = Lists {
+        assignments: wants.assignments,
+        events: wants.history,
+        responses: wants.responses,
+        response_count: wants.response_count && !wants.responses,
+        deliveries: wants.deliveries && deliveries_allowed,
+    };
+    let got = store::details::get(db, scoped, id, lists, NoteScope::of(principal)).await?;
+    let counted = match (got.response_count, &got.responses) {
+        (Some(n), _) => Some(n),
+        (None, Some(r)) if wants.response_count => Some(r.len() as i64),
+        _ => None,
+    };
+    let related = Related {
+        assignments: got.assignments.map(|l| HashMap::from([(id, l)])),
+        events: got.events.map(|l| HashMap::from([(id, l)])),
+        responses: got.responses.map(|l| HashMap::from([(id, l)])),
+        deliveries: got
+            .deliveries
+            .map(|l| HashMap::from([(id, l)]))
+            .or_else(|| wants.deliveries.then(HashMap::new)),
+        response_counts: counted.map(|n| HashMap::from([(id, n)])),
+        loaded: Columns::ALL,
+        directory,
+    };
+    Ok((got.row, related))
 }
 
 /// Loads what `wants` asks for, for those of the complaints `ids` in `principal`'s scope,

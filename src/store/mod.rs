@@ -9,6 +9,7 @@ pub(crate) mod connectors;
 pub mod counts;
 pub mod deadlines;
 pub(crate) mod deliveries;
+pub(crate) mod details;
 pub(crate) mod directory;
 pub(crate) mod events;
 pub mod health;

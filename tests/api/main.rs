@@ -22,6 +22,7 @@ mod connectors;
 mod cors;
 mod dashboard;
 mod deadlines;
+mod details;
 mod errors;
 mod faults;
 mod federation;
