@@ -45,7 +45,12 @@ done
 BIN=${BIN:-target/release/cur-gateway}
 if [ -z "${REPORT_ONLY:-}" ]; then
 if [ -z "${SKIP_BUILD:-}" ]; then cargo build --release --quiet; fi
-(cd benches/postgraphile && npm ci --no-audit --no-fund >/dev/null 2>&1)
+# npm ci wipes node_modules and installs again (40 s here): only when the lock file changed.
+lock=$(sha256sum benches/postgraphile/package-lock.json | cut -d' ' -f1)
+if [ "$(cat benches/postgraphile/node_modules/.installed-lock 2>/dev/null)" != "$lock" ]; then
+  (cd benches/postgraphile && npm ci --no-audit --no-fund >/dev/null 2>&1)
+  echo "$lock" > benches/postgraphile/node_modules/.installed-lock
+fi
 NODE=benches/postgraphile/node_modules/.bin/node
 
 have=$(psql "$URL" -Atc "SELECT COUNT(*) FROM complaint_search" 2>/dev/null || echo 0)
