@@ -124,9 +124,14 @@ BENCH_DB_URL="$URL" python3 benches/postgraphile/compare.py "http://127.0.0.1:$P
 
 # Waits (at most a minute) until no statement runs in the database: a server keeps working on
 # requests whose clients wrk has already dropped, and that backlog would slow the next cell.
+# After 2 s what still runs is cancelled, again every half second: nobody waits for those
+# answers, and draining them (PostGraphile's KPI function queues a minute of statements at
+# 128 connections) is time the comparison does not measure.
 settle() {
-  for _ in $(seq 1 120); do
-    [ "$(psql "$URL" -Atc "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()")" = 0 ] && return
+  local active="FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
+  for i in $(seq 1 120); do
+    [ "$(psql "$URL" -Atc "SELECT COUNT(*) $active")" = 0 ] && return
+    [ "$i" -gt 4 ] && psql "$URL" -Atc "SELECT COUNT(pg_cancel_backend(pid)) $active" > /dev/null
     sleep 0.5
   done
 }
