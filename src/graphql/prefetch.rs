@@ -68,33 +68,46 @@ pub(crate) async fn load_one(
         let related = load(db, principal, &[row.id], wants, None, Columns::ALL, directory).await?;
         return Ok((row, related));
     }
-    let deliveries_allowed = policy_of(principal.role).connectors != Access::Deny;
-    let lists = Lists {
-        assignments: wants.assignments,
-        events: wants.history,
-        responses: wants.responses,
-        response_count: wants.response_count && !wants.responses,
-        deliveries: wants.deliveries && deliveries_allowed,
-    };
+    let lists = lists_to_read(principal, wants, false);
     let got = store::details::get(db, scoped, id, lists, NoteScope::of(principal)).await?;
-    let counted = match (got.response_count, &got.responses) {
-        (Some(n), _) => Some(n),
-        (None, Some(r)) if wants.response_count => Some(r.len() as i64),
-        _ => None,
-    };
-    let related = Related {
+    let read = Related {
         assignments: got.assignments.map(|l| HashMap::from([(id, l)])),
         events: got.events.map(|l| HashMap::from([(id, l)])),
         responses: got.responses.map(|l| HashMap::from([(id, l)])),
-        deliveries: got
-            .deliveries
-            .map(|l| HashMap::from([(id, l)]))
-            .or_else(|| wants.deliveries.then(HashMap::new)),
-        response_counts: counted.map(|n| HashMap::from([(id, n)])),
+        deliveries: got.deliveries.map(|l| HashMap::from([(id, l)])),
+        response_counts: None,
         loaded: Columns::ALL,
         directory,
     };
-    Ok((got.row, related))
+    let counts = got.response_count.map(|n| HashMap::from([(id, n)]));
+    Ok((got.row, completed(read, wants, counts)))
+}
+
+/// The lists to read for `wants` as `principal`: deliveries only for roles that may see
+/// them (the guard refuses the field to others), and the response count alone only when the
+/// responses are not read and no count is known.
+fn lists_to_read(principal: &Principal, wants: Reads, count_known: bool) -> Lists {
+    Lists {
+        assignments: wants.assignments,
+        events: wants.history,
+        responses: wants.responses,
+        response_count: wants.response_count && !wants.responses && !count_known,
+        deliveries: wants.deliveries && policy_of(principal.role).connectors != Access::Deny,
+    }
+}
+
+/// `read` (its lists as read, no counts yet) with the response counts `wants` asks for, from
+/// `counts` or else from the responses, and deliveries refused to the role as none.
+fn completed(mut read: Related, wants: Reads, counts: Option<HashMap<i64, i64>>) -> Related {
+    read.deliveries = read.deliveries.or_else(|| wants.deliveries.then(HashMap::new));
+    read.response_counts = match (&read.responses, counts) {
+        (_, Some(counts)) => Some(counts),
+        (Some(r), None) if wants.response_count => {
+            Some(r.iter().map(|(id, list)| (*id, list.len() as i64)).collect())
+        }
+        _ => None,
+    };
+    read
 }
 
 /// Loads what `wants` asks for, for those of the complaints `ids` in `principal`'s scope,
@@ -114,25 +127,22 @@ pub async fn load(
         return Ok(Related { loaded, directory, ..Related::default() });
     }
     let (scoped, notes) = (Scoped::of(principal), NoteScope::of(principal));
-    let only_count = wants.response_count && !wants.responses && known_counts.is_none();
-    // Only roles that may see deliveries read them (the guard refuses the field to others).
-    let deliveries_allowed = policy_of(principal.role).connectors != Access::Deny;
+    let lists = lists_to_read(principal, wants, known_counts.is_some());
     let (assignments, events, responses, counts, deliveries) = tokio::try_join!(
-        maybe(wants.assignments, || store::history::assignments(db, scoped, ids)),
-        maybe(wants.history, || store::history::status_events(db, scoped, ids)),
-        maybe(wants.responses, || store::history::responses(db, scoped, ids, notes)),
-        maybe(only_count, || store::history::response_counts(db, scoped, ids, notes)),
-        maybe(wants.deliveries && deliveries_allowed, || {
-            store::history::deliveries(db, scoped, ids)
-        }),
+        maybe(lists.assignments, || store::history::assignments(db, scoped, ids)),
+        maybe(lists.events, || store::history::status_events(db, scoped, ids)),
+        maybe(lists.responses, || store::history::responses(db, scoped, ids, notes)),
+        maybe(lists.response_count, || store::history::response_counts(db, scoped, ids, notes)),
+        maybe(lists.deliveries, || store::history::deliveries(db, scoped, ids)),
     )?;
-    let deliveries = deliveries.or_else(|| wants.deliveries.then(HashMap::new));
-    let response_counts = match (&responses, counts.or(known_counts)) {
-        (_, Some(counts)) => Some(counts),
-        (Some(r), None) if wants.response_count => {
-            Some(r.iter().map(|(id, list)| (*id, list.len() as i64)).collect())
-        }
-        _ => None,
+    let read = Related {
+        assignments,
+        events,
+        responses,
+        deliveries,
+        response_counts: None,
+        loaded,
+        directory,
     };
-    Ok(Related { assignments, events, responses, deliveries, response_counts, loaded, directory })
+    Ok(completed(read, wants, counts.or(known_counts)))
 }

@@ -94,16 +94,19 @@ pub(crate) async fn get(
     notes: NoteScope,
 ) -> Result<Details> {
     debug_assert_eq!(db.get_database_backend(), DbBackend::Postgres);
-    let notes = note_sql(notes);
     let mut select = scoped.complaints(DbBackend::Postgres).filter(complaint::Column::Id.eq(id));
-    for (asked, sql, name) in [
-        (lists.assignments, ASSIGNMENTS.to_owned(), "l_assignments"),
-        (lists.events, EVENTS.to_owned(), "l_events"),
-        (lists.responses, format!("{RESPONSES}{notes})"), "l_responses"),
-        (lists.response_count, format!("{RESPONSE_COUNT}{notes})"), "l_response_count"),
-        (lists.deliveries, DELIVERIES.to_owned(), "l_deliveries"),
+    // Only the lists asked for are written out.
+    for (name, sql) in [
+        ("l_assignments", lists.assignments.then(|| ASSIGNMENTS.to_owned())),
+        ("l_events", lists.events.then(|| EVENTS.to_owned())),
+        ("l_responses", lists.responses.then(|| format!("{RESPONSES}{})", note_sql(notes)))),
+        (
+            "l_response_count",
+            lists.response_count.then(|| format!("{RESPONSE_COUNT}{})", note_sql(notes))),
+        ),
+        ("l_deliveries", lists.deliveries.then(|| DELIVERIES.to_owned())),
     ] {
-        if asked {
+        if let Some(sql) = sql {
             select = select.column_as(Expr::cust(sql), name);
         }
     }
@@ -209,8 +212,21 @@ type DeliveryRow = (
 );
 
 fn delivery(r: DeliveryRow) -> Result<delivery::Model> {
-    let (id, complaint_id, target, dedup_key, body, state, attempts, last_error, next, by, until) =
-        (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10);
+    let (
+        id,
+        complaint_id,
+        target,
+        dedup_key,
+        body,
+        state,
+        attempts,
+        last_error,
+        next,
+        claimed_by,
+        until,
+        created,
+        delivered,
+    ) = r;
     Ok(delivery::Model {
         id,
         complaint_id,
@@ -221,9 +237,9 @@ fn delivery(r: DeliveryRow) -> Result<delivery::Model> {
         attempts,
         last_error,
         next_attempt_at: at(next)?,
-        claimed_by: by,
+        claimed_by,
         claimed_until: at_opt(until)?,
-        created_at: at(r.11)?,
-        delivered_at: at_opt(r.12)?,
+        created_at: at(created)?,
+        delivered_at: at_opt(delivered)?,
     })
 }
