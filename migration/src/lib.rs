@@ -18,6 +18,7 @@ mod m20261202_000014_assigned_departments;
 mod m20261202_000015_frontend_reads;
 mod m20261202_000016_kpi_block_generation;
 mod m20261202_000017_department_counts;
+mod m20261202_000018_open_department_counts;
 
 /// Runs `sql` (one or more statements) on Postgres, and nothing on SQLite: for what only
 /// Postgres has (arrays, GIN and trigram indexes, triggers, storage settings).
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_frontend_reads::Migration),
             Box::new(m20261202_000016_kpi_block_generation::Migration),
             Box::new(m20261202_000017_department_counts::Migration),
+            Box::new(m20261202_000018_open_department_counts::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! How many complaints in scope match a filter (`totalCount`), counted the cheapest exact way:
 //! from the KPI rollup where it holds what the scope and filter ask (`rollup_counts`); a
-//! ministry's whole scope from index entries on Postgres (`Scoped::whole_count`); anything
-//! else in SQL over the table.
+//! ministry's whole scope from index entries on Postgres (`Scoped::whole_count`), its overdue
+//! complaints in the two halves of its scope (`Scoped::halves`); anything else in SQL over the
+//! table.
 use super::complaints::ComplaintFilter;
 use super::{Db, rollup_counts, scope::Scoped};
 use crate::Result;
@@ -25,6 +26,18 @@ pub async fn count(
     {
         return Ok(n);
     }
-    let query = scoped.complaints(read.get_database_backend()).filter(filter.condition(now));
+    let backend = read.get_database_backend();
+    // Overdue complaints are open: each half of a ministry's scope has a partial index of
+    // its open rows, where the scope as one OR reads the department's rows in the heap.
+    if filter.overdue == Some(true)
+        && let Some(halves) = scoped.halves(backend)
+    {
+        let mut total = 0;
+        for half in halves {
+            total += half.filter(filter.condition(now)).count(read).await?;
+        }
+        return Ok(total);
+    }
+    let query = scoped.complaints(backend).filter(filter.condition(now));
     Ok(query.count(read).await?)
 }

@@ -104,6 +104,26 @@ impl Scoped {
         Ok(Some(u64::try_from(total).unwrap_or(0)))
     }
 
+    /// A ministry's scope on Postgres as two disjoint selects whose union is the scope, so
+    /// that each half is counted from its own small index (`store::counts`, an overdue
+    /// count): the complaints the department holds now (`department_id = D`, the scope's
+    /// first arm) and those handed on from it (`D` among the departments it was assigned to
+    /// besides its current one, which implies the second arm and excludes the first).
+    /// `None` for every other scope or backend.
+    pub(super) fn halves(self, backend: DbBackend) -> Option<[Select<complaint::Entity>; 2]> {
+        let RowScope::Department(dept) = self.scope else { return None };
+        if backend != DbBackend::Postgres {
+            return None;
+        }
+        // Word for word the expression of `ix_complaint_open_handed_on`; the department is
+        // written into the text as in `ever_assigned_to`.
+        let handed_on = Expr::cust(format!(
+            r#"array_remove("complaint"."assigned_departments", "complaint"."department_id") @> ARRAY[{dept}]::integer[]"#
+        ));
+        let held = complaint::Column::DepartmentId.eq(dept);
+        Some([held, handed_on].map(|half| complaint::Entity::find().filter(half)))
+    }
+
     /// A select of the outbox events in scope, in SQL (a replay); [`Scoped::admits`] is the
     /// same rule over one event in memory (the live fan-out), and a test holds them equal.
     pub(super) fn events(self) -> Select<complaint_event::Entity> {
