@@ -120,8 +120,7 @@ impl Scoped {
         let handed_on = Expr::cust(format!(
             r#"array_remove("complaint"."assigned_departments", "complaint"."department_id") @> ARRAY[{dept}]::integer[]"#
         ));
-        let held = complaint::Column::DepartmentId.eq(dept);
-        Some([held, handed_on].map(|half| complaint::Entity::find().filter(half)))
+        Some([held_by(dept), handed_on].map(|half| complaint::Entity::find().filter(half)))
     }
 
     /// A select of the outbox events in scope, in SQL (a replay); [`Scoped::admits`] is the
@@ -161,7 +160,7 @@ impl Scoped {
         let group = match self.scope {
             RowScope::All => return Condition::all(),
             RowScope::Department(dept) => {
-                Condition::any().add(C::DepartmentId.eq(dept)).add(ever_assigned_to(dept, backend))
+                Condition::any().add(held_by(dept)).add(ever_assigned_to(dept, backend))
             }
             RowScope::Municipality(muni) => Condition::all().add(C::MunicipalityId.eq(muni)),
             RowScope::PublicOnly => Condition::all().add(C::IsPublic.eq(true)),
@@ -169,6 +168,13 @@ impl Scoped {
         };
         Condition::all().add(group)
     }
+}
+
+/// Complaints `dept` holds now. The department is written into the text, as in
+/// [`ever_assigned_to`]: with it bound, Postgres planned a ministry's list page anew at every
+/// execution instead of keeping a generic plan.
+fn held_by(dept: i32) -> SimpleExpr {
+    Expr::cust(format!(r#""complaint"."department_id" = {dept}"#))
 }
 
 /// Complaints that were ever assigned to `dept`: on Postgres the row's own department set,
@@ -210,7 +216,7 @@ mod tests {
         // Even an OR group of the caller's stays outside the scope's OR group.
         let any = Condition::any().add(C::Category.eq("ROADS")).add(C::MunicipalityId.eq(1));
         let text = sql(ministry, any);
-        let scope_at = text.find(r#""department_id" = 2 OR"#).expect("the scope's OR group");
+        let scope_at = text.find(r#""department_id" = 2) OR"#).expect("the scope's OR group");
         let filter_at = text.find(r#""category" = 'ROADS' OR"#).expect("the filter's OR group");
         let between = &text[scope_at..filter_at];
         assert!(between.contains(") AND ("), "scope and filter are not AND-ed: {text}");
@@ -239,10 +245,10 @@ mod tests {
         let pg = DbBackend::Postgres;
         let ids =
             ministry.ids(pg, Some(&[7, 9])).expect("a subquery").to_string(PostgresQueryBuilder);
-        assert!(ids.contains(r#""department_id" = 2 OR"#) && ids.contains("IN (7, 9)"), "{ids}");
+        assert!(ids.contains(r#""department_id" = 2) OR"#) && ids.contains("IN (7, 9)"), "{ids}");
         assert!(ids.contains(") AND"), "the given ids narrow the scope: {ids}");
         let all = ministry.ids(pg, None).expect("a subquery").to_string(PostgresQueryBuilder);
-        assert!(all.contains(r#""department_id" = 2 OR"#), "{all}");
+        assert!(all.contains(r#""department_id" = 2) OR"#), "{all}");
         assert!(Scoped::system().ids(pg, Some(&[7])).is_none(), "no scope: the ids alone decide");
     }
 }
