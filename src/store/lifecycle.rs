@@ -69,16 +69,22 @@ pub async fn change(
         return Err(stale(id, current.version, expected_version));
     }
     let plan = decide(&current)?;
-    update_row(&tx, &current, &plan, expected_version, now).await?;
+    let returned = update_row(&tx, &current, &plan, expected_version, now).await?;
     write_history(&tx, &current, &plan, actor, now).await?;
-    let updated = scoped
-        .complaints(tx.get_database_backend())
-        .filter(C::Id.eq(id))
-        .one(&tx)
-        .await?
-        .ok_or_else(|| {
-            Error::Internal(format!("complaint {id} vanished in its own transaction"))
-        })?;
+    // A reassignment's row is read again: its assignment's trigger added the new department
+    // to `assigned_departments` after the UPDATE returned. Nothing else changes what the
+    // scope reads (department, municipality, publicity), so the returned row is the row.
+    let updated = match plan.assign {
+        None => returned,
+        Some(_) => scoped
+            .complaints(tx.get_database_backend())
+            .filter(C::Id.eq(id))
+            .one(&tx)
+            .await?
+            .ok_or_else(|| {
+                Error::Internal(format!("complaint {id} vanished in its own transaction"))
+            })?,
+    };
     update_kpi_entry(&tx, &current, &updated, plan.status == Some(ComplaintStatus::Reopened))
         .await?;
     events::append(&tx, &events_of(&current, &updated, &plan, now)).await?;
@@ -140,14 +146,15 @@ fn stale(id: i64, current: i32, expected: i32) -> Error {
     ))
 }
 
-/// One compare-and-set UPDATE: only if the version is still the expected one.
+/// One compare-and-set UPDATE: only if the version is still the expected one. Returns the
+/// row as the UPDATE left it.
 async fn update_row(
     tx: &DatabaseTransaction,
     current: &complaint::Model,
     plan: &Plan,
     expected_version: i32,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<complaint::Model> {
     let mut update = complaint::Entity::update_many()
         .col_expr(C::Version, Expr::col(C::Version).add(1))
         .col_expr(C::UpdatedAt, Expr::val(now))
@@ -171,12 +178,9 @@ async fn update_row(
     if plan.response.as_ref().is_some_and(|r| r.public) && current.first_response_at.is_none() {
         update = update.col_expr(C::FirstResponseAt, Expr::val(now));
     }
-    let done = update.exec(tx).await?;
-    if done.rows_affected == 0 {
-        // Another writer committed between our read and our write.
-        return Err(stale(current.id, current.version + 1, expected_version));
-    }
-    Ok(())
+    // No row: another writer committed between our read and our write.
+    let updated = update.exec_with_returning(tx).await?.into_iter().next();
+    updated.ok_or_else(|| stale(current.id, current.version + 1, expected_version))
 }
 
 async fn write_history(
