@@ -156,6 +156,15 @@ impl Entry {
         }
     }
 
+    /// The instant (µs) after which the entry is overdue: `sla::is_overdue` holds at `now`
+    /// exactly when this is before `now`. `None`: a closed complaint, never overdue.
+    pub fn overdue_after(&self) -> Option<i64> {
+        self.open.then(|| match self.first_response_ms {
+            Some(_) => self.resolution_due_us,
+            None => self.first_due_us.min(self.resolution_due_us),
+        })
+    }
+
     /// Appends the 48-byte little-endian form to `out`.
     pub fn pack(&self, out: &mut Vec<u8>) {
         for v in [
@@ -206,6 +215,50 @@ pub fn unpack_all(block: &[u8]) -> impl Iterator<Item = Entry> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_overdue_exactly_after_its_overdue_instant() {
+        let base = Entry {
+            received_us: 0,
+            first_due_us: 100,
+            resolution_due_us: 200,
+            first_response_ms: None,
+            resolution_ms: None,
+            department_id: None,
+            category: 0,
+            source: 0,
+            open: true,
+            reopened: false,
+            on_time: false,
+        };
+        for open in [true, false] {
+            for responded in [None, Some(5)] {
+                for (first, resolution) in [(100, 200), (300, 200), (200, 200)] {
+                    let e = Entry {
+                        open,
+                        first_response_ms: responded,
+                        first_due_us: first,
+                        resolution_due_us: resolution,
+                        ..base
+                    };
+                    for now in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
+                        let rule = crate::domain::sla::is_overdue(
+                            open,
+                            responded.is_some(),
+                            first,
+                            resolution,
+                            now,
+                        );
+                        assert_eq!(
+                            e.overdue_after().is_some_and(|t| t < now),
+                            rule,
+                            "{e:?} at {now}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn entries_pack_and_unpack_losslessly() {

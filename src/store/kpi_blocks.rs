@@ -1,7 +1,7 @@
 //! The KPI rollup (`kpi_block`): one packed entry per complaint in a block per local day and
 //! municipality, changed in the same transaction as every write that changes an entry, and
 //! filled from the complaints when it is empty (first start after the migration, a seed).
-use super::kpi_parts::KpiParts;
+use super::kpi_parts::{KeptPart, KpiParts};
 use super::scope::Scoped;
 use crate::Result;
 use crate::domain::kpi::local_day;
@@ -275,7 +275,7 @@ pub async fn read(
     first: &str,
     last: &str,
     municipality_id: Option<i32>,
-) -> Result<Vec<Arc<kpi_block::Model>>> {
+) -> Result<Vec<Arc<KeptPart>>> {
     let window = || {
         let query = kpi_block::Entity::find()
             .filter(kpi_block::Column::Day.gte(first))
@@ -310,7 +310,7 @@ pub async fn read(
         parts.clear();
         missing.clear();
         for part in window().all(db).await? {
-            let part = Arc::new(part);
+            let part = KeptPart::new(part);
             kept.keep(&part);
             parts.push(part);
         }
@@ -325,7 +325,7 @@ pub async fn read(
             )
         });
         for part in kpi_block::Entity::find().filter(any).all(db).await? {
-            let part = Arc::new(part);
+            let part = KeptPart::new(part);
             kept.keep(&part);
             parts.push(part);
         }

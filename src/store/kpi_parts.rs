@@ -2,17 +2,58 @@
 //! read at. A KPI request lists the window's parts with their generations (narrow rows, no
 //! entries) and fetches the entries only of parts it does not hold at that generation: a new
 //! window end or a write re-reads the parts that changed, not a year of entries.
+use crate::domain::kpi_entry::{ENTRY_BYTES, unpack_all};
 use entity::kpi_block;
 use moka::sync::Cache;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 /// A part's key: (local day, municipality, part).
 pub type PartKey = (String, i32, i32);
 
+/// A part as read, and what is worked out from its entries once per generation.
+pub struct KeptPart {
+    row: kpi_block::Model,
+    /// When each open entry turns overdue, ascending: an overdue count is then a binary
+    /// search instead of a pass over the part (worked out at the part's first such count).
+    overdue_after: OnceLock<Box<[i64]>>,
+}
+
+impl KeptPart {
+    /// The part of `row`.
+    pub fn new(row: kpi_block::Model) -> Arc<Self> {
+        Arc::new(KeptPart { row, overdue_after: OnceLock::new() })
+    }
+
+    /// How many of the part's entries are overdue at `now_us` (`sla::is_overdue`).
+    pub fn overdue_at(&self, now_us: i64) -> usize {
+        let after = self.overdue_after.get_or_init(|| {
+            let mut after: Vec<i64> =
+                unpack_all(&self.row.entries).filter_map(|e| e.overdue_after()).collect();
+            after.sort_unstable();
+            after.into()
+        });
+        after.partition_point(|&t| t < now_us)
+    }
+
+    /// How many entries the part holds.
+    pub fn len(&self) -> usize {
+        self.row.entries.len() / ENTRY_BYTES
+    }
+}
+
+impl Deref for KeptPart {
+    type Target = kpi_block::Model;
+
+    fn deref(&self) -> &kpi_block::Model {
+        &self.row
+    }
+}
+
 /// Parts read before, bounded by their entries' bytes (least recently used out first).
 #[derive(Clone)]
 pub struct KpiParts {
-    parts: Option<Cache<PartKey, Arc<kpi_block::Model>>>,
+    parts: Option<Cache<PartKey, Arc<KeptPart>>>,
 }
 
 /// Bytes a kept part costs besides its entries (key, model, cache bookkeeping).
@@ -24,8 +65,10 @@ impl KpiParts {
         let parts = (max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|_: &PartKey, p: &Arc<kpi_block::Model>| {
-                    u32::try_from(p.entries.len() + PART_OVERHEAD).unwrap_or(u32::MAX)
+                // The entries, and at most 8 bytes per 48-byte entry for the overdue instants.
+                .weigher(|_: &PartKey, p: &Arc<KeptPart>| {
+                    let bytes = p.entries.len() + p.entries.len() / 6 + PART_OVERHEAD;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build()
         });
@@ -33,12 +76,12 @@ impl KpiParts {
     }
 
     /// The kept part at `key`, if it is at `generation`.
-    pub fn get(&self, key: &PartKey, generation: i64) -> Option<Arc<kpi_block::Model>> {
+    pub fn get(&self, key: &PartKey, generation: i64) -> Option<Arc<KeptPart>> {
         self.parts.as_ref()?.get(key).filter(|p| p.generation == generation)
     }
 
     /// Keeps `part` (replacing an older generation of it).
-    pub fn keep(&self, part: &Arc<kpi_block::Model>) {
+    pub fn keep(&self, part: &Arc<KeptPart>) {
         if let Some(parts) = &self.parts {
             let key = (part.day.clone(), part.municipality_id, part.part);
             parts.insert(key, part.clone());

@@ -9,7 +9,7 @@ use super::complaints::ComplaintFilter;
 use super::{Db, kpi_blocks, scope::Scoped};
 use crate::Result;
 use crate::domain::kpi::{Selection, local_day};
-use crate::domain::kpi_entry::{ENTRY_BYTES, unpack_all};
+use crate::domain::kpi_entry::unpack_all;
 use crate::domain::sla::is_overdue;
 use chrono::{DateTime, Duration, Utc};
 
@@ -53,15 +53,19 @@ pub async fn count(
     .matcher();
     let now_us = now.timestamp_micros();
     // Filters the parts cannot answer whole; without them a part of a day strictly inside
-    // the window counts all its entries.
-    let per_entry = filter.department_id.is_some()
-        || filter.category.is_some()
-        || filter.source.is_some()
-        || filter.overdue.is_some();
+    // the window counts all its entries, or its overdue ones.
+    let per_entry =
+        filter.department_id.is_some() || filter.category.is_some() || filter.source.is_some();
     let mut counted = 0u64;
     for part in &parts {
         if !per_entry && first.as_str() < part.day.as_str() && part.day.as_str() < last.as_str() {
-            counted += (part.entries.len() / ENTRY_BYTES) as u64;
+            // Overdue or not is the part's sorted overdue instants, cut at now.
+            let whole = part.len();
+            counted += match filter.overdue {
+                None => whole,
+                Some(true) => part.overdue_at(now_us),
+                Some(false) => whole - part.overdue_at(now_us),
+            } as u64;
             continue;
         }
         for e in unpack_all(&part.entries) {
