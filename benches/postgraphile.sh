@@ -15,7 +15,7 @@
 # The write's pool is the ministry's open complaints, put back to ASSIGNED by SQL before each
 # run (open either way: the KPI rollup and the counts stay as they were). Environment:
 # PG_ROOT (default postgres://postgres@127.0.0.1:5432), BENCH_DB (cur_bench), COMPLAINTS
-# (1000000), DURATION (5s per cell), CONCURRENCY ("1 8 32 128"), READS_CONCURRENCY ("1 32",
+# (1000000), DURATION (3s per cell), CONCURRENCY ("1 8 32 128"), READS_CONCURRENCY ("1 8",
 # for the counted lists), QUERIES (all), BIN and SKIP_BUILD (a built release binary).
 # Needs wrk, pgbench and psql (apt-get install wrk postgresql-client) and npm (PostGraphile
 # and Node 22 come from npm into benches/postgraphile/node_modules).
@@ -25,9 +25,9 @@ cd "$(dirname "$0")/.."
 PG_ROOT=${PG_ROOT:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=${BENCH_DB:-cur_bench}
 COMPLAINTS=${COMPLAINTS:-1000000}
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-3s}
 CONCURRENCY=${CONCURRENCY:-1 8 32 128}
-READS_CONCURRENCY=${READS_CONCURRENCY:-1 32}
+READS_CONCURRENCY=${READS_CONCURRENCY:-1 8}
 QUERIES=${QUERIES:-list_page details kpis count overdue search write}
 # The KPI windows end here and later (one per request), the same for both servers and the check.
 export CUR_BENCH_WINDOW_END=${CUR_BENCH_WINDOW_END:-$(date +%s)}
@@ -155,7 +155,7 @@ for role in governor ministry; do
   fi
   case $query in
     list_page) lua=benches/list_page.lua; ours=benches/list_page.graphql
-      sed "s/-- scope --/AND $scope/" benches/list_page.sql > "$OUT/$query.$role.sql" ;;
+      sed -e "s/-- scope --/AND $scope/" -e "s/-- notes --/$notes/" benches/list_page.sql > "$OUT/$query.$role.sql" ;;
     details) lua=benches/details.lua; ours=benches/details.graphql
       sed -e "s/bench_ids/bench_ids_$role/" -e "s/-- notes --/$notes/" -e "s/-- scope --/AND $scope/" \
         benches/postgraphile/queries/details.sql > "$OUT/$query.$role.sql" ;;
