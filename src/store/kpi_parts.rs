@@ -37,7 +37,7 @@ impl KeptPart {
     }
 
     /// How many entries the part holds.
-    pub fn len(&self) -> usize {
+    pub fn entry_count(&self) -> usize {
         self.row.entries.len() / ENTRY_BYTES
     }
 }

@@ -60,7 +60,7 @@ pub async fn count(
     for part in &parts {
         if !per_entry && first.as_str() < part.day.as_str() && part.day.as_str() < last.as_str() {
             // Overdue or not is the part's sorted overdue instants, cut at now.
-            let whole = part.len();
+            let whole = part.entry_count();
             counted += match filter.overdue {
                 None => whole,
                 Some(true) => part.overdue_at(now_us),
