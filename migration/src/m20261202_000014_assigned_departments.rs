@@ -12,8 +12,7 @@
 //! Postgres only: SQLite (the embedded demo) keeps asking the assignment table.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
+crate::postgres_only!();
 
 const UP: &str = r#"
 ALTER TABLE complaint ADD COLUMN IF NOT EXISTS assigned_departments integer[] NOT NULL DEFAULT '{}';
@@ -46,14 +45,3 @@ DROP FUNCTION IF EXISTS cur_fold_assigned_departments();
 DROP INDEX IF EXISTS ix_complaint_assigned_departments;
 ALTER TABLE complaint DROP COLUMN IF EXISTS assigned_departments;
 "#;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, UP).await
-    }
-
-    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, DOWN).await
-    }
-}

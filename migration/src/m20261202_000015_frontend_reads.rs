@@ -12,8 +12,7 @@
 //! Postgres only: SQLite (the embedded demo) scans its few rows.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
+crate::postgres_only!();
 
 const UP: &str = r#"
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -27,14 +26,3 @@ const DOWN: &str = r#"
 DROP INDEX IF EXISTS ix_complaint_open;
 DROP INDEX IF EXISTS ix_complaint_search_trgm;
 "#;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, UP).await
-    }
-
-    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, DOWN).await
-    }
-}

@@ -6,21 +6,9 @@
 //! Postgres only: SQLite (the embedded demo) counts its few rows.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
+crate::postgres_only!();
 
 const UP: &str = "CREATE INDEX IF NOT EXISTS ix_complaint_unassigned_department ON complaint (department_id) \
     WHERE NOT (assigned_departments @> ARRAY[department_id])";
 
 const DOWN: &str = "DROP INDEX IF EXISTS ix_complaint_unassigned_department";
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, UP).await
-    }
-
-    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, DOWN).await
-    }
-}

@@ -10,8 +10,7 @@
 //! Postgres only: SQLite (the embedded demo) counts its few rows.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
+crate::postgres_only!();
 
 const UP: &str = r#"
 CREATE INDEX IF NOT EXISTS ix_complaint_open_department ON complaint (department_id)
@@ -26,14 +25,3 @@ const DOWN: &str = r#"
 DROP INDEX IF EXISTS ix_complaint_open_handed_on;
 DROP INDEX IF EXISTS ix_complaint_open_department;
 "#;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, UP).await
-    }
-
-    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_postgres(m, DOWN).await
-    }
-}

@@ -3,7 +3,7 @@
 //! percentiles with linear interpolation, as Postgres `percentile_cont`), reopened share. A group
 //! with no values gives `None`, not 0.
 use super::kpi_entry::{Entry, category_code, source_code};
-use super::sla::{is_overdue, region_offset, response_late};
+use super::sla::{region_offset, response_late};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{Category, Source};
 
@@ -78,9 +78,9 @@ impl Tally {
         self.received += 1;
         self.open += u64::from(e.open);
         self.reopened += u64::from(e.reopened);
-        let responded = e.first_response_ms.is_some();
-        let (first_due, resolution_due) = (e.first_due_us, e.resolution_due_us);
-        self.overdue += u64::from(is_overdue(e.open, responded, first_due, resolution_due, now_us));
+        let first_due = e.first_due_us;
+        // One rule with `Summary`: overdue after the entry's overdue instant.
+        self.overdue += u64::from(e.overdue_after().is_some_and(|t| t < now_us));
         match e.first_response_ms {
             Some(ms) => {
                 self.judged += 1;
@@ -104,6 +104,19 @@ impl Tally {
         self.resolution.extend_from_slice(&other.resolution);
     }
 
+    /// Adds a group's summary, judged at `now_us`: the same as adding its entries one by one.
+    pub fn add_summary(&mut self, s: &Summary, now_us: i64) {
+        let before = |sorted: &[i64]| sorted.partition_point(|&t| t < now_us) as u64;
+        self.received += s.received;
+        self.open += s.open;
+        self.reopened += s.reopened;
+        self.on_time += s.on_time;
+        self.overdue += before(&s.overdue_after);
+        self.judged += s.first.len() as u64 + before(&s.late_after);
+        self.first.extend_from_slice(&s.first);
+        self.resolution.extend_from_slice(&s.resolution);
+    }
+
     /// Whether no entry was counted.
     pub fn is_empty(&self) -> bool {
         self.received == 0
@@ -121,6 +134,56 @@ impl Tally {
             resolution: durations(self.resolution),
             reopened_share: share(self.reopened, self.received),
         }
+    }
+}
+
+/// A group's entries tallied once, for any `now`: the counts that do not change with time,
+/// the durations, and the sorted instants after which entries are overdue or unanswered
+/// past their deadline. A part of a day inside a window adds it whole ([`Tally::add_summary`])
+/// instead of a pass over its entries.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    received: u64,
+    open: u64,
+    reopened: u64,
+    on_time: u64,
+    /// Ascending [`Entry::overdue_after`] of the open entries.
+    overdue_after: Vec<i64>,
+    /// Ascending first-response deadlines of the unanswered entries.
+    late_after: Vec<i64>,
+    first: Vec<i64>,
+    resolution: Vec<i64>,
+}
+
+impl Summary {
+    /// The summary of `entries`.
+    pub fn of(entries: impl Iterator<Item = Entry>) -> Summary {
+        let mut s = Summary::default();
+        for e in entries {
+            s.received += 1;
+            s.open += u64::from(e.open);
+            s.reopened += u64::from(e.reopened);
+            s.overdue_after.extend(e.overdue_after());
+            match e.first_response_ms {
+                Some(ms) => {
+                    s.on_time += u64::from(e.on_time);
+                    s.first.push(ms);
+                }
+                None => s.late_after.push(e.first_due_us),
+            }
+            s.resolution.extend(e.resolution_ms);
+        }
+        s.overdue_after.sort_unstable();
+        s.late_after.sort_unstable();
+        for v in [&mut s.overdue_after, &mut s.late_after, &mut s.first, &mut s.resolution] {
+            v.shrink_to_fit();
+        }
+        s
+    }
+
+    /// How many of the entries are overdue at `now_us`.
+    pub fn overdue_at(&self, now_us: i64) -> usize {
+        self.overdue_after.partition_point(|&t| t < now_us)
     }
 }
 
@@ -220,6 +283,16 @@ impl Matcher {
             && self.category.is_none_or(|c| e.category == c)
             && self.source.is_none_or(|s| e.source == s)
     }
+
+    /// For a group of one department (`None`: not routed) in a block of `municipality_id`
+    /// whose day lies inside the window: whether it is covered whole. `None` when the matcher
+    /// asks what a department group does not fix (a category, a source).
+    pub fn keeps_group(&self, municipality_id: i32, department_id: Option<i32>) -> Option<bool> {
+        (self.category.is_none() && self.source.is_none()).then(|| {
+            self.municipality_id.is_none_or(|m| m == municipality_id)
+                && self.department_id.is_none_or(|d| department_id == Some(d))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +308,43 @@ mod tests {
         assert_eq!(durations(Vec::new()), None);
         let ties = durations(vec![7_000, 7_000, 1_000, 7_000]).expect("ties");
         assert_eq!((ties.p50, ties.p90), (7.0, 7.0));
+    }
+
+    #[test]
+    fn a_summary_adds_up_to_its_entries_one_by_one_at_any_instant() {
+        let mut entries = Vec::new();
+        for open in [true, false] {
+            for first_response_ms in [None, Some(7), Some(90)] {
+                for (first_due_us, resolution_due_us) in [(100, 200), (300, 200), (200, 200)] {
+                    for (reopened, on_time) in [(false, true), (true, false)] {
+                        entries.push(Entry {
+                            received_us: 0,
+                            first_due_us,
+                            resolution_due_us,
+                            first_response_ms,
+                            resolution_ms: (!open).then_some(first_due_us / 2),
+                            department_id: Some(3),
+                            category: 1,
+                            source: 2,
+                            open,
+                            reopened,
+                            on_time: on_time && first_response_ms.is_some(),
+                        });
+                    }
+                }
+            }
+        }
+        let summary = Summary::of(entries.iter().copied());
+        for now in [0, 99, 100, 101, 199, 200, 201, 299, 300, 301] {
+            let mut one_by_one = Tally::default();
+            entries.iter().for_each(|e| one_by_one.add(e, now));
+            let mut whole = Tally::default();
+            whole.add_summary(&summary, now);
+            let (by_entry, by_summary) = (one_by_one.figures(), whole.figures());
+            assert_eq!(by_summary, by_entry, "at {now}");
+            let overdue = u64::try_from(summary.overdue_at(now)).unwrap();
+            assert_eq!(overdue, by_entry.overdue, "at {now}");
+        }
     }
 
     #[test]

@@ -32,9 +32,9 @@ pub async fn count(
     if filter.overdue == Some(true)
         && let Some(halves) = scoped.halves(backend)
     {
-        let mut total = 0;
+        let (condition, mut total) = (filter.condition(now), 0);
         for half in halves {
-            total += half.filter(filter.condition(now)).count(read).await?;
+            total += half.filter(condition.clone()).count(read).await?;
         }
         return Ok(total);
     }

@@ -2,6 +2,7 @@
 //! read at. A KPI request lists the window's parts with their generations (narrow rows, no
 //! entries) and fetches the entries only of parts it does not hold at that generation: a new
 //! window end or a write re-reads the parts that changed, not a year of entries.
+use crate::domain::kpi::Summary;
 use crate::domain::kpi_entry::{ENTRY_BYTES, unpack_all};
 use entity::kpi_block;
 use moka::sync::Cache;
@@ -14,26 +15,36 @@ pub type PartKey = (String, i32, i32);
 /// A part as read, and what is worked out from its entries once per generation.
 pub struct KeptPart {
     row: kpi_block::Model,
-    /// When each open entry turns overdue, ascending: an overdue count is then a binary
-    /// search instead of a pass over the part (worked out at the part's first such count).
-    overdue_after: OnceLock<Box<[i64]>>,
+    /// The part's entries summarised per current department (0: none), by department:
+    /// a part inside a window is then added group by group, and its overdue entries counted
+    /// by binary searches, instead of a pass over the entries (worked out at first use).
+    by_department: OnceLock<Box<[(i32, Summary)]>>,
 }
 
 impl KeptPart {
     /// The part of `row`.
     pub fn new(row: kpi_block::Model) -> Arc<Self> {
-        Arc::new(KeptPart { row, overdue_after: OnceLock::new() })
+        Arc::new(KeptPart { row, by_department: OnceLock::new() })
+    }
+
+    /// The part's summaries per current department, ascending (0: not routed).
+    pub fn by_department(&self) -> &[(i32, Summary)] {
+        self.by_department.get_or_init(|| {
+            let mut entries: Vec<_> = unpack_all(&self.row.entries).collect();
+            entries.sort_unstable_by_key(|e| e.department_id.unwrap_or(0));
+            entries
+                .chunk_by(|a, b| a.department_id == b.department_id)
+                .map(|group| {
+                    let code = group[0].department_id.unwrap_or(0);
+                    (code, Summary::of(group.iter().copied()))
+                })
+                .collect()
+        })
     }
 
     /// How many of the part's entries are overdue at `now_us` (`sla::is_overdue`).
     pub fn overdue_at(&self, now_us: i64) -> usize {
-        let after = self.overdue_after.get_or_init(|| {
-            let mut after: Vec<i64> =
-                unpack_all(&self.row.entries).filter_map(|e| e.overdue_after()).collect();
-            after.sort_unstable();
-            after.into()
-        });
-        after.partition_point(|&t| t < now_us)
+        self.by_department().iter().map(|(_, s)| s.overdue_at(now_us)).sum()
     }
 
     /// How many entries the part holds.
@@ -65,9 +76,10 @@ impl KpiParts {
         let parts = (max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(max_bytes)
-                // The entries, and at most 8 bytes per 48-byte entry for the overdue instants.
+                // The entries, and their summaries: at most four instants or durations of
+                // 8 bytes per 48-byte entry (weighed before they are worked out).
                 .weigher(|_: &PartKey, p: &Arc<KeptPart>| {
-                    let bytes = p.entries.len() + p.entries.len() / 6 + PART_OVERHEAD;
+                    let bytes = p.entries.len() * 2 + PART_OVERHEAD;
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build()

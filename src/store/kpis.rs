@@ -6,7 +6,7 @@ use super::{Db, kpi_blocks};
 use crate::Result;
 use crate::auth::policy::KpiScope;
 use crate::domain::kpi::{
-    Dimension, Figures, Group, NO_DEPARTMENT, Selection, Tally, local_day, week_of_day,
+    Dimension, Figures, Group, Matcher, NO_DEPARTMENT, Selection, Tally, local_day, week_of_day,
 };
 use crate::domain::kpi_entry::{CATEGORIES, SOURCES, unpack_all};
 use chrono::{DateTime, Duration, Utc};
@@ -80,6 +80,12 @@ async fn groups(
     let total_of_groups = grouped.is_some() && total == grouped.map(|g| g.0);
     let wants_total = total.is_some();
     let total = total.filter(|_| !total_of_groups);
+    // A part inside the window can be added by its department summaries when no selection
+    // asks for a category or source and the groups are departments or the parts' own keys.
+    let same_window = selections.iter().all(|s| s.from == from && s.to == to);
+    let by_groups = grouped.is_none_or(|(m, d)| {
+        m.keeps_group(0, None).is_some() && !matches!(d, Dimension::Category | Dimension::Source)
+    }) && total.is_none_or(|m| m.keeps_group(0, None).is_some());
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).
@@ -94,6 +100,25 @@ async fn groups(
         };
         let mut block_tally = block_key.map(|k| by_block.entry(k).or_default());
         let municipality_id = block.municipality_id;
+        let inside = same_window && first < block.day && block.day < last;
+        if inside && by_groups {
+            // Every entry of a day inside the window is covered by time: the part's
+            // department summaries are added whole.
+            for (code, summary) in block.by_department() {
+                let department = (*code != 0).then_some(*code);
+                let covers = |m: &Matcher| m.keeps_group(municipality_id, department) == Some(true);
+                if total.as_ref().is_some_and(covers) {
+                    all.add_summary(summary, now_us);
+                }
+                if grouped.as_ref().is_some_and(|(m, _)| covers(m)) {
+                    match block_tally.as_deref_mut() {
+                        Some(t) => t.add_summary(summary, now_us),
+                        None => by_entry.tally(*code).add_summary(summary, now_us),
+                    }
+                }
+            }
+            continue;
+        }
         for e in unpack_all(&block.entries) {
             if total.is_some_and(|m| m.keeps(&e, municipality_id)) {
                 all.add(&e, now_us);

@@ -10,7 +10,6 @@ use super::{Db, kpi_blocks, scope::Scoped};
 use crate::Result;
 use crate::domain::kpi::{Selection, local_day};
 use crate::domain::kpi_entry::unpack_all;
-use crate::domain::sla::is_overdue;
 use chrono::{DateTime, Duration, Utc};
 
 /// The count of the complaints in scope that `filter` selects, when the rollup can tell it
@@ -70,11 +69,9 @@ pub async fn count(
         }
         for e in unpack_all(&part.entries) {
             let kept = matcher.keeps(&e, part.municipality_id)
-                && filter.overdue.is_none_or(|want| {
-                    let responded = e.first_response_ms.is_some();
-                    let due = (e.first_due_us, e.resolution_due_us);
-                    is_overdue(e.open, responded, due.0, due.1, now_us) == want
-                });
+                && filter
+                    .overdue
+                    .is_none_or(|want| e.overdue_after().is_some_and(|t| t < now_us) == want);
             counted += u64::from(kept);
         }
     }
