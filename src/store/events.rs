@@ -156,10 +156,14 @@ fn settled(backend: DbBackend) -> Option<Condition> {
     })
 }
 
+/// Events after `after`. The `tx >=` bound is implied by the rest, but only it bounds the
+/// position index's range: without it Postgres read the outbox from its first row on every
+/// poll (7.6 ms at 8,786 events, against 0.25 ms; one poll follows every write).
 fn past(after: Position) -> Condition {
-    Condition::any()
+    let later = Condition::any()
         .add(E::Tx.gt(after.tx))
-        .add(Condition::all().add(E::Tx.eq(after.tx)).add(E::Id.gt(after.id)))
+        .add(Condition::all().add(E::Tx.eq(after.tx)).add(E::Id.gt(after.id)));
+    Condition::all().add(E::Tx.gte(after.tx)).add(later)
 }
 
 /// Up to `limit` settled events in scope after `after`, in position order.
@@ -203,6 +207,7 @@ pub fn snapshot(e: &complaint_event::Model) -> Option<complaint::Model> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::QueryTrait;
 
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
@@ -212,5 +217,13 @@ mod tests {
             assert!(Position::decode(bad).is_err(), "{bad:?}");
         }
         assert!(Position { tx: 1, id: 50 } < Position { tx: 2, id: 3 }, "tx orders first");
+    }
+
+    #[test]
+    fn reading_past_a_position_bounds_the_position_index_from_below() {
+        let select = complaint_event::Entity::find().filter(past(Position { tx: 812, id: 9 }));
+        let sql = select.build(DbBackend::Postgres).to_string();
+        // A top-level AND of `tx >= 812`: the index range starts there, not at the first event.
+        assert!(sql.contains(r#"WHERE "complaint_event"."tx" >= 812 AND ("#), "{sql}");
     }
 }
