@@ -180,11 +180,6 @@ impl Summary {
         }
         s
     }
-
-    /// How many of the entries are overdue at `now_us`.
-    pub fn overdue_at(&self, now_us: i64) -> usize {
-        self.overdue_after.partition_point(|&t| t < now_us)
-    }
 }
 
 /// How KPI rows are grouped.
@@ -342,8 +337,6 @@ mod tests {
             whole.add_summary(&summary, now);
             let (by_entry, by_summary) = (one_by_one.figures(), whole.figures());
             assert_eq!(by_summary, by_entry, "at {now}");
-            let overdue = u64::try_from(summary.overdue_at(now)).unwrap();
-            assert_eq!(overdue, by_entry.overdue, "at {now}");
         }
     }
 
