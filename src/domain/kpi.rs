@@ -78,16 +78,15 @@ impl Tally {
         self.received += 1;
         self.open += u64::from(e.open);
         self.reopened += u64::from(e.reopened);
-        let first_due = e.first_due_us;
         // One rule with `Summary`: overdue after the entry's overdue instant.
-        self.overdue += u64::from(e.overdue_after().is_some_and(|t| t < now_us));
+        self.overdue += u64::from(e.is_overdue_at(now_us));
         match e.first_response_ms {
             Some(ms) => {
                 self.judged += 1;
                 self.on_time += u64::from(e.on_time);
                 self.first.push(ms);
             }
-            None => self.judged += u64::from(response_late(false, first_due, now_us)),
+            None => self.judged += u64::from(response_late(false, e.first_due_us, now_us)),
         }
         self.resolution.extend(e.resolution_ms);
     }
@@ -271,22 +270,25 @@ pub struct Matcher {
 impl Matcher {
     /// Whether an entry of `municipality_id`'s block is covered.
     pub fn keeps(&self, e: &Entry, municipality_id: i32) -> bool {
-        self.municipality_id.is_none_or(|m| m == municipality_id)
+        self.keeps_group(municipality_id, e.department_id)
             && e.received_us >= self.from_us
             && e.received_us < self.to_us
-            && self.department_id.is_none_or(|d| e.department_id == Some(d))
             && self.category.is_none_or(|c| e.category == c)
             && self.source.is_none_or(|s| e.source == s)
     }
 
+    /// Whether it asks only what a department group of one block fixes (no category, no
+    /// source): then [`Matcher::keeps_group`] judges a group of a day inside the window.
+    pub fn judges_groups(&self) -> bool {
+        self.category.is_none() && self.source.is_none()
+    }
+
     /// For a group of one department (`None`: not routed) in a block of `municipality_id`
-    /// whose day lies inside the window: whether it is covered whole. `None` when the matcher
-    /// asks what a department group does not fix (a category, a source).
-    pub fn keeps_group(&self, municipality_id: i32, department_id: Option<i32>) -> Option<bool> {
-        (self.category.is_none() && self.source.is_none()).then(|| {
-            self.municipality_id.is_none_or(|m| m == municipality_id)
-                && self.department_id.is_none_or(|d| department_id == Some(d))
-        })
+    /// whose day lies inside the window, of a matcher that [`Matcher::judges_groups`]:
+    /// whether it is covered whole.
+    pub fn keeps_group(&self, municipality_id: i32, department_id: Option<i32>) -> bool {
+        self.municipality_id.is_none_or(|m| m == municipality_id)
+            && self.department_id.is_none_or(|d| department_id == Some(d))
     }
 }
 

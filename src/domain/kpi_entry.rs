@@ -165,6 +165,11 @@ impl Entry {
         })
     }
 
+    /// Whether the entry is overdue at `now_us` (`sla::is_overdue`).
+    pub fn is_overdue_at(&self, now_us: i64) -> bool {
+        self.overdue_after().is_some_and(|t| t < now_us)
+    }
+
     /// Appends the 48-byte little-endian form to `out`.
     pub fn pack(&self, out: &mut Vec<u8>) {
         for v in [
@@ -249,11 +254,7 @@ mod tests {
                             resolution,
                             now,
                         );
-                        assert_eq!(
-                            e.overdue_after().is_some_and(|t| t < now),
-                            rule,
-                            "{e:?} at {now}"
-                        );
+                        assert_eq!(e.is_overdue_at(now), rule, "{e:?} at {now}");
                     }
                 }
             }

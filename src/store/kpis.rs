@@ -84,8 +84,8 @@ async fn groups(
     // asks for a category or source and the groups are departments or the parts' own keys.
     let same_window = selections.iter().all(|s| s.from == from && s.to == to);
     let by_groups = grouped.is_none_or(|(m, d)| {
-        m.keeps_group(0, None).is_some() && !matches!(d, Dimension::Category | Dimension::Source)
-    }) && total.is_none_or(|m| m.keeps_group(0, None).is_some());
+        m.judges_groups() && !matches!(d, Dimension::Category | Dimension::Source)
+    }) && total.is_none_or(|m| m.judges_groups());
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).
@@ -106,7 +106,7 @@ async fn groups(
             // department summaries are added whole.
             for (code, summary) in block.by_department() {
                 let department = (*code != 0).then_some(*code);
-                let covers = |m: &Matcher| m.keeps_group(municipality_id, department) == Some(true);
+                let covers = |m: &Matcher| m.keeps_group(municipality_id, department);
                 if total.as_ref().is_some_and(covers) {
                     all.add_summary(summary, now_us);
                 }

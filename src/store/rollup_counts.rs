@@ -69,9 +69,7 @@ pub async fn count(
         }
         for e in unpack_all(&part.entries) {
             let kept = matcher.keeps(&e, part.municipality_id)
-                && filter
-                    .overdue
-                    .is_none_or(|want| e.overdue_after().is_some_and(|t| t < now_us) == want);
+                && filter.overdue.is_none_or(|want| e.is_overdue_at(now_us) == want);
             counted += u64::from(kept);
         }
     }
