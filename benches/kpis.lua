@@ -5,14 +5,18 @@
 local mode = os.getenv("MODE") or "cached"
 local days = tonumber(os.getenv("DAYS") or "30")
 local write_every = tonumber(os.getenv("WRITE_EVERY") or "10")
-local to = os.time() + 3600
 local counter = 0
-local tid = 0
 local threads, next_id = {}, 0
+-- One window end for every thread (each loads this file on its own, maybe a second apart):
+-- the same dashboard query on every connection. `window_end` and `tid` are globals that setup
+-- gives each thread (a local here would shadow them: both threads were tid 0 and wrote the same
+-- external ids, so some ingests were duplicates).
+local window_end_at_start = os.time() + 3600
 
 function setup(thread)
   next_id = next_id + 1
   thread:set("tid", next_id)
+  thread:set("window_end", window_end_at_start)
   table.insert(threads, thread)
 end
 
@@ -33,9 +37,9 @@ request = function()
     local body = string.format('{"query":"%s","variables":{"e":"kpi-bench-%d-%d-%d"}}', ingest, os.time(), tid, counter)
     return wrk.format(nil, "/graphql", nil, body)
   end
-  local t = to
+  local t = window_end
   if mode == "uncached" then
-    t = to + counter * 100 + tid
+    t = window_end + counter * 100 + tid
   end
   local body = string.format('{"query":"%s","variables":{"f":{"from":"%s","to":"%s"}}}', kpi, iso(t - days * 86400), iso(t))
   return wrk.format(nil, "/graphql", nil, body)

@@ -375,6 +375,12 @@ async fn a_ministry_keeps_what_was_handed_on_and_the_row_remembers_every_departm
     let data = app.data(ingest, json!({ "i": [item] })).await;
     let routed = &data["ingestComplaints"]["items"][0]["complaint"]["department"]["id"];
     assert!(routed.is_string(), "routed on ingestion: {data}");
+    // Written once: the row's version is older, within the ingesting transaction, than its
+    // assignment (had the trigger rewritten it, the version would be the trigger's, younger).
+    let written_once = "SELECT COUNT(*) FROM complaint c JOIN assignment a ON a.complaint_id = c.id \
+         WHERE c.external_id = 'vk-departments' AND c.xmin = a.xmin \
+           AND c.cmin::text::int < a.cmin::text::int";
+    assert_eq!(app.db.sql_i64(written_once, vec![]).await, 1, "the routed row written once");
     // Whatever writes an assignment, the trigger folds its department in.
     app.db
         .sql(
