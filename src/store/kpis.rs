@@ -140,6 +140,12 @@ async fn groups(
         }
     }
     if total_of_groups {
+        let (first, resolution) = by_block
+            .values()
+            .chain(by_entry.values())
+            .map(Tally::lengths)
+            .fold((0, 0), |(f, r), (a, b)| (f + a, r + b));
+        all.reserve(first, resolution);
         by_block.values().chain(by_entry.values()).for_each(|t| all.merge(t));
     }
     // A block at the window's edge may hold no covered entry: no group for it.
