@@ -138,8 +138,11 @@ impl IngestMutation {
         let outcomes = ingest::submit(db, notifier, &req.principal, items, req.now).await.gql()?;
 
         // The complaints the caller may read, read back from the primary with what the
-        // selection asks for.
-        let ids: Vec<i64> = outcomes.iter().filter_map(Outcome::id).collect();
+        // selection asks for — and only when it asks for them: a connector's delivery or a
+        // count of what was created needs no read after the write.
+        let asks = ctx.look_ahead().field("items").field("complaint").exists();
+        let ids: Vec<i64> =
+            if asks { outcomes.iter().filter_map(Outcome::id).collect() } else { Vec::new() };
         let scoped = Scoped::of(&req.principal);
         let rows = store::complaints::get_many(db.write(), scoped, &ids).await.gql()?;
         let wants = prefetch::selected(ctx, &["items", "complaint"]);
