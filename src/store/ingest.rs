@@ -311,7 +311,10 @@ mod tests {
     fn duplicates_are_looked_up_by_the_unique_index_pair() {
         let pairs: HashSet<(Source, String)> =
             [(Source::Vk, "a-1".to_owned()), (Source::Email, "b-2".to_owned())].into();
-        let sql = complaint::Entity::find().filter(stored_as(&pairs)).build(DbBackend::Postgres);
+        let sql = Scoped::system()
+            .complaints(DbBackend::Postgres)
+            .filter(stored_as(&pairs))
+            .build(DbBackend::Postgres);
         let sql = sql.to_string();
         // Each external id with its source: asked alone (the index's second column), Postgres
         // walked the whole index for every duplicate delivered.
