@@ -3,6 +3,7 @@
 //! percentiles with linear interpolation, as Postgres `percentile_cont`), reopened share. A group
 //! with no values gives `None`, not 0.
 use super::kpi_entry::{Entry, category_code, source_code};
+use super::kpi_sorted::{KeptDurations, SortedMs, durations_of};
 use super::sla::{region_offset, response_late};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{Category, Source};
@@ -138,6 +139,14 @@ impl Tally {
 
     /// Adds a group's summary, judged at `now_us`: the same as adding its entries one by one.
     pub fn add_summary(&mut self, s: &Summary, now_us: i64) {
+        self.add_summary_counts(s, now_us);
+        self.first.extend_from_slice(&s.first);
+        self.resolution.extend_from_slice(&s.resolution);
+    }
+
+    /// Adds a group's summary but not its durations (kept sorted elsewhere: see
+    /// [`Tally::figures_over`]).
+    pub fn add_summary_counts(&mut self, s: &Summary, now_us: i64) {
         let before = |sorted: &[i64]| sorted.partition_point(|&t| t < now_us) as u64;
         self.received += s.received;
         self.open += s.open;
@@ -145,8 +154,6 @@ impl Tally {
         self.on_time += s.on_time;
         self.overdue += before(&s.overdue_after);
         self.judged += s.first.len() as u64 + before(&s.late_after);
-        self.first.extend_from_slice(&s.first);
-        self.resolution.extend_from_slice(&s.resolution);
     }
 
     /// Whether no entry was counted.
@@ -154,16 +161,23 @@ impl Tally {
         self.received == 0
     }
 
-    /// The group's KPIs.
-    pub fn figures(self) -> Figures {
+    /// The group's KPIs, its durations together with `kept` (those of summaries added by
+    /// [`Tally::add_summary_counts`], sorted before).
+    pub fn figures_over(self, kept: &[&KeptDurations]) -> Figures {
         let share = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+        let of = |ms: Vec<i64>, pick: fn(&KeptDurations) -> &SortedMs| {
+            let kept: Vec<&SortedMs> =
+                kept.iter().map(|k| pick(k)).filter(|s| !s.is_empty()).collect();
+            // Nothing kept: selecting among the values beats sorting them.
+            if kept.is_empty() { durations(ms) } else { durations_of(&kept, ms) }
+        };
         Figures {
             received: self.received,
             open: self.open,
             overdue: self.overdue,
             sla_compliance: share(self.on_time, self.judged),
-            first_response: durations(self.first),
-            resolution: durations(self.resolution),
+            first_response: of(self.first, |k| &k.first),
+            resolution: of(self.resolution, |k| &k.resolution),
             reopened_share: share(self.reopened, self.received),
         }
     }
@@ -188,6 +202,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Its first-response and resolution durations, in no order.
+    pub fn durations(&self) -> (&[i64], &[i64]) {
+        (&self.first, &self.resolution)
+    }
+
     /// The summary of `entries`.
     pub fn of(entries: impl Iterator<Item = Entry>) -> Summary {
         let mut s = Summary::default();
@@ -290,7 +309,7 @@ impl Selection {
 }
 
 /// A [`Selection`] as the entries' own units: instants in microseconds, codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Matcher {
     from_us: i64,
     to_us: i64,
@@ -308,6 +327,12 @@ impl Matcher {
             && e.received_us < self.to_us
             && self.category.is_none_or(|c| e.category == c)
             && self.source.is_none_or(|s| e.source == s)
+    }
+
+    /// The matcher without its window: all that decides, for a matcher that
+    /// [`Matcher::judges_groups`], which groups of a day inside the window it covers.
+    pub fn untimed(self) -> Matcher {
+        Matcher { from_us: 0, to_us: 0, ..self }
     }
 
     /// Whether it asks only what a department group of one block fixes (no category, no
@@ -398,8 +423,13 @@ mod tests {
             entries.iter().for_each(|e| one_by_one.add(e, now));
             let mut whole = Tally::default();
             whole.add_summary(&summary, now);
-            let (by_entry, by_summary) = (one_by_one.figures(), whole.figures());
+            let (by_entry, by_summary) = (one_by_one.figures_over(&[]), whole.figures_over(&[]));
             assert_eq!(by_summary, by_entry, "at {now}");
+            // Its counts added, its durations kept sorted: the same figures.
+            let mut counted = Tally::default();
+            counted.add_summary_counts(&summary, now);
+            let kept = KeptDurations::of([&summary].into_iter());
+            assert_eq!(counted.figures_over(&[&kept]), by_entry, "at {now}, durations kept");
         }
     }
 

@@ -3,6 +3,7 @@
 pub(crate) mod classify;
 pub(crate) mod kpi;
 pub(crate) mod kpi_entry;
+pub(crate) mod kpi_sorted;
 pub(crate) mod lifecycle;
 pub mod masking;
 pub(crate) mod routing;

@@ -2,6 +2,7 @@
 //! read at. A KPI request lists the window's parts with their generations (narrow rows, no
 //! entries) and fetches the entries only of parts it does not hold at that generation: a new
 //! window end or a write re-reads the parts that changed, not a year of entries.
+use super::kpi_interiors::KpiInteriors;
 use crate::domain::kpi::Summary;
 use crate::domain::kpi_entry::{ENTRY_BYTES, unpack_all};
 use entity::kpi_block;
@@ -74,13 +75,16 @@ impl Deref for KeptPart {
 #[derive(Clone)]
 pub struct KpiParts {
     parts: Option<Cache<PartKey, Arc<KeptPart>>>,
+    /// Windows' whole days' durations, sorted a month at a time.
+    interiors: Option<KpiInteriors>,
 }
 
 /// Bytes a kept part costs besides its entries (key, model, cache bookkeeping).
 const PART_OVERHEAD: usize = 160;
 
 impl KpiParts {
-    /// Keeps parts up to `max_bytes` of memory; 0 keeps none.
+    /// Keeps parts up to `max_bytes` of memory, and sorted months of durations up to a
+    /// quarter as much again; 0 keeps neither.
     pub fn new(max_bytes: u64) -> Self {
         let parts = (max_bytes > 0).then(|| {
             Cache::builder()
@@ -93,7 +97,13 @@ impl KpiParts {
                 })
                 .build()
         });
-        KpiParts { parts }
+        let interiors = (max_bytes > 0).then(|| KpiInteriors::new(max_bytes / 4));
+        KpiParts { parts, interiors }
+    }
+
+    /// The sorted months of durations, if any are kept.
+    pub fn interiors(&self) -> Option<&KpiInteriors> {
+        self.interiors.as_ref()
     }
 
     /// The kept part at `key`, if it is at `generation`.

@@ -2,16 +2,19 @@
 //! only the blocks of the window's local days (of one municipality, if filtered), entries
 //! filtered by instant, municipality, department, category and source, tallied per group and
 //! for the total in one pass. The caller's KPI scope is applied here, AND-ed with its filter.
+use super::kpi_interiors::{Asked, Fingerprint, Interior, block_key, covered};
+use super::kpi_parts::KeptPart;
 use super::{Db, kpi_blocks};
 use crate::Result;
 use crate::auth::policy::KpiScope;
 use crate::domain::kpi::{
-    Dimension, Figures, Group, Matcher, NO_DEPARTMENT, Selection, Tally, local_day, week_of_day,
+    Dimension, Figures, Group, Matcher, NO_DEPARTMENT, Selection, Summary, Tally, local_day,
 };
 use crate::domain::kpi_entry::{CATEGORIES, SOURCES, unpack_all};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveEnum;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The KPI rows `scope` may see: its groups by `by` of the complaints `filter` selects, in key
 /// order, then the total row — of the same complaints for a region-wide scope, and of the
@@ -86,34 +89,40 @@ async fn groups(
     let by_groups = grouped.is_none_or(|(m, d)| {
         m.judges_groups() && !matches!(d, Dimension::Category | Dimension::Source)
     }) && total.is_none_or(|m| m.judges_groups());
+    // The whole days' durations come sorted a month at a time from those kept (their
+    // counts are still added here: they depend on `now`).
+    let interiors = db.kpi_parts().interiors().filter(|_| same_window && by_groups);
+    let add = |t: &mut Tally, s: &Summary| match interiors {
+        Some(_) => t.add_summary_counts(s, now_us),
+        None => t.add_summary(s, now_us),
+    };
+    let mut months: BTreeMap<&str, (Vec<Arc<KeptPart>>, Fingerprint)> = BTreeMap::new();
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).
     let mut by_block: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_entry = ByCode::default();
     for block in &blocks {
-        let block_key = match by {
-            Some(Dimension::Municipality) => Some(block.municipality_id.to_string()),
-            Some(Dimension::Day) => Some(block.day.clone()),
-            Some(Dimension::Week) => Some(week_of_day(&block.day)),
-            _ => None,
-        };
-        let mut block_tally = block_key.map(|k| by_block.entry(k).or_default());
+        let mut block_tally = block_key(by, block).map(|k| by_block.entry(k).or_default());
         let municipality_id = block.municipality_id;
         let inside = same_window && first < block.day && block.day < last;
         if inside && by_groups {
+            if interiors.is_some() {
+                let month = months.entry(block.day.get(..7).unwrap_or(&block.day)).or_default();
+                month.0.push(block.clone());
+                month.1.add(block);
+            }
             // Every entry of a day inside the window is covered by time: the part's
             // department summaries are added whole.
-            for (code, summary) in block.by_department() {
-                let department = (*code != 0).then_some(*code);
-                let covers = |m: &Matcher| m.keeps_group(municipality_id, department);
-                if total.as_ref().is_some_and(covers) {
-                    all.add_summary(summary, now_us);
+            for (code, summary, in_total, in_groups) in covered(block, grouped.map(|g| g.0), total)
+            {
+                if in_total {
+                    add(&mut all, summary);
                 }
-                if grouped.as_ref().is_some_and(|(m, _)| covers(m)) {
+                if in_groups {
                     match block_tally.as_deref_mut() {
-                        Some(t) => t.add_summary(summary, now_us),
-                        None => by_entry.tally(*code).add_summary(summary, now_us),
+                        Some(t) => add(t, summary),
+                        None => add(by_entry.tally(code), summary),
                     }
                 }
             }
@@ -148,13 +157,30 @@ async fn groups(
         all.reserve(first, resolution);
         by_block.values().chain(by_entry.values()).for_each(|t| all.merge(t));
     }
+    let asked = Asked {
+        grouped: grouped.map(|(m, by)| (m.untimed(), by)),
+        total: total.map(Matcher::untimed),
+        total_of_groups,
+    };
+    let kept: Vec<Arc<Interior>> = match interiors {
+        Some(kept) => months
+            .into_iter()
+            .map(|(month, (parts, fingerprint))| kept.month(asked, month, fingerprint, &parts))
+            .collect(),
+        None => Vec::new(),
+    };
     // A block at the window's edge may hold no covered entry: no group for it.
     let mut keyed: BTreeMap<String, Figures> = by_block
         .into_iter()
         .filter(|(_, t)| !t.is_empty())
-        .map(|(k, t)| (k, t.figures()))
+        .map(|(k, t)| {
+            let months: Vec<_> = kept.iter().filter_map(|m| m.blocks.get(&k)).collect();
+            (k, t.figures_over(&months))
+        })
         .collect();
     for (code, tally) in by_entry.into_tallies() {
+        let months: Vec<_> = kept.iter().filter_map(|m| m.codes.get(&code)).collect();
+        let figures = tally.figures_over(&months);
         let index = usize::try_from(code).unwrap_or(usize::MAX);
         let key = match by {
             Some(Dimension::Department) if code == 0 => NO_DEPARTMENT.to_owned(),
@@ -164,12 +190,13 @@ async fn groups(
             Some(Dimension::Source) => SOURCES.get(index).map_or("OTHER".into(), |s| s.to_value()),
             _ => code.to_string(),
         };
-        keyed.insert(key, tally.figures());
+        keyed.insert(key, figures);
     }
     let mut out: Vec<Group> =
         keyed.into_iter().map(|(key, figures)| Group { key: Some(key), figures }).collect();
     if wants_total {
-        out.push(Group { key: None, figures: all.figures() });
+        let months: Vec<_> = kept.iter().map(|m| &m.total).collect();
+        out.push(Group { key: None, figures: all.figures_over(&months) });
     }
     Ok(out)
 }

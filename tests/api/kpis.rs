@@ -610,3 +610,48 @@ async fn counts_equal_sql(app: &TestApp, dept: i32, when: &str) {
         }
     }
 }
+
+/// The whole days' durations are kept sorted a month at a time between requests: windows a
+/// second and an hour later (new edges, the same whole days), other groupings, a ministry's
+/// groups and region total, and the first window again after a complaint of a whole day is
+/// resolved (its month sorted again, the others kept) each equal the rows.
+#[tokio::test]
+async fn sorted_months_kept_between_requests_follow_moved_windows_roles_and_writes() {
+    for backend in BOTH {
+        let app = TestApp::spawn_configured(backend, TEST_COMPLAINTS, |c| {
+            c.cache_operations = false;
+        })
+        .await;
+        let op = Some(app.operator.as_str());
+        let to = Utc::now() + Duration::hours(1);
+        let from = to - Duration::days(366);
+        let before = check(&app, op, from, to, "DEPARTMENT", |_| true).await;
+        for shift in [Duration::seconds(1), Duration::seconds(2), Duration::hours(1)] {
+            check(&app, op, from + shift, to + shift, "DEPARTMENT", |_| true).await;
+        }
+        check(&app, op, from, to, "MUNICIPALITY", |_| true).await;
+        check(&app, op, from, to, "WEEK", |_| true).await;
+        // An answered complaint of a day well inside the window, resolved by its ministry.
+        let inside = "SELECT MIN(id) FROM complaint WHERE status = 'ANSWERED' AND received_at > $1 AND received_at < $2";
+        let (after_first, before_last) = (from + Duration::days(2), to - Duration::days(2));
+        let id = app.db.sql_i64(inside, vec![after_first.into(), before_last.into()]).await;
+        let sql = "SELECT department_id FROM complaint WHERE id = $1";
+        let dept = app.db.sql_i64(sql, vec![id.into()]).await as i32;
+        let ministry = app.token(Role::Ministry, Some(dept), None);
+        let own = |r: &Raw| r.department == Some(i64::from(dept));
+        check(&app, Some(&ministry), from, to, "DEPARTMENT", own).await;
+        let version =
+            app.db.sql_i64("SELECT version FROM complaint WHERE id = $1", vec![id.into()]);
+        let out = move_to(&app, &ministry, id, dept, "RESOLVED", version.await).await;
+        assert!(out.get("errors").is_none(), "{backend:?}: resolved: {out}");
+        let after = check(&app, op, from, to, "DEPARTMENT", |_| true).await;
+        let resolution = |rows: &[Value]| {
+            let row = rows.iter().find(|r| r["key"] == dept.to_string().as_str()).cloned();
+            row.map(|r| r["resolution"].clone())
+        };
+        assert_ne!(resolution(&before), resolution(&after), "{backend:?}: one more resolution");
+        check(&app, Some(&ministry), from, to, "DEPARTMENT", own).await;
+        check(&app, op, from + Duration::hours(1), to + Duration::hours(1), "DEPARTMENT", |_| true)
+            .await;
+    }
+}

@@ -1,0 +1,164 @@
+//! The durations of a KPI window's whole days, sorted a month at a time and kept between
+//! requests, each month under the generations of its parts. A window that moved by a second,
+//! or a read after a write to today (an edge day), finds its months as they were and adds
+//! only its edge days' durations; a write to an older day re-sorts that day's month alone.
+//! The counts are still added part by part at each request: they depend on `now`.
+use super::kpi_parts::KeptPart;
+use crate::domain::kpi::{Dimension, Matcher, Summary, week_of_day};
+use crate::domain::kpi_sorted::KeptDurations;
+use moka::sync::Cache;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a request asks of the whole days of its window: its groups and its total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Asked {
+    /// The groups' matcher without its window, and their dimension.
+    pub grouped: Option<(Matcher, Dimension)>,
+    /// The total's own matcher without its window (none: no total, or the groups' union).
+    pub total: Option<Matcher>,
+    /// Whether the total is the union of the groups.
+    pub total_of_groups: bool,
+}
+
+/// Which parts at which generations a month holds, in any order (the sum of a hash per
+/// part, in two lanes): the same parts at the same generations hold the same entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    parts: usize,
+    lanes: [u64; 2],
+}
+
+impl Fingerprint {
+    /// Adds `part` at its generation.
+    pub fn add(&mut self, part: &KeptPart) {
+        let day =
+            part.day.bytes().fold(0_u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let place = (u64::from(part.municipality_id.cast_unsigned()) << 32)
+            | u64::from(part.part.cast_unsigned());
+        // The key is mixed in: a migration gave every part one generation.
+        let at = mix(mix(day ^ mix(place)) ^ part.generation.cast_unsigned());
+        self.parts += 1;
+        self.lanes[0] = self.lanes[0].wrapping_add(at);
+        self.lanes[1] = self.lanes[1].wrapping_add(mix(at ^ 0x5851_F42D_4C95_7F2D));
+    }
+}
+
+/// splitmix64's finaliser: every bit of `x` moves every bit of the result.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A month's key: what is asked, the month (`YYYY-MM`), its parts.
+type MonthKey = (Asked, String, Fingerprint);
+
+/// One month of whole days: its groups' durations and the total's, sorted.
+#[derive(Debug, Default)]
+pub struct Interior {
+    /// Of groups keyed per block (municipality, day, week).
+    pub blocks: BTreeMap<String, KeptDurations>,
+    /// Of groups keyed per entry (department codes, 0: not routed).
+    pub codes: BTreeMap<i32, KeptDurations>,
+    /// Of the total.
+    pub total: KeptDurations,
+}
+
+impl Interior {
+    /// The durations of `parts` (of whole days) as `asked`.
+    fn of(parts: &[Arc<KeptPart>], asked: &Asked) -> Interior {
+        let mut blocks: BTreeMap<String, Vec<&Summary>> = BTreeMap::new();
+        let mut codes: BTreeMap<i32, Vec<&Summary>> = BTreeMap::new();
+        let mut total = Vec::new();
+        let by = asked.grouped.map(|(_, by)| by);
+        for part in parts {
+            let key = block_key(by, part);
+            for (code, summary, in_total, in_groups) in
+                covered(part, asked.grouped.map(|(m, _)| m), asked.total)
+            {
+                if in_total {
+                    total.push(summary);
+                }
+                match (&key, in_groups) {
+                    (_, false) => {}
+                    (Some(k), true) => blocks.entry(k.clone()).or_default().push(summary),
+                    (None, true) => codes.entry(code).or_default().push(summary),
+                }
+            }
+        }
+        let sorted = |s: Vec<&Summary>| KeptDurations::of(s.into_iter());
+        let blocks: BTreeMap<_, _> = blocks.into_iter().map(|(k, s)| (k, sorted(s))).collect();
+        let codes: BTreeMap<_, _> = codes.into_iter().map(|(k, s)| (k, sorted(s))).collect();
+        let total = if asked.total_of_groups {
+            KeptDurations::union(blocks.values().chain(codes.values()))
+        } else {
+            sorted(total)
+        };
+        Interior { blocks, codes, total }
+    }
+
+    fn bytes(&self) -> usize {
+        let groups = self.blocks.values().chain(self.codes.values()).chain([&self.total]);
+        groups.map(|g| g.bytes() + GROUP_OVERHEAD).sum()
+    }
+}
+
+/// Bytes a kept group costs besides its durations (key, map node, boxes).
+const GROUP_OVERHEAD: usize = 96;
+
+/// The key of a part's group when groups are per block (`None`: per entry, or no groups).
+pub fn block_key(by: Option<Dimension>, part: &KeptPart) -> Option<String> {
+    match by {
+        Some(Dimension::Municipality) => Some(part.municipality_id.to_string()),
+        Some(Dimension::Day) => Some(part.day.clone()),
+        Some(Dimension::Week) => Some(week_of_day(&part.day)),
+        _ => None,
+    }
+}
+
+/// Each department summary of `part` (a day inside the window) with its code, and whether
+/// the total's and the groups' matchers cover it.
+pub fn covered(
+    part: &KeptPart,
+    grouped: Option<Matcher>,
+    total: Option<Matcher>,
+) -> impl Iterator<Item = (i32, &Summary, bool, bool)> {
+    let municipality_id = part.municipality_id;
+    part.by_department().iter().map(move |(code, summary)| {
+        let department = (*code != 0).then_some(*code);
+        let covers = |m: &Matcher| m.keeps_group(municipality_id, department);
+        (*code, summary, total.as_ref().is_some_and(covers), grouped.as_ref().is_some_and(covers))
+    })
+}
+
+/// Months kept, bounded by their durations' bytes (least recently used out first).
+#[derive(Clone)]
+pub struct KpiInteriors {
+    months: Cache<MonthKey, Arc<Interior>>,
+}
+
+impl KpiInteriors {
+    /// Keeps months up to `max_bytes` of memory.
+    pub fn new(max_bytes: u64) -> Self {
+        let months = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_: &MonthKey, m: &Arc<Interior>| u32::try_from(m.bytes()).unwrap_or(u32::MAX))
+            .build();
+        KpiInteriors { months }
+    }
+
+    /// The month `month` of `parts` (whose fingerprint is `fingerprint`) as `asked`: kept,
+    /// or sorted now and kept (one sort however many requests ask at once).
+    pub fn month(
+        &self,
+        asked: Asked,
+        month: &str,
+        fingerprint: Fingerprint,
+        parts: &[Arc<KeptPart>],
+    ) -> Arc<Interior> {
+        let key = (asked, month.to_owned(), fingerprint);
+        self.months.get_with(key, || Arc::new(Interior::of(parts, &asked)))
+    }
+}
