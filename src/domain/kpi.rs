@@ -153,7 +153,7 @@ impl Tally {
         self.reopened += s.reopened;
         self.on_time += s.on_time;
         self.overdue += before(&s.overdue_after);
-        self.judged += s.first.len() as u64 + before(&s.late_after);
+        self.judged += s.answered + before(&s.late_after);
     }
 
     /// Whether no entry was counted.
@@ -193,6 +193,8 @@ pub struct Summary {
     open: u64,
     reopened: u64,
     on_time: u64,
+    /// Entries with a first response (their durations may be kept apart).
+    answered: u64,
     /// Ascending [`Entry::overdue_after`] of the open entries.
     overdue_after: Vec<i64>,
     /// Ascending first-response deadlines of the unanswered entries.
@@ -218,6 +220,7 @@ impl Summary {
             match e.first_response_ms {
                 Some(ms) => {
                     s.on_time += u64::from(e.on_time);
+                    s.answered += 1;
                     s.first.push(ms);
                 }
                 None => s.late_after.push(e.first_due_us),
@@ -230,6 +233,30 @@ impl Summary {
             v.shrink_to_fit();
         }
         s
+    }
+
+    /// The counts and deadline instants of `summaries` together, without their durations
+    /// (kept sorted apart: [`KeptDurations`]).
+    pub fn counts_of<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Summary {
+        let mut s = Summary::default();
+        for x in summaries {
+            s.received += x.received;
+            s.open += x.open;
+            s.reopened += x.reopened;
+            s.on_time += x.on_time;
+            s.answered += x.answered;
+            s.overdue_after.extend_from_slice(&x.overdue_after);
+            s.late_after.extend_from_slice(&x.late_after);
+        }
+        s.overdue_after.sort_unstable();
+        s.late_after.sort_unstable();
+        s
+    }
+
+    /// Bytes its lists hold.
+    pub fn bytes(&self) -> usize {
+        let lists = [&self.overdue_after, &self.late_after, &self.first, &self.resolution];
+        lists.iter().map(|l| l.len() * size_of::<i64>()).sum()
     }
 }
 
@@ -430,6 +457,13 @@ mod tests {
             counted.add_summary_counts(&summary, now);
             let kept = KeptDurations::of([&summary].into_iter());
             assert_eq!(counted.figures_over(&[&kept]), by_entry, "at {now}, durations kept");
+            // In two pieces, their counts merged, their durations kept sorted: the same again.
+            let (a, b) = entries.split_at(entries.len() / 3);
+            let pieces = [Summary::of(a.iter().copied()), Summary::of(b.iter().copied())];
+            let mut merged = Tally::default();
+            merged.add_summary_counts(&Summary::counts_of(pieces.iter()), now);
+            let kept = KeptDurations::of(pieces.iter());
+            assert_eq!(merged.figures_over(&[&kept]), by_entry, "at {now}, merged");
         }
     }
 

@@ -81,31 +81,58 @@ pub fn durations_of(kept: &[&SortedMs], mut more: Vec<i64>) -> Option<Durations>
     let at = |p: f64| {
         let rank = p * (n - 1) as f64;
         let lo = rank.floor() as usize;
-        let low = kth(&lists, lo);
-        let high = if rank > lo as f64 { kth(&lists, lo + 1) } else { low };
+        let (low, high) = kth_and_next(&lists, n, lo);
+        let high = if rank > lo as f64 { high } else { low };
         let (low, high) = (low as f64 / 1000.0, high as f64 / 1000.0);
         low + (rank - lo as f64) * (high - low)
     };
     Some(Durations { avg: sum as f64 / 1000.0 / n as f64, p50: at(0.5), p90: at(0.9) })
 }
 
-/// The `k`-th smallest value (from 0) of the ascending non-empty `lists` taken together,
-/// `k` below their total length: the least value with more than `k` values at or below it.
-fn kth(lists: &[&[i64]], k: usize) -> i64 {
-    let ends = lists.iter().filter_map(|l| Some((*l.first()?, *l.last()?)));
-    let (mut lo, mut hi) =
-        ends.fold((i64::MAX, i64::MIN), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+/// The `k`-th smallest value (from 0) of the ascending non-empty `lists` taken together (`n`
+/// values, `k` below it), and the one after it (itself at the last rank): the least value
+/// with more than `k` values at or below it, by bisection on the value.
+fn kth_and_next(lists: &[&[i64]], n: usize, k: usize) -> (i64, i64) {
+    // Bounds that hold whatever the lists: at or below list i's value at rank
+    // ceil((k+1)·len/n) - 1 lie at least k + 1 values in all, below its value at rank
+    // floor(k·len/n) at most k. With lists alike the two are close, and the bisection short.
+    let share = |len: usize, of: usize| (len as u128 * of as u128 / n as u128) as usize;
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for l in lists {
+        lo = lo.min(l[share(l.len(), k).min(l.len() - 1)]);
+        let up = share(l.len(), k + 1) + usize::from(share(l.len(), k + 1) * n < l.len() * (k + 1));
+        hi = hi.max(l[up.clamp(1, l.len()) - 1]);
+    }
+    // Per list, the values below `lo` and those at or below `hi`: each search looks only
+    // between them.
+    let mut below: Vec<usize> = lists.iter().map(|l| l.partition_point(|&v| v < lo)).collect();
+    let mut upto: Vec<usize> = lists.iter().map(|l| l.partition_point(|&v| v <= hi)).collect();
     while lo < hi {
-        // Halfway without overflow, rounded down (towards lo) for negative values too.
+        // Halfway without overflow, rounded towards lo (for negative values too).
         let mid = lo + ((i128::from(hi) - i128::from(lo)) / 2) as i64;
-        let at_or_below: usize = lists.iter().map(|l| l.partition_point(|&v| v <= mid)).sum();
-        if at_or_below > k {
+        let at: Vec<usize> = lists
+            .iter()
+            .zip(below.iter().zip(&upto))
+            .map(|(l, (&b, &u))| b + l[b..u].partition_point(|&v| v <= mid))
+            .collect();
+        if at.iter().sum::<usize>() > k {
             hi = mid;
+            upto = at;
         } else {
             lo = mid + 1;
+            below = at;
         }
     }
-    lo
+    // `upto` counts the values at or below the k-th: if rank k + 1 is among them, it is the
+    // same value; else it is the least value above it.
+    let next = if upto.iter().sum::<usize>() > k + 1 || k + 1 == n {
+        lo
+    } else {
+        let above = lists.iter().zip(&upto).filter_map(|(l, &u)| l.get(u).copied());
+        above.min().unwrap_or(lo)
+    };
+    (lo, next)
 }
 
 #[cfg(test)]
@@ -129,7 +156,7 @@ mod tests {
     fn percentiles_of_kept_lists_and_more_equal_those_of_all_values_sorted() {
         let mut seed = 11;
         for case in 0..400 {
-            let lists = case % 5;
+            let lists = case % 14;
             let kept: Vec<SortedMs> = (0..lists)
                 .map(|i| SortedMs::new(values(&mut seed, (case * 7 + i * 13) % 90, 40_000)))
                 .collect();

@@ -2,7 +2,8 @@
 //! requests, each month under the generations of its parts. A window that moved by a second,
 //! or a read after a write to today (an edge day), finds its months as they were and adds
 //! only its edge days' durations; a write to an older day re-sorts that day's month alone.
-//! The counts are still added part by part at each request: they depend on `now`.
+//! Each group keeps its counts and sorted deadline instants too: a request judges them at its
+//! own `now` with a binary search per group and month, not per part.
 use super::kpi_parts::KeptPart;
 use crate::domain::kpi::{Dimension, Matcher, Summary, week_of_day};
 use crate::domain::kpi_sorted::KeptDurations;
@@ -55,19 +56,41 @@ fn mix(mut x: u64) -> u64 {
 /// A month's key: what is asked, the month (`YYYY-MM`), its parts.
 type MonthKey = (Asked, String, Fingerprint);
 
-/// One month of whole days: its groups' durations and the total's, sorted.
+/// A group's share of a month of whole days: its counts and deadline instants (judged at
+/// each request's `now`) and its durations, sorted.
+#[derive(Debug, Default)]
+pub struct MonthGroup {
+    /// Counts and sorted deadline instants, no durations.
+    pub counts: Summary,
+    /// Durations, sorted.
+    pub durations: KeptDurations,
+}
+
+impl MonthGroup {
+    fn of(summaries: &[&Summary]) -> Self {
+        let (counts, durations) = (summaries.iter().copied(), summaries.iter().copied());
+        MonthGroup { counts: Summary::counts_of(counts), durations: KeptDurations::of(durations) }
+    }
+
+    fn bytes(&self) -> usize {
+        self.counts.bytes() + self.durations.bytes() + GROUP_OVERHEAD
+    }
+}
+
+/// One month of whole days, as asked: its groups and its total.
 #[derive(Debug, Default)]
 pub struct Interior {
-    /// Of groups keyed per block (municipality, day, week).
-    pub blocks: BTreeMap<String, KeptDurations>,
-    /// Of groups keyed per entry (department codes, 0: not routed).
-    pub codes: BTreeMap<i32, KeptDurations>,
-    /// Of the total.
-    pub total: KeptDurations,
+    /// Groups keyed per block (municipality, day, week).
+    pub blocks: BTreeMap<String, MonthGroup>,
+    /// Groups keyed per entry (department codes, 0: not routed).
+    pub codes: BTreeMap<i32, MonthGroup>,
+    /// The total: its own matcher's, or only the groups' durations together when the total
+    /// is their union (its counts are then summed from the groups').
+    pub total: MonthGroup,
 }
 
 impl Interior {
-    /// The durations of `parts` (of whole days) as `asked`.
+    /// The groups and total of `parts` (of whole days) as `asked`.
     fn of(parts: &[Arc<KeptPart>], asked: &Asked) -> Interior {
         let mut blocks: BTreeMap<String, Vec<&Summary>> = BTreeMap::new();
         let mut codes: BTreeMap<i32, Vec<&Summary>> = BTreeMap::new();
@@ -88,20 +111,22 @@ impl Interior {
                 }
             }
         }
-        let sorted = |s: Vec<&Summary>| KeptDurations::of(s.into_iter());
-        let blocks: BTreeMap<_, _> = blocks.into_iter().map(|(k, s)| (k, sorted(s))).collect();
-        let codes: BTreeMap<_, _> = codes.into_iter().map(|(k, s)| (k, sorted(s))).collect();
+        let blocks: BTreeMap<_, _> =
+            blocks.into_iter().map(|(k, s)| (k, MonthGroup::of(&s))).collect();
+        let codes: BTreeMap<_, _> =
+            codes.into_iter().map(|(k, s)| (k, MonthGroup::of(&s))).collect();
         let total = if asked.total_of_groups {
-            KeptDurations::union(blocks.values().chain(codes.values()))
+            let groups = blocks.values().chain(codes.values()).map(|g| &g.durations);
+            MonthGroup { counts: Summary::default(), durations: KeptDurations::union(groups) }
         } else {
-            sorted(total)
+            MonthGroup::of(&total)
         };
         Interior { blocks, codes, total }
     }
 
     fn bytes(&self) -> usize {
         let groups = self.blocks.values().chain(self.codes.values()).chain([&self.total]);
-        groups.map(|g| g.bytes() + GROUP_OVERHEAD).sum()
+        groups.map(MonthGroup::bytes).sum()
     }
 }
 

@@ -8,7 +8,7 @@ use super::{Db, kpi_blocks};
 use crate::Result;
 use crate::auth::policy::KpiScope;
 use crate::domain::kpi::{
-    Dimension, Figures, Group, Matcher, NO_DEPARTMENT, Selection, Summary, Tally, local_day,
+    Dimension, Figures, Group, Matcher, NO_DEPARTMENT, Selection, Tally, local_day,
 };
 use crate::domain::kpi_entry::{CATEGORIES, SOURCES, unpack_all};
 use chrono::{DateTime, Duration, Utc};
@@ -89,13 +89,9 @@ async fn groups(
     let by_groups = grouped.is_none_or(|(m, d)| {
         m.judges_groups() && !matches!(d, Dimension::Category | Dimension::Source)
     }) && total.is_none_or(|m| m.judges_groups());
-    // The whole days' durations come sorted a month at a time from those kept (their
-    // counts are still added here: they depend on `now`).
+    // Whole days come a month at a time from those kept (sorted durations, and counts
+    // judged at `now` per group rather than per part) when the window is one for all.
     let interiors = db.kpi_parts().interiors().filter(|_| same_window && by_groups);
-    let add = |t: &mut Tally, s: &Summary| match interiors {
-        Some(_) => t.add_summary_counts(s, now_us),
-        None => t.add_summary(s, now_us),
-    };
     let mut months: BTreeMap<&str, (Vec<Arc<KeptPart>>, Fingerprint)> = BTreeMap::new();
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
@@ -103,26 +99,27 @@ async fn groups(
     let mut by_block: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_entry = ByCode::default();
     for block in &blocks {
+        let inside = same_window && first < block.day && block.day < last;
+        if inside && interiors.is_some() {
+            let month = months.entry(block.day.get(..7).unwrap_or(&block.day)).or_default();
+            month.0.push(block.clone());
+            month.1.add(block);
+            continue;
+        }
         let mut block_tally = block_key(by, block).map(|k| by_block.entry(k).or_default());
         let municipality_id = block.municipality_id;
-        let inside = same_window && first < block.day && block.day < last;
         if inside && by_groups {
-            if interiors.is_some() {
-                let month = months.entry(block.day.get(..7).unwrap_or(&block.day)).or_default();
-                month.0.push(block.clone());
-                month.1.add(block);
-            }
             // Every entry of a day inside the window is covered by time: the part's
             // department summaries are added whole.
             for (code, summary, in_total, in_groups) in covered(block, grouped.map(|g| g.0), total)
             {
                 if in_total {
-                    add(&mut all, summary);
+                    all.add_summary(summary, now_us);
                 }
                 if in_groups {
                     match block_tally.as_deref_mut() {
-                        Some(t) => add(t, summary),
-                        None => add(by_entry.tally(code), summary),
+                        Some(t) => t.add_summary(summary, now_us),
+                        None => by_entry.tally(code).add_summary(summary, now_us),
                     }
                 }
             }
@@ -148,15 +145,6 @@ async fn groups(
             by_entry.tally(code).add(&e, now_us);
         }
     }
-    if total_of_groups {
-        let (first, resolution) = by_block
-            .values()
-            .chain(by_entry.values())
-            .map(Tally::lengths)
-            .fold((0, 0), |(f, r), (a, b)| (f + a, r + b));
-        all.reserve(first, resolution);
-        by_block.values().chain(by_entry.values()).for_each(|t| all.merge(t));
-    }
     let asked = Asked {
         grouped: grouped.map(|(m, by)| (m.untimed(), by)),
         total: total.map(Matcher::untimed),
@@ -169,17 +157,39 @@ async fn groups(
             .collect(),
         None => Vec::new(),
     };
+    for month in &kept {
+        for (key, group) in &month.blocks {
+            by_block.entry(key.clone()).or_default().add_summary_counts(&group.counts, now_us);
+        }
+        for (code, group) in &month.codes {
+            by_entry.tally(*code).add_summary_counts(&group.counts, now_us);
+        }
+        if asked.total.is_some() {
+            all.add_summary_counts(&month.total.counts, now_us);
+        }
+    }
+    if total_of_groups {
+        let (first, resolution) = by_block
+            .values()
+            .chain(by_entry.values())
+            .map(Tally::lengths)
+            .fold((0, 0), |(f, r), (a, b)| (f + a, r + b));
+        all.reserve(first, resolution);
+        by_block.values().chain(by_entry.values()).for_each(|t| all.merge(t));
+    }
     // A block at the window's edge may hold no covered entry: no group for it.
     let mut keyed: BTreeMap<String, Figures> = by_block
         .into_iter()
         .filter(|(_, t)| !t.is_empty())
         .map(|(k, t)| {
-            let months: Vec<_> = kept.iter().filter_map(|m| m.blocks.get(&k)).collect();
+            let months: Vec<_> =
+                kept.iter().filter_map(|m| Some(&m.blocks.get(&k)?.durations)).collect();
             (k, t.figures_over(&months))
         })
         .collect();
     for (code, tally) in by_entry.into_tallies() {
-        let months: Vec<_> = kept.iter().filter_map(|m| m.codes.get(&code)).collect();
+        let months: Vec<_> =
+            kept.iter().filter_map(|m| Some(&m.codes.get(&code)?.durations)).collect();
         let figures = tally.figures_over(&months);
         let index = usize::try_from(code).unwrap_or(usize::MAX);
         let key = match by {
@@ -195,7 +205,7 @@ async fn groups(
     let mut out: Vec<Group> =
         keyed.into_iter().map(|(key, figures)| Group { key: Some(key), figures }).collect();
     if wants_total {
-        let months: Vec<_> = kept.iter().map(|m| &m.total).collect();
+        let months: Vec<_> = kept.iter().map(|m| &m.total.durations).collect();
         out.push(Group { key: None, figures: all.figures_over(&months) });
     }
     Ok(out)
