@@ -71,7 +71,9 @@ block = f"""<!-- {name}:start -->
 
 `benches/kpis.sh` — {datetime.date.today()}, {conns} connections, {duration} per mode, on 1,000,000 complaints,
 `kpis(groupBy: DEPARTMENT)` over the last {days} days as an operator, cache: {cache}.
-Uncached: every request a new window end, so every request computes; cached: the same query.
+Uncached: every request a new window end, so no answer is cached and every request computes
+(from the rollup parts and the sorted months of whole days kept in memory, checked against
+their generations); cached: the same query.
 Mixed: cached reads with an ingest of one complaint every {every}th request (each write
 invalidates the KPIs).
 

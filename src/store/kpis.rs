@@ -1,7 +1,9 @@
 //! KPI groups of the complaints received in a window, read from the rollup (`kpi_block`):
 //! only the blocks of the window's local days (of one municipality, if filtered), entries
 //! filtered by instant, municipality, department, category and source, tallied per group and
-//! for the total in one pass. The caller's KPI scope is applied here, AND-ed with its filter.
+//! for the total in one pass; the window's whole days come a month at a time, sorted and
+//! kept (`kpi_interiors`), when memory is given for them. The caller's KPI scope is applied
+//! here, AND-ed with its filter.
 use super::kpi_interiors::{Asked, Fingerprint, Interior, block_key, covered};
 use super::kpi_parts::KeptPart;
 use super::{Db, kpi_blocks};
