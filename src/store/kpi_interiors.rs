@@ -53,8 +53,8 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// A month's key: what is asked, the month (`YYYY-MM`), its parts.
-type MonthKey = (Asked, String, Fingerprint);
+/// A month's key: what is asked, and the month (`YYYY-MM`).
+type MonthKey = (Asked, String);
 
 /// A group's share of a month of whole days: its counts and deadline instants (judged at
 /// each request's `now`) and its durations, sorted.
@@ -158,10 +158,13 @@ pub fn covered(
     })
 }
 
-/// Months kept, bounded by their durations' bytes (least recently used out first).
+/// Months kept, each at the fingerprint of the parts it was sorted from, bounded by their
+/// bytes (least recently used out first). A month sorted again replaces its older version
+/// under the same key, so versions outdated by writes do not pile up and crowd out the
+/// current ones.
 #[derive(Clone)]
 pub struct KpiInteriors {
-    months: Cache<MonthKey, Arc<Interior>>,
+    months: Cache<MonthKey, (Fingerprint, Arc<Interior>)>,
 }
 
 impl KpiInteriors {
@@ -169,13 +172,15 @@ impl KpiInteriors {
     pub fn new(max_bytes: u64) -> Self {
         let months = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_: &MonthKey, m: &Arc<Interior>| u32::try_from(m.bytes()).unwrap_or(u32::MAX))
+            .weigher(|_: &MonthKey, (_, m): &(Fingerprint, Arc<Interior>)| {
+                u32::try_from(m.bytes()).unwrap_or(u32::MAX)
+            })
             .build();
         KpiInteriors { months }
     }
 
-    /// The month `month` of `parts` (whose fingerprint is `fingerprint`) as `asked`: kept,
-    /// or sorted now and kept (one sort however many requests ask at once).
+    /// The month `month` of `parts` (whose fingerprint is `fingerprint`) as `asked`: kept
+    /// at that fingerprint, or sorted now and kept.
     pub fn month(
         &self,
         asked: Asked,
@@ -183,7 +188,89 @@ impl KpiInteriors {
         fingerprint: Fingerprint,
         parts: &[Arc<KeptPart>],
     ) -> Arc<Interior> {
-        let key = (asked, month.to_owned(), fingerprint);
-        self.months.get_with(key, || Arc::new(Interior::of(parts, &asked)))
+        let key = (asked, month.to_owned());
+        match self.months.get(&key) {
+            Some((kept, interior)) if kept == fingerprint => interior,
+            _ => {
+                let interior = Arc::new(Interior::of(parts, &asked));
+                self.months.insert(key, (fingerprint, interior.clone()));
+                interior
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::kpi::{Selection, Tally};
+    use crate::domain::kpi_entry::Entry;
+    use entity::kpi_block;
+
+    /// A part of 2026-11-10 in municipality 1 with one resolved entry per duration.
+    fn part(generation: i64, resolutions_ms: &[i64]) -> Arc<KeptPart> {
+        let mut entries = Vec::new();
+        for &ms in resolutions_ms {
+            let e = Entry {
+                received_us: 0,
+                first_due_us: 1,
+                resolution_due_us: 2,
+                first_response_ms: Some(ms / 2),
+                resolution_ms: Some(ms),
+                department_id: Some(3),
+                category: 1,
+                source: 2,
+                open: false,
+                reopened: false,
+                on_time: true,
+            };
+            e.pack(&mut entries);
+        }
+        let row = kpi_block::Model {
+            day: "2026-11-10".into(),
+            municipality_id: 1,
+            part: 0,
+            entries,
+            generation,
+        };
+        KeptPart::new(row)
+    }
+
+    #[test]
+    fn a_month_sorted_again_replaces_the_version_its_parts_outdated() {
+        let everything = Selection {
+            from: chrono::DateTime::UNIX_EPOCH,
+            to: chrono::DateTime::UNIX_EPOCH,
+            municipality_id: None,
+            department_id: None,
+            category: None,
+            source: None,
+        };
+        let m = everything.matcher().untimed();
+        let asked =
+            Asked { grouped: Some((m, Dimension::Department)), total: None, total_of_groups: true };
+        let kept = KpiInteriors::new(1 << 20);
+        let p90 = |interior: &Interior| {
+            let mut t = Tally::default();
+            t.add_summary_counts(&interior.codes[&3].counts, 0);
+            let figures = t.figures_over(&[&interior.codes[&3].durations]);
+            (figures.received, figures.resolution.map(|d| d.p90))
+        };
+        for (generation, resolutions) in [(7, vec![1_000, 3_000]), (8, vec![1_000, 3_000, 9_000])] {
+            let parts = [part(generation, &resolutions)];
+            let mut fingerprint = Fingerprint::default();
+            fingerprint.add(&parts[0]);
+            let first = kept.month(asked, "2026-11", fingerprint, &parts);
+            let again = kept.month(asked, "2026-11", fingerprint, &[]);
+            assert!(Arc::ptr_eq(&first, &again), "kept at its fingerprint");
+            // p90 as percentile_cont: rank 0.9 of two values, 1.8 of three.
+            let want = match generation {
+                7 => (2, Some(1.0 + 0.9 * (3.0 - 1.0))),
+                _ => (3, Some(3.0 + 0.8 * (9.0 - 3.0))),
+            };
+            assert_eq!(p90(&again), want, "generation {generation}");
+        }
+        kept.months.run_pending_tasks();
+        assert_eq!(kept.months.entry_count(), 1, "one version of the month");
     }
 }
