@@ -377,6 +377,16 @@ impl Matcher {
     }
 }
 
+/// The percentile `p` of ascending `sorted` ms, in seconds, as `percentile_cont` defines it:
+/// the reference the selections are tested against.
+#[cfg(test)]
+pub(crate) fn percentile_of_sorted(sorted: &[i64], p: f64) -> f64 {
+    let rank = p * (sorted.len() - 1) as f64;
+    let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
+    let (low, high) = (lo as f64 / 1000.0, hi as f64 / 1000.0);
+    low + (rank - rank.floor()) * (high - low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,12 +417,7 @@ mod tests {
             let ms: Vec<i64> = (0..n).map(|_| next() % 50 * 1000 + next() % 7).collect();
             let mut sorted = ms.clone();
             sorted.sort_unstable();
-            let at = |p: f64| {
-                let rank = p * (n - 1) as f64;
-                let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
-                let (low, high) = (lo as f64 / 1000.0, hi as f64 / 1000.0);
-                low + (rank - rank.floor()) * (high - low)
-            };
+            let at = |p: f64| percentile_of_sorted(&sorted, p);
             let avg = ms.iter().sum::<i64>() as f64 / 1000.0 / n as f64;
             let d = durations(ms).expect("values");
             assert_eq!((d.p50, d.p90), (at(0.5), at(0.9)), "n = {n}");

@@ -138,6 +138,7 @@ fn kth_and_next(lists: &[&[i64]], n: usize, k: usize) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::kpi::percentile_of_sorted;
 
     /// Pseudo-random values with many ties (and negative ones: a response dated before the
     /// complaint is bad data, not a crash).
@@ -170,12 +171,7 @@ mod tests {
                 continue;
             }
             let n = all.len();
-            let at = |p: f64| {
-                let rank = p * (n - 1) as f64;
-                let (lo, hi) = (all[rank.floor() as usize], all[rank.ceil() as usize]);
-                let (low, high) = (lo as f64 / 1000.0, hi as f64 / 1000.0);
-                low + (rank - rank.floor()) * (high - low)
-            };
+            let at = |p: f64| percentile_of_sorted(&all, p);
             let avg = all.iter().sum::<i64>() as f64 / 1000.0 / n as f64;
             let got = got.expect("values");
             assert_eq!((got.p50, got.p90), (at(0.5), at(0.9)), "case {case}: n = {n}");
