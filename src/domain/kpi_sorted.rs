@@ -108,20 +108,20 @@ fn kth_and_next(lists: &[&[i64]], n: usize, k: usize) -> (i64, i64) {
     // between them.
     let mut below: Vec<usize> = lists.iter().map(|l| l.partition_point(|&v| v < lo)).collect();
     let mut upto: Vec<usize> = lists.iter().map(|l| l.partition_point(|&v| v <= hi)).collect();
+    // Each step's counts, swapped into `below` or `upto` (no allocation per step).
+    let mut at = vec![0; lists.len()];
     while lo < hi {
         // Halfway without overflow, rounded towards lo (for negative values too).
         let mid = lo + ((i128::from(hi) - i128::from(lo)) / 2) as i64;
-        let at: Vec<usize> = lists
-            .iter()
-            .zip(below.iter().zip(&upto))
-            .map(|(l, (&b, &u))| b + l[b..u].partition_point(|&v| v <= mid))
-            .collect();
+        for (a, (l, (&b, &u))) in at.iter_mut().zip(lists.iter().zip(below.iter().zip(&upto))) {
+            *a = b + l[b..u].partition_point(|&v| v <= mid);
+        }
         if at.iter().sum::<usize>() > k {
             hi = mid;
-            upto = at;
+            std::mem::swap(&mut upto, &mut at);
         } else {
             lo = mid + 1;
-            below = at;
+            std::mem::swap(&mut below, &mut at);
         }
     }
     // `upto` counts the values at or below the k-th: if rank k + 1 is among them, it is the

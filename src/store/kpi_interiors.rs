@@ -68,8 +68,11 @@ pub struct MonthGroup {
 
 impl MonthGroup {
     fn of(summaries: &[&Summary]) -> Self {
-        let (counts, durations) = (summaries.iter().copied(), summaries.iter().copied());
-        MonthGroup { counts: Summary::counts_of(counts), durations: KeptDurations::of(durations) }
+        let summaries = || summaries.iter().copied();
+        MonthGroup {
+            counts: Summary::counts_of(summaries()),
+            durations: KeptDurations::of(summaries()),
+        }
     }
 
     fn bytes(&self) -> usize {
@@ -91,7 +94,7 @@ pub struct Interior {
 
 impl Interior {
     /// The groups and total of `parts` (of whole days) as `asked`.
-    fn of(parts: &[Arc<KeptPart>], asked: &Asked) -> Interior {
+    fn of(parts: &[&KeptPart], asked: &Asked) -> Interior {
         let mut blocks: BTreeMap<String, Vec<&Summary>> = BTreeMap::new();
         let mut codes: BTreeMap<i32, Vec<&Summary>> = BTreeMap::new();
         let mut total = Vec::new();
@@ -186,7 +189,7 @@ impl KpiInteriors {
         asked: Asked,
         month: &str,
         fingerprint: Fingerprint,
-        parts: &[Arc<KeptPart>],
+        parts: &[&KeptPart],
     ) -> Arc<Interior> {
         let key = (asked, month.to_owned());
         match self.months.get(&key) {
@@ -260,7 +263,7 @@ mod tests {
             let parts = [part(generation, &resolutions)];
             let mut fingerprint = Fingerprint::default();
             fingerprint.add(&parts[0]);
-            let first = kept.month(asked, "2026-11", fingerprint, &parts);
+            let first = kept.month(asked, "2026-11", fingerprint, &[&*parts[0]]);
             let again = kept.month(asked, "2026-11", fingerprint, &[]);
             assert!(Arc::ptr_eq(&first, &again), "kept at its fingerprint");
             // p90 as percentile_cont: rank 0.9 of two values, 1.8 of three.

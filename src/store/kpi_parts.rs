@@ -102,7 +102,7 @@ impl KpiParts {
     }
 
     /// The sorted months of durations, if any are kept.
-    pub fn interiors(&self) -> Option<&KpiInteriors> {
+    pub(crate) fn interiors(&self) -> Option<&KpiInteriors> {
         self.interiors.as_ref()
     }
 

@@ -94,7 +94,7 @@ async fn groups(
     // Whole days come a month at a time from those kept (sorted durations, and counts
     // judged at `now` per group rather than per part) when the window is one for all.
     let interiors = db.kpi_parts().interiors().filter(|_| same_window && by_groups);
-    let mut months: BTreeMap<&str, (Vec<Arc<KeptPart>>, Fingerprint)> = BTreeMap::new();
+    let mut months: BTreeMap<&str, (Vec<&KeptPart>, Fingerprint)> = BTreeMap::new();
     let mut all = Tally::default();
     // Keys known per block (municipality, day, week) and per entry (department, category,
     // source, kept as codes until the end so the hot loop allocates nothing).
@@ -104,7 +104,7 @@ async fn groups(
         let inside = same_window && first < block.day && block.day < last;
         if inside && interiors.is_some() {
             let month = months.entry(block.day.get(..7).unwrap_or(&block.day)).or_default();
-            month.0.push(block.clone());
+            month.0.push(block);
             month.1.add(block);
             continue;
         }

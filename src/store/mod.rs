@@ -16,7 +16,7 @@ pub mod health;
 pub(crate) mod history;
 pub(crate) mod ingest;
 pub mod kpi_blocks;
-pub mod kpi_interiors;
+pub(crate) mod kpi_interiors;
 pub mod kpi_parts;
 pub(crate) mod kpis;
 pub(crate) mod lifecycle;
